@@ -1,0 +1,51 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
+import { loadSettings, requireSettings } from '../lib/config.js';
+import { DynamoDatasetLock } from '../lib/dataset-lock.js';
+import { DropBucket } from '../lib/drop-bucket.js';
+import { logger } from '../lib/observability.js';
+import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
+import type { FileOutcomeDeps } from '../lib/publish/file-outcome.js';
+import { publicationStateSchema } from '../lib/publish/publication.js';
+import { fileOutcomeOfPublication } from '../lib/publish/tasks.js';
+import { once } from '../lib/runtime.js';
+
+/** What the state machine keeps of a filed outcome (the report itself is in S3). */
+export interface FiledOutcome {
+  outcome: 'published' | 'failed';
+  fileKey: string;
+  reportKey: string;
+  errorCode: string | null;
+}
+
+/** State machine task: files the report, moves the file, sends the event, frees the dataset. */
+export function makeFileOutcomeHandler(deps: () => FileOutcomeDeps) {
+  return async (input: unknown): Promise<FiledOutcome> => {
+    const state = publicationStateSchema.parse(input);
+    logger.appendKeys({ datasetId: state.publication.datasetId, key: state.publication.sourceKey });
+    const report = await fileOutcomeOfPublication(deps(), state);
+    return {
+      outcome: report.outcome,
+      fileKey: report.fileKey,
+      reportKey: report.reportKey,
+      errorCode: report.error?.code ?? null,
+    };
+  };
+}
+
+const runtimeDeps = once((): FileOutcomeDeps => {
+  const settings = loadSettings();
+  const { LOCK_TABLE_NAME } = requireSettings(settings, ['LOCK_TABLE_NAME']);
+  return {
+    log: logger,
+    now: () => new Date(),
+    bucket: new DropBucket(createS3Client()),
+    lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
+    events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
+  };
+});
+
+export const handler = middy(makeFileOutcomeHandler(runtimeDeps)).use(
+  injectLambdaContext(logger, { resetKeys: true }),
+);

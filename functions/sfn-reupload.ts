@@ -1,0 +1,35 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { createS3Client } from '../lib/aws-clients.js';
+import { loadSettings } from '../lib/config.js';
+import { DropBucket } from '../lib/drop-bucket.js';
+import { logger } from '../lib/observability.js';
+import { type PublicationState, publicationStateSchema } from '../lib/publish/publication.js';
+import { reuploadPublication } from '../lib/publish/tasks.js';
+import { createDataGovSgClient, once } from '../lib/runtime.js';
+
+export type ReuploadDeps = Parameters<typeof reuploadPublication>[0];
+
+/** State machine task: sends the file again after data.gov.sg answered Ingestion Failed. */
+export function makeReuploadHandler(deps: () => ReuploadDeps) {
+  return async (input: unknown): Promise<PublicationState> => {
+    const state = publicationStateSchema.parse(input);
+    logger.appendKeys({ datasetId: state.publication.datasetId, key: state.publication.sourceKey });
+    return reuploadPublication(deps(), state);
+  };
+}
+
+const runtimeDeps = once((): ReuploadDeps => {
+  const settings = loadSettings();
+  return {
+    settings,
+    log: logger,
+    now: () => new Date(),
+    bucket: new DropBucket(createS3Client()),
+    dgs: createDataGovSgClient(settings),
+  };
+});
+
+export const handler = middy(makeReuploadHandler(runtimeDeps)).use(
+  injectLambdaContext(logger, { resetKeys: true }),
+);

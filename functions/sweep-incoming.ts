@@ -1,0 +1,39 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { createLambdaClient, createS3Client } from '../lib/aws-clients.js';
+import { loadSettings, requireSettings } from '../lib/config.js';
+import { bundledDatasetDirectory } from '../lib/datasets.js';
+import { DropBucket } from '../lib/drop-bucket.js';
+import { type Kick, LambdaKicker } from '../lib/kicks.js';
+import { logger } from '../lib/observability.js';
+import { type SweepDeps, sweepIncoming } from '../lib/publish/sweep.js';
+import { once } from '../lib/runtime.js';
+
+/** Scheduled: kicks the upload function for files left in incoming/ past the bound. */
+export function makeSweepHandler(deps: () => SweepDeps & { dropBucket: string }) {
+  return async (): Promise<{ kicks: Kick[] }> => {
+    const resolved = deps();
+    return { kicks: await sweepIncoming(resolved, resolved.dropBucket) };
+  };
+}
+
+const runtimeDeps = once(() => {
+  const settings = loadSettings();
+  const { DROP_BUCKET, UPLOAD_FUNCTION_NAME } = requireSettings(settings, [
+    'DROP_BUCKET',
+    'UPLOAD_FUNCTION_NAME',
+  ]);
+  return {
+    settings,
+    dropBucket: DROP_BUCKET,
+    log: logger,
+    now: () => new Date(),
+    datasets: bundledDatasetDirectory,
+    bucket: new DropBucket(createS3Client()),
+    kicker: new LambdaKicker(createLambdaClient(), UPLOAD_FUNCTION_NAME),
+  };
+});
+
+export const handler = middy(makeSweepHandler(runtimeDeps)).use(
+  injectLambdaContext(logger, { resetKeys: true }),
+);

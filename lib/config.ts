@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+export const PRODUCTION_BASE_URL = 'https://api-production.data.gov.sg';
+export const STAGING_BASE_URL = 'https://api-staging.data.gov.sg';
+/** S3's single-PUT maximum, and data.gov.sg's documented upload limit. */
+export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
+export const DEFAULT_UPLOAD_ORIGINS = [
+  'https://s3.ap-southeast-1.amazonaws.com',
+  'https://*.s3.ap-southeast-1.amazonaws.com',
+];
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+/**
+ * The tunables of the pipeline, each with its env name and default. Everything is optional so
+ * that one module serves every function; `requireSetting` enforces what a function needs.
+ */
+const settingsSchema = z.object({
+  DROP_BUCKET: z.string().min(1).optional(),
+  LOCK_TABLE_NAME: z.string().min(1).optional(),
+  STATE_MACHINE_ARN: z.string().min(1).optional(),
+  UPLOAD_FUNCTION_NAME: z.string().min(1).optional(),
+  EVENT_BUS_NAME: z.string().min(1).default('default'),
+  DGS_API_BASE_URL: z.url().default(PRODUCTION_BASE_URL),
+  DGS_API_KEY: z.string().min(1).optional(),
+  DGS_API_KEY_PARAMETER: z.string().startsWith('/').optional(),
+  DGS_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  DGS_MAX_ATTEMPTS: positiveInt.default(4),
+  UPLOAD_ALLOWED_ORIGINS: commaList.default(DEFAULT_UPLOAD_ORIGINS),
+  UPLOAD_MAX_ATTEMPTS: positiveInt.default(3),
+  MAX_FILE_BYTES: positiveInt.max(MAX_UPLOAD_BYTES).default(MAX_UPLOAD_BYTES),
+  POLL_FIRST_WAIT_SECONDS: positiveInt.default(30),
+  POLL_BACKOFF_RATE: z.coerce.number().min(1).default(1.5),
+  POLL_MAX_WAIT_SECONDS: positiveInt.default(300),
+  POLL_DEADLINE_SECONDS: positiveInt.default(3 * 3600),
+  REUPLOAD_MAX_ATTEMPTS: nonNegativeInt.default(2),
+  REUPLOAD_FIRST_WAIT_SECONDS: positiveInt.default(120),
+  LOCK_UPLOAD_LEASE_SECONDS: positiveInt.default(960),
+  LOCK_POLL_LEASE_SECONDS: positiveInt.default(1200),
+  SWEEP_MIN_AGE_SECONDS: nonNegativeInt.default(600),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads the settings from an environment. Every invalid value is reported in one message.
+ * Empty strings count as unset, so a blank variable in a shell or template means "default".
+ */
+export function loadSettings(env: Env = process.env): Settings {
+  const present = Object.fromEntries(
+    Object.keys(settingsSchema.shape)
+      .map((name) => [name, env[name]])
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = settingsSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+type OptionalName = {
+  [K in keyof Settings]-?: undefined extends Settings[K] ? K : never;
+}[keyof Settings];
+
+/** Returns settings with the named optional entries guaranteed; lists every missing one. */
+export function requireSettings<const N extends OptionalName>(
+  settings: Settings,
+  names: readonly N[],
+): Settings & { [K in N]-?: NonNullable<Settings[K]> } {
+  const missing = names.filter((name) => settings[name] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`Missing configuration: ${missing.join(', ')}`);
+  }
+  return settings as Settings & { [K in N]-?: NonNullable<Settings[K]> };
+}

@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { INCOMING_PREFIX, isDropCandidate } from './drop-key.js';
+import { SourceChangedError } from './errors.js';
+
+/** A file waiting under `incoming/`, as listed or headed. */
+export interface DroppedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date;
+}
+
+/** S3's CopyObject limit; larger objects are copied in parts. */
+const SINGLE_COPY_MAX = 5 * 1024 ** 3;
+const COPY_PART_SIZE = 512 * 1024 ** 2;
+
+/** The drop bucket's operations, over one S3 client. */
+export class DropBucket {
+  constructor(
+    readonly s3: S3Client,
+    private readonly copyPartSize = COPY_PART_SIZE,
+    private readonly singleCopyMax = SINGLE_COPY_MAX,
+  ) {}
+
+  /** Files waiting under `incoming/<ref>/` for any of `refs`, in key order. */
+  async listWaiting(bucket: string, refs: readonly string[]): Promise<DroppedObject[]> {
+    const lists = await Promise.all(refs.map((ref) => this.list(bucket, `${INCOMING_PREFIX}${ref}/`)));
+    return lists.flat().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Every file under a prefix (paginated). */
+  async list(bucket: string, prefix: string): Promise<DroppedObject[]> {
+    const found: DroppedObject[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }),
+      );
+      for (const item of page.Contents ?? []) {
+        if (!item.Key || !isDropCandidate(item.Key)) continue;
+        found.push({
+          bucket,
+          key: item.Key,
+          size: item.Size ?? 0,
+          etag: unquote(item.ETag),
+          lastModified: item.LastModified ?? new Date(0),
+        });
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
+    return found;
+  }
+
+  /** The object's current state, or undefined when it is gone. */
+  async head(
+    bucket: string,
+    key: string,
+  ): Promise<(DroppedObject & { serverSideEncryption?: string }) | undefined> {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        bucket,
+        key,
+        size: head.ContentLength ?? 0,
+        etag: unquote(head.ETag),
+        lastModified: head.LastModified ?? new Date(0),
+        ...(head.ServerSideEncryption ? { serverSideEncryption: head.ServerSideEncryption } : {}),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the object for streaming, pinned to the ETag it was chosen with: if it was replaced or
+   * deleted since, SourceChangedError (the new version gets its own turn).
+   */
+  async open(object: DroppedObject): Promise<Readable> {
+    try {
+      const output = await this.s3.send(
+        new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: `"${object.etag}"` }),
+      );
+      return output.Body as Readable;
+    } catch (error) {
+      if (isNotFound(error) || isPreconditionFailed(error)) {
+        throw new SourceChangedError(`${object.key} changed or disappeared before it could be uploaded`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The MD5 of the object: a single-part ETag under SSE-S3 or no encryption is the hex MD5, so no
+   * read is needed; otherwise it is hashed from one streamed read (constant memory).
+   */
+  async md5(
+    object: DroppedObject & { serverSideEncryption?: string },
+  ): Promise<{ hex: string; base64: string }> {
+    const etagIsMd5 = /^[0-9a-f]{32}$/i.test(object.etag) && object.serverSideEncryption !== 'aws:kms';
+    const hex = etagIsMd5 ? object.etag.toLowerCase() : await this.hash(object);
+    return { hex, base64: Buffer.from(hex, 'hex').toString('base64') };
+  }
+
+  private async hash(object: DroppedObject): Promise<string> {
+    const hash = createHash('md5');
+    for await (const chunk of await this.open(object)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  }
+
+  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(value, null, 2)}\n`,
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  /**
+   * Moves an object (copy, then delete). Idempotent: when the source is already gone and the
+   * target exists, a retried move is complete. Objects over 5 GiB are copied in parts.
+   */
+  async move(bucket: string, from: string, to: string): Promise<'moved' | 'already-moved' | 'missing'> {
+    const source = await this.head(bucket, from);
+    if (!source) return (await this.head(bucket, to)) ? 'already-moved' : 'missing';
+    if (source.size > this.singleCopyMax) {
+      await this.copyInParts(bucket, from, to, source.size);
+    } else {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: to,
+          CopySource: copySource(bucket, from),
+          MetadataDirective: 'COPY',
+        }),
+      );
+    }
+    await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
+    return 'moved';
+  }
+
+  private async copyInParts(bucket: string, from: string, to: string, size: number): Promise<void> {
+    const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: to }));
+    try {
+      const parts = [];
+      for (let start = 0, number = 1; start < size; start += this.copyPartSize, number++) {
+        const end = Math.min(start + this.copyPartSize, size) - 1;
+        const { CopyPartResult } = await this.s3.send(
+          new UploadPartCopyCommand({
+            Bucket: bucket,
+            Key: to,
+            UploadId,
+            PartNumber: number,
+            CopySource: copySource(bucket, from),
+            CopySourceRange: `bytes=${start}-${end}`,
+          }),
+        );
+        parts.push({ PartNumber: number, ETag: CopyPartResult?.ETag });
+      }
+      await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: to,
+          UploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (error) {
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function unquote(etag: string | undefined): string {
+  return (etag ?? '').replaceAll('"', '');
+}
+
+function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof NoSuchKey ||
+    error instanceof NotFound ||
+    (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)
+  );
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412;
+}

@@ -1,0 +1,95 @@
+import { ALIAS_PATTERN, type DatasetDirectory } from './datasets.js';
+import { DropRejectedError } from './errors.js';
+
+export const INCOMING_PREFIX = 'incoming/';
+export const PROCESSED_PREFIX = 'processed/';
+export const FAILED_PREFIX = 'failed/';
+export const REPORT_SUFFIX = '.report.json';
+
+export type PublishMode = 'replace' | 'append';
+export type Outcome = 'processed' | 'failed';
+
+/** A key under `incoming/` taken apart: `incoming/<datasetRef>/<mode>/<name>`. */
+export interface DropKey {
+  key: string;
+  /** The key without `incoming/`: what `processed/` and `failed/` keys are built from. */
+  rest: string;
+  datasetRef: string;
+  datasetId: string;
+  mode: PublishMode;
+  name: string;
+}
+
+/** True for keys this pipeline must act on: files under `incoming/`, not console folder markers. */
+export function isDropCandidate(key: string): boolean {
+  return key.startsWith(INCOMING_PREFIX) && !key.endsWith('/');
+}
+
+/** The `<dataset>` segment of an incoming key, if it has one; used to group keys by dataset. */
+export function datasetRefOf(key: string): string | undefined {
+  const segments = key.slice(INCOMING_PREFIX.length).split('/');
+  return segments.length >= 3 ? segments[0] : undefined;
+}
+
+/**
+ * Parses and checks a drop key. Throws DropRejectedError with the first problem found, in the
+ * order a person would fix them: layout, dataset, mode, file type.
+ */
+export function parseDropKey(key: string, datasets: DatasetDirectory): DropKey {
+  const layoutHint = 'Expected incoming/<datasetId or alias>/<replace|append>/<name>.csv';
+  if (!key.startsWith(INCOMING_PREFIX)) {
+    throw new DropRejectedError('KEY_LAYOUT', `The key ${key} is not under incoming/. ${layoutHint}.`);
+  }
+  const rest = key.slice(INCOMING_PREFIX.length);
+  const segments = rest.split('/');
+  if (
+    segments.length < 3 ||
+    segments.some((segment) => segment === '' || segment === '.' || segment === '..')
+  ) {
+    throw new DropRejectedError(
+      'KEY_LAYOUT',
+      `The key ${key} does not follow the drop layout. ${layoutHint}.`,
+    );
+  }
+  const [datasetRef = '', mode = '', ...nameParts] = segments;
+  const name = nameParts.join('/');
+  const datasetId = resolveDataset(datasetRef, datasets);
+  if (mode !== 'replace' && mode !== 'append') {
+    throw new DropRejectedError(
+      'BAD_MODE',
+      `The folder after the dataset must be "replace" or "append", not "${mode}". Move the file to incoming/${datasetRef}/replace/ to replace the dataset, or to incoming/${datasetRef}/append/ to add rows.`,
+    );
+  }
+  if (!name.toLowerCase().endsWith('.csv')) {
+    throw new DropRejectedError(
+      'NOT_CSV',
+      `Only .csv files can be published; ${name} is not one. Export the data as CSV (UTF-8) and drop it with a .csv name.`,
+    );
+  }
+  return { key, rest, datasetRef, datasetId, mode, name };
+}
+
+function resolveDataset(ref: string, datasets: DatasetDirectory): string {
+  const datasetId = datasets.resolve(ref);
+  if (datasetId) return datasetId;
+  if (ref.startsWith('d_') || !ALIAS_PATTERN.test(ref)) {
+    throw new DropRejectedError(
+      'BAD_DATASET_ID',
+      `"${ref}" is not a datasetId: a datasetId is d_ followed by 32 lower-case hex digits, as in the dataset's URL on data.gov.sg.`,
+    );
+  }
+  throw new DropRejectedError(
+    'UNKNOWN_ALIAS',
+    `"${ref}" is not a known dataset alias. Add it to config/datasets.json and deploy, or use the datasetId itself.`,
+  );
+}
+
+/** Where a dropped file ends: `processed/<rest>` or `failed/<rest>` for any key under incoming/. */
+export function outcomeKey(key: string, outcome: Outcome): string {
+  const rest = key.startsWith(INCOMING_PREFIX) ? key.slice(INCOMING_PREFIX.length) : key;
+  return `${outcome === 'processed' ? PROCESSED_PREFIX : FAILED_PREFIX}${rest}`;
+}
+
+export function reportKeyFor(fileKey: string): string {
+  return `${fileKey}${REPORT_SUFFIX}`;
+}

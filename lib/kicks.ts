@@ -1,0 +1,28 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+
+/** A nudge to the upload function: look at this key, or at this dataset's waiting files. */
+export type Kick =
+  | { source: 'govpub.kick'; reason: 'sweep' | 'next'; bucket: string; key: string }
+  | { source: 'govpub.kick'; reason: 'sweep' | 'next'; bucket: string; datasetId: string };
+
+export interface Kicker {
+  kick(kick: Kick): Promise<void>;
+}
+
+/** Kicks the upload function asynchronously, so each dataset is handled by its own invocation. */
+export class LambdaKicker implements Kicker {
+  constructor(
+    private readonly client: LambdaClient,
+    private readonly functionName: string,
+  ) {}
+
+  async kick(kick: Kick): Promise<void> {
+    await this.client.send(
+      new InvokeCommand({
+        FunctionName: this.functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify(kick)),
+      }),
+    );
+  }
+}

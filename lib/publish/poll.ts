@@ -1,0 +1,130 @@
+import type { DataGovSgClient } from '../datagovsg/client.js';
+import { belongsToUpload, type IngestionStatus, isKnownStatus, isTerminal } from '../datagovsg/status.js';
+import type { DatasetLock } from '../dataset-lock.js';
+import type { Log } from '../observability.js';
+import type { PollState, PublicationState, StatusSeen } from './publication.js';
+
+export interface PollSettings {
+  POLL_FIRST_WAIT_SECONDS: number;
+  POLL_BACKOFF_RATE: number;
+  POLL_MAX_WAIT_SECONDS: number;
+  POLL_DEADLINE_SECONDS: number;
+  REUPLOAD_MAX_ATTEMPTS: number;
+  REUPLOAD_FIRST_WAIT_SECONDS: number;
+  LOCK_POLL_LEASE_SECONDS: number;
+}
+
+export interface PollDeps {
+  dgs: Pick<DataGovSgClient, 'ingestionStatus'>;
+  lock: DatasetLock;
+  settings: PollSettings;
+  log: Log;
+  now: () => Date;
+}
+
+/**
+ * The poll state right after an upload. The first wait is long on purpose: early polls only
+ * see the previous upload's result. Earlier statuses are kept so the report shows them all.
+ */
+export function initialPoll(settings: PollSettings, now: Date, earlier: StatusSeen[] = []): PollState {
+  return {
+    startedAt: now.toISOString(),
+    deadlineAt: new Date(now.getTime() + settings.POLL_DEADLINE_SECONDS * 1000).toISOString(),
+    nextWaitSeconds: settings.POLL_FIRST_WAIT_SECONDS,
+    polls: 0,
+    statuses: earlier,
+    decision: 'wait',
+  };
+}
+
+/**
+ * One status check: renews the dataset lock, reads the ingestion status and decides what the
+ * state machine does next (wait, re-upload, or file the outcome). Only a terminal status that
+ * belongs to this upload ends the loop; unknown statuses keep it polling until the deadline.
+ */
+export async function checkIngestion(deps: PollDeps, state: PublicationState): Promise<PollState> {
+  const { publication, poll } = state;
+  const { settings } = deps;
+  await deps.lock.update(publication.datasetId, publication.lockToken, {
+    phase: 'polling',
+    leaseMs: settings.LOCK_POLL_LEASE_SECONDS * 1000,
+  });
+  const current = await deps.dgs.ingestionStatus(publication.datasetId);
+  const now = deps.now();
+  const lastUpload = publication.uploads.at(-1);
+  const ofThisUpload = lastUpload ? belongsToUpload(current, lastUpload.baseline) : false;
+  if (!isKnownStatus(current.status)) {
+    deps.log.warn('STATUS_UNKNOWN', { datasetId: publication.datasetId, rawStatus: current.rawStatus });
+  }
+  const statuses = recordStatus(poll.statuses, current, ofThisUpload, now);
+  const polls = poll.polls + 1;
+  const base = { ...poll, polls, statuses };
+  deps.log.info('STATUS_CHECKED', {
+    datasetId: publication.datasetId,
+    status: current.status,
+    ofThisUpload,
+    polls,
+  });
+
+  if (ofThisUpload && isTerminal(current.status)) {
+    if (current.status === 'INGESTION_SUCCESS') return { ...base, decision: 'file', result: 'published' };
+    if (current.status === 'VALIDATION_FAILED') {
+      return { ...base, decision: 'file', result: 'validation-failed', failures: current.failures };
+    }
+    const reuploadsDone = publication.uploads.length - 1;
+    if (reuploadsDone < settings.REUPLOAD_MAX_ATTEMPTS) {
+      return {
+        ...base,
+        decision: 'reupload',
+        nextWaitSeconds: settings.REUPLOAD_FIRST_WAIT_SECONDS * 2 ** reuploadsDone,
+        failures: current.failures,
+      };
+    }
+    return { ...base, decision: 'file', result: 'ingestion-failed', failures: current.failures };
+  }
+  const secondsLeft = Math.floor((Date.parse(poll.deadlineAt) - now.getTime()) / 1000);
+  if (secondsLeft <= 0) return { ...base, decision: 'file', result: 'deadline-passed' };
+  return {
+    ...base,
+    decision: 'wait',
+    nextWaitSeconds: Math.max(1, Math.min(nextWait(settings, polls), secondsLeft)),
+  };
+}
+
+/** Waits grow geometrically from the first wait up to the cap. */
+export function nextWait(settings: PollSettings, pollsDone: number): number {
+  const grown = settings.POLL_FIRST_WAIT_SECONDS * settings.POLL_BACKOFF_RATE ** pollsDone;
+  return Math.round(Math.min(settings.POLL_MAX_WAIT_SECONDS, grown));
+}
+
+/** Appends a status, folding repeats of the same status and version into one entry. */
+function recordStatus(
+  seen: StatusSeen[],
+  current: IngestionStatus,
+  ofThisUpload: boolean,
+  now: Date,
+): StatusSeen[] {
+  const last = seen.at(-1);
+  const at = now.toISOString();
+  if (
+    last &&
+    last.status === current.status &&
+    last.version === current.version &&
+    last.ofThisUpload === ofThisUpload
+  ) {
+    return [...seen.slice(0, -1), { ...last, lastSeenAt: at, polls: last.polls + 1 }];
+  }
+  return [
+    ...seen,
+    {
+      status: current.status,
+      rawStatus: current.rawStatus,
+      version: current.version,
+      updatedAt: current.updatedAt,
+      ofThisUpload,
+      firstSeenAt: at,
+      lastSeenAt: at,
+      polls: 1,
+    },
+  ];
+}

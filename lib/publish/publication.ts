@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+const baselineSchema = z.object({
+  status: z.string(),
+  version: z.number().nullable(),
+  updatedAt: z.number().nullable(),
+});
+
+const uploadAttemptSchema = z.object({
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  baseline: baselineSchema,
+  /** How many presigned links this upload needed (a new one after an expired link or a broken connection). */
+  links: z.number().int().positive(),
+  /** The whole body went out but S3's answer was lost; the status decides whether it arrived. */
+  unconfirmed: z.boolean().default(false),
+});
+
+/** One file's publication: what was dropped, and each time it was sent to data.gov.sg. */
+export const publicationSchema = z.object({
+  publicationId: z.string().min(1),
+  lockToken: z.string().min(1),
+  bucket: z.string().min(1),
+  sourceKey: z.string().min(1),
+  datasetRef: z.string().min(1),
+  datasetId: z.string().regex(/^d_[0-9a-f]{32}$/),
+  mode: z.enum(['replace', 'append']),
+  size: z.number().int().nonnegative(),
+  etag: z.string(),
+  md5Hex: z.string(),
+  md5Base64: z.string(),
+  droppedAt: z.string(),
+  uploads: z.array(uploadAttemptSchema),
+});
+
+const statusSeenSchema = z.object({
+  status: z.string(),
+  rawStatus: z.string(),
+  version: z.number().nullable(),
+  updatedAt: z.number().nullable(),
+  /** False for the previous upload's status, still shown right after ours was sent. */
+  ofThisUpload: z.boolean(),
+  firstSeenAt: z.string(),
+  lastSeenAt: z.string(),
+  polls: z.number().int().positive(),
+});
+
+export const pollResultSchema = z.enum([
+  'published',
+  'validation-failed',
+  'ingestion-failed',
+  'deadline-passed',
+]);
+
+export const pollStateSchema = z.object({
+  startedAt: z.string(),
+  deadlineAt: z.string(),
+  nextWaitSeconds: z.number().int().positive(),
+  polls: z.number().int().nonnegative(),
+  statuses: z.array(statusSeenSchema),
+  decision: z.enum(['wait', 'reupload', 'file']),
+  result: pollResultSchema.optional(),
+  failures: z.unknown().optional(),
+});
+
+/** A Step Functions `Catch` result: `Cause` is the message, or a Lambda error as JSON. */
+const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+/** The state the publish state machine carries from task to task. */
+export const publicationStateSchema = z.object({
+  publication: publicationSchema,
+  poll: pollStateSchema,
+  error: caughtErrorSchema.optional(),
+});
+
+export type Publication = z.infer<typeof publicationSchema>;
+export type UploadAttempt = z.infer<typeof uploadAttemptSchema>;
+export type StatusSeen = z.infer<typeof statusSeenSchema>;
+export type PollResult = z.infer<typeof pollResultSchema>;
+export type PollState = z.infer<typeof pollStateSchema>;
+export type CaughtError = z.infer<typeof caughtErrorSchema>;
+export type PublicationState = z.infer<typeof publicationStateSchema>;

@@ -1,0 +1,93 @@
+import type { DataGovSgClient } from '../datagovsg/client.js';
+import { putToPresignedUrl } from '../datagovsg/presigned-put.js';
+import { isIdle, type StatusBaseline } from '../datagovsg/status.js';
+import type { DropBucket, DroppedObject } from '../drop-bucket.js';
+import type { PublishMode } from '../drop-key.js';
+import { DatasetBusyError, UploadFailedError, UploadUnconfirmedError } from '../errors.js';
+import type { Log } from '../observability.js';
+import type { UploadAttempt } from './publication.js';
+
+export interface SendDeps {
+  bucket: DropBucket;
+  dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus'>;
+  settings: { UPLOAD_MAX_ATTEMPTS: number };
+  log: Log;
+  now: () => Date;
+  /** Told before the first byte goes out, so the caller can record the baseline (crash recovery). */
+  onSending?: (baseline: StatusBaseline) => Promise<void>;
+  onProgress?: (progress: { key: string; bytesSent: number; size: number }) => void;
+}
+
+export interface SendRequest {
+  object: DroppedObject;
+  datasetId: string;
+  mode: PublishMode;
+  md5Base64: string;
+}
+
+/**
+ * Sends one dropped object to data.gov.sg: checks that nothing is in progress for the dataset
+ * (and records that status as the baseline this upload's statuses are told apart from), asks
+ * for an upload or append link, and streams the object from S3 into it. An expired link or a
+ * connection broken before the whole body went out gets a new link and a fresh stream; other
+ * rejections are thrown as they are.
+ */
+export async function sendFile(deps: SendDeps, request: SendRequest): Promise<UploadAttempt> {
+  const { object, datasetId, mode, md5Base64 } = request;
+  const current = await deps.dgs.ingestionStatus(datasetId);
+  if (!isIdle(current.status)) {
+    throw new DatasetBusyError(
+      `data.gov.sg shows an upload to ${datasetId} in progress (status ${current.rawStatus}); a second one would fail`,
+    );
+  }
+  const baseline: StatusBaseline = {
+    status: current.status,
+    version: current.version,
+    updatedAt: current.updatedAt,
+  };
+  await deps.onSending?.(baseline);
+  const startedAt = deps.now().toISOString();
+  for (let links = 1; ; links++) {
+    const link =
+      mode === 'append'
+        ? await deps.dgs.appendLink(datasetId, md5Base64)
+        : await deps.dgs.uploadLink(datasetId);
+    deps.log.info('UPLOAD_STARTED', { datasetId, key: object.key, size: object.size, mode, link: links });
+    try {
+      await putToPresignedUrl({
+        upload: link,
+        body: await deps.bucket.open(object),
+        contentLength: object.size,
+        md5Base64,
+        ...(deps.onProgress
+          ? {
+              onProgress: (bytesSent: number) =>
+                deps.onProgress?.({ key: object.key, bytesSent, size: object.size }),
+            }
+          : {}),
+      });
+      deps.log.info('UPLOAD_SENT', { datasetId, key: object.key, size: object.size });
+      return { startedAt, finishedAt: deps.now().toISOString(), baseline, links, unconfirmed: false };
+    } catch (error) {
+      if (error instanceof UploadUnconfirmedError) {
+        // Sending again could publish the rows twice; the status will show whether it arrived.
+        deps.log.warn('UPLOAD_UNCONFIRMED', { datasetId, key: object.key, reason: error.message });
+        return { startedAt, finishedAt: deps.now().toISOString(), baseline, links, unconfirmed: true };
+      }
+      if (
+        error instanceof UploadFailedError &&
+        error.retryWithNewLink &&
+        links < deps.settings.UPLOAD_MAX_ATTEMPTS
+      ) {
+        deps.log.warn('UPLOAD_RETRYING', {
+          datasetId,
+          key: object.key,
+          reason: error.message,
+          s3Code: error.s3Code,
+        });
+        continue;
+      }
+      throw error;
+    }
+  }
+}

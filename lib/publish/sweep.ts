@@ -1,0 +1,39 @@
+import type { DatasetDirectory } from '../datasets.js';
+import type { DropBucket } from '../drop-bucket.js';
+import { datasetRefOf, INCOMING_PREFIX } from '../drop-key.js';
+import type { Kick, Kicker } from '../kicks.js';
+import type { Log } from '../observability.js';
+
+export interface SweepDeps {
+  bucket: DropBucket;
+  kicker: Kicker;
+  datasets: DatasetDirectory;
+  settings: { SWEEP_MIN_AGE_SECONDS: number };
+  log: Log;
+  now: () => Date;
+}
+
+/**
+ * Finds files that have waited in incoming/ longer than the bound (their event was lost, or
+ * their dataset was busy) and kicks the upload function once per dataset, and once per key
+ * that names no dataset (so that it is filed in failed/).
+ */
+export async function sweepIncoming(deps: SweepDeps, bucket: string): Promise<Kick[]> {
+  const cutoff = deps.now().getTime() - deps.settings.SWEEP_MIN_AGE_SECONDS * 1000;
+  const waiting = (await deps.bucket.list(bucket, INCOMING_PREFIX)).filter(
+    (object) => object.lastModified.getTime() <= cutoff,
+  );
+  const kicks = new Map<string, Kick>();
+  for (const object of waiting) {
+    const ref = datasetRefOf(object.key);
+    const datasetId = ref === undefined ? undefined : deps.datasets.resolve(ref);
+    if (datasetId) {
+      kicks.set(datasetId, { source: 'govpub.kick', reason: 'sweep', bucket, datasetId });
+    } else {
+      kicks.set(object.key, { source: 'govpub.kick', reason: 'sweep', bucket, key: object.key });
+    }
+  }
+  await Promise.all([...kicks.values()].map((kick) => deps.kicker.kick(kick)));
+  deps.log.info('SWEEP_DONE', { waiting: waiting.length, kicks: kicks.size });
+  return [...kicks.values()];
+}

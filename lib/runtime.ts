@@ -1,0 +1,45 @@
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import type { Settings } from './config.js';
+import { DataGovSgClient } from './datagovsg/client.js';
+import { ConfigError } from './errors.js';
+
+/** Reads the API key: from SSM (SecureString, cached five minutes) in AWS, else from DGS_API_KEY. */
+export function apiKeyProvider(settings: Settings): () => Promise<string> {
+  const parameterName = settings.DGS_API_KEY_PARAMETER;
+  if (parameterName) {
+    return async () => {
+      const value = await getParameter(parameterName, { decrypt: true, maxAge: 300 });
+      if (!value) throw new ConfigError(`The SSM parameter ${parameterName} is empty`);
+      return value;
+    };
+  }
+  const key = settings.DGS_API_KEY;
+  if (!key) throw new ConfigError('Set DGS_API_KEY or DGS_API_KEY_PARAMETER');
+  return async () => key;
+}
+
+export function createDataGovSgClient(
+  settings: Settings,
+  apiKey = apiKeyProvider(settings),
+): DataGovSgClient {
+  return new DataGovSgClient({
+    baseUrl: settings.DGS_API_BASE_URL,
+    apiKey,
+    allowedUploadOrigins: settings.UPLOAD_ALLOWED_ORIGINS,
+    timeoutMs: settings.DGS_REQUEST_TIMEOUT_MS,
+    retry: { maxAttempts: settings.DGS_MAX_ATTEMPTS, baseDelayMs: 1_000, maxDelayMs: 20_000 },
+  });
+}
+
+/** Memoises a dependency factory per container, so a warm Lambda reuses its clients. */
+export function once<T>(factory: () => T): () => T {
+  let value: T | undefined;
+  let made = false;
+  return () => {
+    if (!made) {
+      value = factory();
+      made = true;
+    }
+    return value as T;
+  };
+}

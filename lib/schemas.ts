@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+const s3RecordSchema = z.object({
+  eventName: z.string().optional(),
+  s3: z.object({
+    bucket: z.object({ name: z.string().min(1) }),
+    object: z.object({ key: z.string().min(1) }),
+  }),
+});
+
+/** An S3 notification as Lambda receives it (only the fields we use). */
+export const s3EventSchema = z.object({ Records: z.array(s3RecordSchema) });
+
+/** S3 sends this once when a notification is configured; it names no object. */
+export const s3TestEventSchema = z.object({ Event: z.literal('s3:TestEvent') });
+
+const kickBase = {
+  source: z.literal('govpub.kick'),
+  reason: z.enum(['sweep', 'next']),
+  bucket: z.string().min(1),
+};
+export const kickSchema = z.union([
+  z.object({ ...kickBase, key: z.string().min(1) }),
+  z.object({ ...kickBase, datasetId: z.string().min(1) }),
+]);
+
+/** What the upload function is told to look at: one key, or one dataset's waiting files. */
+export type UploadSignal = { bucket: string; key: string } | { bucket: string; datasetId: string };
+
+/**
+ * Turns any event the upload function receives into signals. S3 keys arrive URL-encoded with
+ * spaces as '+', so they are decoded the way S3 encoded them.
+ */
+export function uploadSignalsOf(event: unknown): UploadSignal[] {
+  if (s3TestEventSchema.safeParse(event).success) return [];
+  const s3 = s3EventSchema.safeParse(event);
+  if (s3.success) {
+    return s3.data.Records.map((record) => ({
+      bucket: record.s3.bucket.name,
+      key: decodeS3Key(record.s3.object.key),
+    }));
+  }
+  const kick = kickSchema.safeParse(event);
+  if (kick.success) {
+    return 'key' in kick.data
+      ? [{ bucket: kick.data.bucket, key: kick.data.key }]
+      : [{ bucket: kick.data.bucket, datasetId: kick.data.datasetId }];
+  }
+  throw new TypeError(
+    'The upload function received an event that is neither an S3 notification nor a govpub kick',
+  );
+}
+
+export function decodeS3Key(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
