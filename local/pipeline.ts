@@ -1,0 +1,299 @@
+import { readFileSync } from 'node:fs';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3EventRecord } from 'aws-lambda';
+import { makeCheckStatusHandler } from '../functions/sfn-check-status.js';
+import { makeFileOutcomeHandler } from '../functions/sfn-file-outcome.js';
+import { makeReuploadHandler } from '../functions/sfn-reupload.js';
+import { makeSweepHandler } from '../functions/sweep-incoming.js';
+import { makeUploadHandler } from '../functions/upload-file.js';
+import {
+  createDynamoDbClient,
+  createEventBridgeClient,
+  createLambdaClient,
+  createS3Client,
+  createSfnClient,
+} from '../lib/aws-clients.js';
+import { loadSettings, type Settings } from '../lib/config.js';
+import { DynamoDatasetLock } from '../lib/dataset-lock.js';
+import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
+import { DropBucket } from '../lib/drop-bucket.js';
+import { INCOMING_PREFIX, reportKeyFor } from '../lib/drop-key.js';
+import { StepFunctionsExecutions } from '../lib/executions.js';
+import { type Kick, LambdaKicker } from '../lib/kicks.js';
+import { type Log, logger } from '../lib/observability.js';
+import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
+import type { PublishReport } from '../lib/publish/file-outcome.js';
+import type { PumpDeps } from '../lib/publish/pump-dataset.js';
+import { createDataGovSgClient } from '../lib/runtime.js';
+import { LOCAL_REGION, localCredentials } from './aws/common.js';
+import { ensureTable, localDynamoClientConfig, startLocalDynamoDb } from './aws/dynamodb.js';
+import {
+  type LocalEventBridge,
+  localEventBridgeClientConfig,
+  startLocalEventBridge,
+} from './aws/eventbridge.js';
+import { type LocalLambda, startLocalLambda } from './aws/lambda.js';
+import { type LocalS3, localS3ClientConfig, startLocalS3, toS3Event } from './aws/s3.js';
+import {
+  type LocalStepFunctions,
+  loadAslForLocalRun,
+  localSfnClientConfig,
+  startLocalStepFunctions,
+} from './aws/step-functions.js';
+import {
+  type LocalDataGovSg,
+  type LocalDataGovSgOptions,
+  SAMPLE_DATASETS,
+  startLocalDataGovSg,
+} from './datagovsg/server.js';
+
+export const LOCAL_BUCKET = 'govpub-local-drop';
+export const LOCAL_TABLE = 'govpub-local-locks';
+export const LOCAL_MACHINE = 'govpub-local-publish-dataset';
+export const LOCAL_API_KEY = 'local-dev-key';
+export const UPLOAD_FUNCTION = 'upload';
+const ASL_PATH = new URL('../statemachines/publish-dataset.asl.json', import.meta.url);
+
+export interface LocalPipelineOptions {
+  /** Settings as environment variables (POLL_*, DGS_*, …) over the local defaults. */
+  env?: Record<string, string | undefined>;
+  /** Switches of the local data.gov.sg; ignored when `env.DGS_API_BASE_URL` points elsewhere. */
+  dataGovSg?: Partial<LocalDataGovSgOptions>;
+  /** Milliseconds each Wait state and retry interval lasts instead of the real one; real waits when omitted. */
+  fastWaitMs?: number;
+  datasets?: DatasetDirectory;
+  s3Port?: number;
+  /** Whether S3 events reach the upload function (false simulates lost events). */
+  deliverEvents?: boolean;
+  log?: Log;
+  onProgress?: PumpDeps['onProgress'];
+}
+
+export interface LocalPipeline {
+  bucket: string;
+  s3: S3Client;
+  settings: Settings;
+  dataGovSg: LocalDataGovSg | undefined;
+  localS3: LocalS3;
+  eventBridge: LocalEventBridge;
+  stepFunctions: LocalStepFunctions;
+  lambda: LocalLambda;
+  lock: DynamoDatasetLock;
+  /** Puts an object into the drop bucket; its event reaches the upload function as in AWS. */
+  drop(key: string, body: string | Buffer): Promise<void>;
+  /** Delivers an ObjectCreated event for a key again (S3 delivers at least once). */
+  redeliver(key: string): Promise<void>;
+  /** Runs the scheduled sweep once. */
+  sweep(): Promise<Kick[]>;
+  /** Resolves once no function, execution or event delivery is in progress. */
+  whenIdle(): Promise<void>;
+  keys(prefix: string): Promise<string[]>;
+  report(fileKey: string): Promise<PublishReport | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on one machine: the real handlers, wired as serverless.yml wires them in
+ * AWS, talking through the real SDK clients to local stand-ins that speak the AWS protocols
+ * (s3rver, dynalite, a Step Functions endpoint executing statemachines/publish-dataset.asl.json,
+ * EventBridge and Lambda endpoints) and to the local data.gov.sg unless a real one is configured.
+ */
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const env = options.env ?? {};
+  const external = Boolean(env.DGS_API_BASE_URL);
+  const dataGovSg = external
+    ? undefined
+    : await startLocalDataGovSg({
+        apiKeys: [LOCAL_API_KEY],
+        datasets: SAMPLE_DATASETS,
+        ...options.dataGovSg,
+      });
+  const settings = loadSettings({
+    DGS_API_KEY: LOCAL_API_KEY,
+    LOCK_TABLE_NAME: LOCAL_TABLE,
+    DROP_BUCKET: LOCAL_BUCKET,
+    UPLOAD_FUNCTION_NAME: UPLOAD_FUNCTION,
+    ...(dataGovSg
+      ? { DGS_API_BASE_URL: dataGovSg.baseUrl, UPLOAD_ALLOWED_ORIGINS: dataGovSg.uploadOrigin }
+      : {}),
+    ...env,
+  });
+
+  const localS3 = await startLocalS3({
+    buckets: [LOCAL_BUCKET],
+    ...(options.s3Port ? { port: options.s3Port } : {}),
+  });
+  const dynamo = await startLocalDynamoDb();
+  const eventBridge = await startLocalEventBridge();
+  const s3 = createS3Client(localS3ClientConfig(localS3.endpoint));
+  const dynamoClient = createDynamoDbClient(localDynamoClientConfig(dynamo.endpoint));
+  await ensureTable(dynamoClient, { tableName: LOCAL_TABLE, partitionKey: 'datasetId' });
+
+  const log = options.log ?? logger;
+  const now = () => new Date();
+  const datasets = options.datasets ?? bundledDatasetDirectory;
+  const bucket = new DropBucket(s3);
+  const lock = new DynamoDatasetLock(dynamoClient, LOCAL_TABLE);
+  const dgs = createDataGovSgClient(settings);
+  const events = new EventBridgeOutcomeEvents(
+    createEventBridgeClient(localEventBridgeClientConfig(eventBridge.endpoint)),
+    settings.EVENT_BUS_NAME,
+  );
+
+  // The Lambda endpoint needs the upload handler, which needs the Step Functions endpoint,
+  // whose machine needs the Lambda endpoint to start the next file: bind late through this.
+  let lambdaClient: LambdaClient | undefined;
+  const invokeAsync = async (functionName: string, payload: unknown) => {
+    if (!lambdaClient) throw new Error('local Lambda endpoint not started');
+    await lambdaClient.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: JSON.stringify(payload),
+      }),
+    );
+  };
+
+  const fast = options.fastWaitMs;
+  const stepFunctions = await startLocalStepFunctions({
+    machines: [
+      {
+        name: LOCAL_MACHINE,
+        definition: loadAslForLocalRun(JSON.parse(readFileSync(ASL_PATH, 'utf8'))),
+        taskHandlers: {
+          CheckIngestionStatus: makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
+          Reupload: makeReuploadHandler(() => ({ settings, log, now, bucket, dgs })),
+          FileOutcome: makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events })),
+          StartNextFile: async (input) => {
+            const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
+            await invokeAsync(FunctionName, Payload);
+            return {};
+          },
+        },
+        ...(fast === undefined
+          ? {}
+          : {
+              waitTimeOverrides: { WaitForIngestion: fast, WaitBeforeReupload: fast },
+              retryIntervalOverrides: {
+                CheckIngestionStatus: fast,
+                Reupload: fast,
+                FileOutcome: fast,
+                StartNextFile: fast,
+              },
+            }),
+      },
+    ],
+  });
+
+  const pumpDeps: PumpDeps = {
+    settings,
+    log,
+    now,
+    datasets,
+    bucket,
+    dgs,
+    lock,
+    events,
+    executions: new StepFunctionsExecutions(
+      createSfnClient(localSfnClientConfig(stepFunctions.endpoint)),
+      stepFunctions.stateMachineArn(LOCAL_MACHINE),
+    ),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  };
+  const lambda = await startLocalLambda({
+    functions: { [UPLOAD_FUNCTION]: makeUploadHandler(() => pumpDeps) },
+  });
+  lambdaClient = createLambdaClient({
+    endpoint: lambda.endpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials(),
+  });
+  const sweepHandler = makeSweepHandler(() => ({
+    settings,
+    log,
+    now,
+    datasets,
+    bucket,
+    dropBucket: LOCAL_BUCKET,
+    kicker: new LambdaKicker(lambdaClient as LambdaClient, UPLOAD_FUNCTION),
+  }));
+
+  const deliveries = new Set<Promise<unknown>>();
+  const deliver = (record: S3EventRecord) => {
+    const delivery = invokeAsync(UPLOAD_FUNCTION, toS3Event([record])).finally(() =>
+      deliveries.delete(delivery),
+    );
+    deliveries.add(delivery);
+  };
+  const lastRecord = new Map<string, S3EventRecord>();
+  localS3.onObjectCreated((record) => {
+    // As serverless.yml's notification filter: only keys under incoming/ reach the function.
+    if (!decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')).startsWith(INCOMING_PREFIX)) return;
+    lastRecord.set(record.s3.object.key, record);
+    if (options.deliverEvents !== false) deliver(record);
+  });
+
+  const whenIdle = async () => {
+    for (let quiet = 0; quiet < 2; ) {
+      const busy =
+        deliveries.size > 0 ||
+        lambda.invocations().some((i) => i.status === 'RUNNING') ||
+        stepFunctions.executions().some((e) => e.status === 'RUNNING');
+      await Promise.all([...deliveries]);
+      await lambda.whenIdle();
+      await stepFunctions.whenIdle();
+      quiet = busy ? 0 : quiet + 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+
+  return {
+    bucket: LOCAL_BUCKET,
+    s3,
+    settings,
+    dataGovSg,
+    localS3,
+    eventBridge,
+    stepFunctions,
+    lambda,
+    lock,
+    async drop(key, body) {
+      await s3.send(
+        new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: body, ContentType: 'text/csv' }),
+      );
+    },
+    async redeliver(key) {
+      const record = [...lastRecord.values()].find(
+        (candidate) => decodeURIComponent(candidate.s3.object.key.replace(/\+/g, ' ')) === key,
+      );
+      if (!record) throw new Error(`no event was seen for ${key}`);
+      deliver(record);
+    },
+    async sweep() {
+      return (await sweepHandler()).kicks;
+    },
+    whenIdle,
+    async keys(prefix) {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: LOCAL_BUCKET, Prefix: prefix }));
+      return (listed.Contents ?? []).map((item) => item.Key ?? '').sort();
+    },
+    async report(fileKey) {
+      try {
+        const output = await s3.send(
+          new GetObjectCommand({ Bucket: LOCAL_BUCKET, Key: reportKeyFor(fileKey) }),
+        );
+        return JSON.parse(
+          await (output.Body?.transformToString() ?? Promise.resolve('null')),
+        ) as PublishReport;
+      } catch {
+        return undefined;
+      }
+    },
+    async close() {
+      await stepFunctions.close();
+      await lambda.close();
+      await Promise.all([localS3.close(), dynamo.close(), eventBridge.close(), dataGovSg?.close()]);
+    },
+  };
+}

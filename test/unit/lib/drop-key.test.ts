@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { createDatasetDirectory } from '../../../lib/datasets.js';
+import {
+  datasetRefOf,
+  isDropCandidate,
+  outcomeKey,
+  parseDropKey,
+  reportKeyFor,
+} from '../../../lib/drop-key.js';
+import { ConfigError, DropRejectedError } from '../../../lib/errors.js';
+
+const ID = 'd_07c63be0f37e6e59c07a4ddc2fd87fcb';
+const datasets = createDatasetDirectory({ aliases: { 'hdb-resale': ID } });
+
+function rejectionCode(key: string): string {
+  try {
+    parseDropKey(key, datasets);
+  } catch (error) {
+    if (error instanceof DropRejectedError) return error.code;
+    throw error;
+  }
+  throw new Error(`${key} was accepted`);
+}
+
+describe('parseDropKey', () => {
+  it('parses a replace drop named by datasetId', () => {
+    expect(parseDropKey(`incoming/${ID}/replace/2024 data.csv`, datasets)).toEqual({
+      key: `incoming/${ID}/replace/2024 data.csv`,
+      rest: `${ID}/replace/2024 data.csv`,
+      datasetRef: ID,
+      datasetId: ID,
+      mode: 'replace',
+      name: '2024 data.csv',
+    });
+  });
+
+  it('resolves an alias and keeps nested names', () => {
+    const drop = parseDropKey('incoming/hdb-resale/append/2024/01.CSV', datasets);
+    expect(drop).toMatchObject({
+      datasetRef: 'hdb-resale',
+      datasetId: ID,
+      mode: 'append',
+      name: '2024/01.CSV',
+    });
+  });
+
+  it.each([
+    ['incoming/file.csv', 'KEY_LAYOUT'],
+    [`incoming/${ID}/file.csv`, 'KEY_LAYOUT'],
+    [`incoming/${ID}/replace/../x.csv`, 'KEY_LAYOUT'],
+    [`incoming/${ID}//x.csv`, 'KEY_LAYOUT'],
+    ['elsewhere/a/replace/x.csv', 'KEY_LAYOUT'],
+    ['incoming/unknown-alias/replace/x.csv', 'UNKNOWN_ALIAS'],
+    ['incoming/d_123/replace/x.csv', 'BAD_DATASET_ID'],
+    [`incoming/${ID.toUpperCase()}/replace/x.csv`, 'BAD_DATASET_ID'],
+    // Cyrillic "а" in place of a Latin "a": looks the same, is not an id.
+    ['incoming/d_07c63be0f37e6e59c07\u04304ddc2fd87fcb/replace/x.csv', 'BAD_DATASET_ID'],
+    [`incoming/${ID}/upsert/x.csv`, 'BAD_MODE'],
+    [`incoming/${ID}/replace/x.xlsx`, 'NOT_CSV'],
+  ])('rejects %s with %s', (key, code) => {
+    expect(rejectionCode(key)).toBe(code);
+  });
+
+  it('tells the user what the layout should be', () => {
+    expect(() => parseDropKey('incoming/x.csv', datasets)).toThrow(
+      /incoming\/<datasetId or alias>\/<replace\|append>/,
+    );
+  });
+});
+
+describe('outcome keys', () => {
+  it('keeps the rest of the key under processed/ and failed/, with the report beside it', () => {
+    const key = `incoming/${ID}/append/a.csv`;
+    expect(outcomeKey(key, 'processed')).toBe(`processed/${ID}/append/a.csv`);
+    expect(outcomeKey(key, 'failed')).toBe(`failed/${ID}/append/a.csv`);
+    expect(reportKeyFor(outcomeKey(key, 'failed'))).toBe(`failed/${ID}/append/a.csv.report.json`);
+  });
+
+  it('ignores folder markers and keys outside incoming/', () => {
+    expect(isDropCandidate(`incoming/${ID}/append/`)).toBe(false);
+    expect(isDropCandidate('processed/x.csv')).toBe(false);
+    expect(datasetRefOf(`incoming/${ID}/append/a.csv`)).toBe(ID);
+    expect(datasetRefOf('incoming/a.csv')).toBeUndefined();
+  });
+});
+
+describe('createDatasetDirectory', () => {
+  it('lists the id and its aliases as the refs of a dataset', () => {
+    expect(datasets.refsFor(ID)).toEqual([ID, 'hdb-resale']);
+  });
+
+  it('rejects an alias file with a malformed id or alias', () => {
+    expect(() => createDatasetDirectory({ aliases: { ok: 'd_nothex' } })).toThrow(ConfigError);
+    expect(() => createDatasetDirectory({ aliases: { 'Bad Alias': ID } })).toThrow(ConfigError);
+  });
+
+  it('accepts the committed alias file', async () => {
+    const { bundledDatasetDirectory } = await import('../../../lib/datasets.js');
+    expect(bundledDatasetDirectory.resolve('resident-population')).toMatch(/^d_[0-9a-f]{32}$/);
+  });
+});
