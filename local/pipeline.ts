@@ -80,6 +80,8 @@ export interface LocalPipeline {
   stepFunctions: LocalStepFunctions;
   lambda: LocalLambda;
   lock: DynamoDatasetLock;
+  /** What the upload function runs with, for tests that play a crashed run's part. */
+  deps: PumpDeps;
   /** Puts an object into the drop bucket; its event reaches the upload function as in AWS. */
   drop(key: string, body: string | Buffer): Promise<void>;
   /** Delivers an ObjectCreated event for a key again (S3 delivers at least once). */
@@ -258,6 +260,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     stepFunctions,
     lambda,
     lock,
+    deps: pumpDeps,
     async drop(key, body) {
       await s3.send(
         new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: body, ContentType: 'text/csv' }),

@@ -1,0 +1,180 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalPipeline } from '../../local/pipeline.js';
+import {
+  crashedInvocations,
+  EXPENDITURE,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  startFastPipeline,
+  TRANSACTIONS,
+} from './support.js';
+
+let pipeline: LocalPipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+describe('publishing a dropped CSV', () => {
+  it('replaces a dataset through upload-link and files a full report and event', async () => {
+    // Prepare
+    pipeline = await startFastPipeline();
+    const key = `incoming/${POPULATION.alias}/replace/2023 population.csv`;
+    // Act
+    await pipeline.drop(key, POPULATION_CSV);
+    await pipeline.whenIdle();
+    // Assess
+    expect(await pipeline.keys('')).toEqual([
+      `processed/${POPULATION.alias}/replace/2023 population.csv`,
+      `processed/${POPULATION.alias}/replace/2023 population.csv.report.json`,
+    ]);
+    const report = await outcomeOf(pipeline, key);
+    expect(report).toMatchObject({
+      outcome: 'published',
+      datasetId: POPULATION.id,
+      datasetRef: POPULATION.alias,
+      mode: 'replace',
+      sourceKey: key,
+      size: POPULATION_CSV.length,
+      uploads: 1,
+      finalStatus: 'Ingestion Success',
+      failures: null,
+      error: null,
+    });
+    const [upload] = pipeline.dataGovSg?.uploads(POPULATION.id) ?? [];
+    expect(upload).toMatchObject({ mode: 'replace', bytes: POPULATION_CSV.length, contentType: 'text/csv' });
+    expect(report.md5).toBe(upload?.md5Hex);
+    expect(report.statuses.at(-1)).toMatchObject({ status: 'INGESTION_SUCCESS', ofThisUpload: true });
+    for (const time of Object.values(report.times)) expect(Date.parse(time ?? '')).not.toBeNaN();
+    const [event] = pipeline.eventBridge.events();
+    expect(event).toMatchObject({ source: 'govpub', detailType: 'Dataset Publish Succeeded' });
+    expect(event?.detail).toEqual(report);
+    expect(await pipeline.lock.get(POPULATION.id)).toBeUndefined();
+    expect(crashedInvocations(pipeline)).toEqual([]);
+  });
+
+  it('appends through append-link with the md5 parameter and a signed Content-MD5', async () => {
+    pipeline = await startFastPipeline({ dataGovSg: { signedHeaders: ['host', 'content-md5'] } });
+    const key = `incoming/${EXPENDITURE.id}/append/fy2024.csv`;
+    const body = 'financial_year,ministry,expenditure_sgd_million\n2024,MOF,1200.5\n';
+    await pipeline.drop(key, body);
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, key);
+    expect(report).toMatchObject({ outcome: 'published', mode: 'append', datasetRef: EXPENDITURE.id });
+    const [upload] = pipeline.dataGovSg?.uploads(EXPENDITURE.id) ?? [];
+    expect(upload?.mode).toBe('append');
+    expect(upload?.headers['content-md5']).toBe(upload?.md5Base64);
+    const linkRequest = pipeline.dataGovSg
+      ?.requests()
+      .find((request) => request.path.includes('/append-link'));
+    expect(linkRequest?.path).toContain(`md5=${encodeURIComponent(upload?.md5Base64 ?? '')}`);
+  });
+
+  it.each([
+    {
+      name: 'wrapped envelopes and UPPER_SNAKE statuses',
+      envelope: 'wrapped',
+      statusSpelling: 'upper-snake',
+      staleFirstPolls: 0,
+    },
+    {
+      name: 'bare envelopes and legend statuses',
+      envelope: 'bare',
+      statusSpelling: 'legend',
+      staleFirstPolls: 0,
+    },
+    {
+      name: 'a status that shows the previous upload first',
+      envelope: 'bare',
+      statusSpelling: 'legend',
+      staleFirstPolls: 3,
+    },
+    {
+      name: 'content-type signed into the URL',
+      envelope: 'wrapped',
+      statusSpelling: 'legend',
+      staleFirstPolls: 1,
+      signedHeaders: ['host', 'content-type'],
+    },
+  ] as const)('publishes with $name', async ({ envelope, statusSpelling, staleFirstPolls, ...rest }) => {
+    pipeline = await startFastPipeline({
+      dataGovSg: {
+        envelope,
+        statusSpelling,
+        staleFirstPolls,
+        ...('signedHeaders' in rest ? { signedHeaders: [...rest.signedHeaders] } : {}),
+      },
+    });
+    const key = `incoming/${POPULATION.id}/replace/a.csv`;
+    // A first publication leaves a terminal status behind, which a stale first poll shows again.
+    await pipeline.drop(key, POPULATION_CSV);
+    await pipeline.whenIdle();
+    await pipeline.drop(`incoming/${POPULATION.id}/replace/b.csv`, POPULATION_CSV);
+    await pipeline.whenIdle();
+    const second = await outcomeOf(pipeline, `incoming/${POPULATION.id}/replace/b.csv`);
+    expect(second.outcome).toBe('published');
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(2);
+    if (staleFirstPolls > 0) {
+      expect(second.statuses[0]).toMatchObject({ status: 'INGESTION_SUCCESS', ofThisUpload: false });
+    }
+    expect(second.statuses.at(-1)).toMatchObject({ status: 'INGESTION_SUCCESS', ofThisUpload: true });
+  });
+});
+
+describe('one upload at a time per dataset, in key order', () => {
+  it('publishes files dropped together one after the other, in key order', async () => {
+    pipeline = await startFastPipeline();
+    const keys = ['c', 'a', 'b'].map((name) => `incoming/${POPULATION.alias}/append/${name}.csv`);
+    await Promise.all(keys.map((key, index) => pipeline?.drop(key, `${POPULATION_CSV}2024,x,${index}\n`)));
+    await pipeline.whenIdle();
+    const reports = await Promise.all(
+      [...keys].sort().map((key) => outcomeOf(pipeline as LocalPipeline, key)),
+    );
+    expect(reports.map((report) => report.outcome)).toEqual(['published', 'published', 'published']);
+    const uploads = pipeline.dataGovSg?.uploads(POPULATION.id) ?? [];
+    expect(uploads.map((upload) => upload.md5Hex)).toEqual(reports.map((report) => report.md5));
+    for (let i = 1; i < reports.length; i++) {
+      const previousFiled = Date.parse(reports[i - 1]?.times.finishedAt ?? '');
+      expect(Date.parse(reports[i]?.times.uploadStartedAt ?? '')).toBeGreaterThanOrEqual(previousFiled);
+    }
+    // data.gov.sg fails a second upload while one is in progress: none was.
+    expect(reports.every((report) => report.statuses.every((s) => s.status !== 'INGESTION_FAILED'))).toBe(
+      true,
+    );
+  });
+
+  it('lets different datasets proceed at the same time', async () => {
+    pipeline = await startFastPipeline({ dataGovSg: { stepDelayMs: 60 } });
+    await Promise.all([
+      pipeline.drop(`incoming/${POPULATION.alias}/replace/p.csv`, POPULATION_CSV),
+      pipeline.drop(
+        `incoming/${TRANSACTIONS.alias}/replace/t.csv`,
+        'month,service,transactions,digital_share_pct\n',
+      ),
+    ]);
+    await pipeline.whenIdle();
+    const [p, t] = await Promise.all([
+      outcomeOf(pipeline, `incoming/${POPULATION.alias}/replace/p.csv`),
+      outcomeOf(pipeline, `incoming/${TRANSACTIONS.alias}/replace/t.csv`),
+    ]);
+    expect([p.outcome, t.outcome]).toEqual(['published', 'published']);
+    // Each ingestion takes several 60 ms steps; overlapping windows show they ran side by side.
+    expect(Date.parse(t.times.uploadStartedAt ?? '')).toBeLessThan(Date.parse(p.times.finishedAt));
+    expect(Date.parse(p.times.uploadStartedAt ?? '')).toBeLessThan(Date.parse(t.times.finishedAt));
+  });
+
+  it('never uploads twice for duplicate and late events', async () => {
+    pipeline = await startFastPipeline({ dataGovSg: { stepDelayMs: 30 } });
+    const key = `incoming/${POPULATION.alias}/replace/dup.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    await Promise.all([pipeline.redeliver(key), pipeline.redeliver(key), pipeline.redeliver(key)]);
+    await pipeline.whenIdle();
+    await pipeline.redeliver(key);
+    await pipeline.whenIdle();
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+    expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+    expect(pipeline.eventBridge.events()).toHaveLength(1);
+    expect(crashedInvocations(pipeline)).toEqual([]);
+  });
+});
