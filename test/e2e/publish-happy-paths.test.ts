@@ -98,12 +98,13 @@ describe('publishing a dropped CSV', () => {
       signedHeaders: ['host', 'content-type'],
     },
   ] as const)('publishes with $name', async ({ envelope, statusSpelling, staleFirstPolls, ...rest }) => {
+    const signedHeaders = 'signedHeaders' in rest ? rest.signedHeaders : undefined;
     pipeline = await startFastPipeline({
       dataGovSg: {
         envelope,
         statusSpelling,
         staleFirstPolls,
-        ...('signedHeaders' in rest ? { signedHeaders: [...rest.signedHeaders] } : {}),
+        ...(signedHeaders ? { signedHeaders: [...signedHeaders] } : {}),
       },
     });
     const key = `incoming/${POPULATION.id}/replace/a.csv`;
