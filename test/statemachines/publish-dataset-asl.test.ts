@@ -84,6 +84,12 @@ describe('statemachines/publish-dataset.asl.json as data', () => {
     }
   });
 
+  it('never writes ResultPath "$" (the default means the same; aws-local-stepfunctions 3.0 mishandles it)', () => {
+    for (const [name, state] of states) {
+      expect((state as { ResultPath?: unknown }).ResultPath, name).not.toBe('$');
+    }
+  });
+
   it('files the outcome on every failure path of the polling tasks', () => {
     for (const name of ['CheckIngestionStatus', 'Reupload']) {
       const catchAll = definition.States[name]?.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));

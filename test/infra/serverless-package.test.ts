@@ -1,0 +1,854 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+/*
+ * Packages the service offline (`serverless package --stage ci`, no AWS credentials) and checks the
+ * generated CloudFormation template and zips as data (style H12).
+ */
+
+const execFileAsync = promisify(execFile);
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const outDir = path.join(repoRoot, '.serverless');
+const STAGE = 'ci';
+const ONE_MIB = 1_048_576;
+
+// CloudFormation pseudo parameters, spelled as they appear inside Fn::Sub strings.
+const PARTITION = '$' + '{AWS::Partition}';
+const REGION = '$' + '{AWS::Region}';
+const ACCOUNT = '$' + '{AWS::AccountId}';
+
+/** Logical ids that serverless.yml and this test agree on. */
+const ID = {
+  dropBucket: 'DropBucket',
+  dropBucketPolicy: 'DropBucketPolicy',
+  lockTable: 'LockTable',
+  failureQueue: 'AsyncFailureQueue',
+  stateMachine: 'PublishDatasetStateMachine',
+  stateMachineLogGroup: 'PublishDatasetLogGroup',
+} as const;
+
+const STATE_MACHINE_NAME = `govpub-${STAGE}-publish-dataset`;
+const STATE_MACHINE_ARN = `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+const EVENT_BUS_ARN = `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/default`;
+const API_KEY_PARAMETER_NAME = `/govpub/${STAGE}/dgs-api-key`;
+const API_KEY_PARAMETER_ARN = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${API_KEY_PARAMETER_NAME}`;
+
+/** resourceLabel() writes drop-bucket ARNs with this prefix. */
+const BUCKET = 's3://drop-bucket';
+const INCOMING = `${BUCKET}/incoming/*`;
+const PROCESSED = `${BUCKET}/processed/*`;
+const FAILED = `${BUCKET}/failed/*`;
+
+const COMMON_ENV = [
+  'DGS_API_BASE_URL',
+  'DGS_API_KEY_PARAMETER',
+  'DROP_BUCKET',
+  'EVENT_BUS_NAME',
+  'LOCK_TABLE_NAME',
+  'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_SERVICE_NAME',
+];
+
+type Grants = Record<string, string[]>;
+
+const logsGrants = (logGroupId: string): Grants => ({
+  'logs:CreateLogStream': [`${logGroupId}.Arn`],
+  'logs:PutLogEvents': [`${logGroupId}.Arn`],
+});
+
+/**
+ * Filing an outcome (upload and fileOutcome): read and delete under incoming/, write the report
+ * and the moved file; HeadObject (s3:GetObject) on the target makes a retried move idempotent;
+ * multipart copies over 5 GiB may be aborted; ListBucket turns a missing key's 403 into a 404.
+ */
+const moveGrants: Grants = {
+  's3:GetObject': [FAILED, INCOMING, PROCESSED],
+  's3:DeleteObject': [INCOMING],
+  's3:PutObject': [FAILED, PROCESSED],
+  's3:AbortMultipartUpload': [FAILED, PROCESSED],
+  's3:ListBucket': [BUCKET],
+};
+
+interface ExpectedFunction {
+  handler: string;
+  bundle: string;
+  memorySize: number;
+  timeout: number;
+  extraEnv: string[];
+  invokedAsync: boolean;
+  /** Every Allow in the function's role: action -> resources (sorted), see resourceLabel(). */
+  grants: Grants;
+}
+
+const FUNCTIONS: Record<string, ExpectedFunction> = {
+  upload: {
+    handler: 'functions/upload-file.handler',
+    bundle: 'functions/upload-file.mjs',
+    memorySize: 512,
+    timeout: 900,
+    extraEnv: ['STATE_MACHINE_ARN'],
+    invokedAsync: true,
+    grants: {
+      ...logsGrants('UploadLogGroup'),
+      ...moveGrants,
+      'dynamodb:GetItem': ['LockTable.Arn'],
+      'dynamodb:PutItem': ['LockTable.Arn'],
+      'dynamodb:UpdateItem': ['LockTable.Arn'],
+      'dynamodb:DeleteItem': ['LockTable.Arn'],
+      'states:StartExecution': [STATE_MACHINE_ARN],
+      'events:PutEvents': [EVENT_BUS_ARN],
+      'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
+      'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
+    },
+  },
+  checkStatus: {
+    handler: 'functions/sfn-check-status.handler',
+    bundle: 'functions/sfn-check-status.mjs',
+    memorySize: 256,
+    timeout: 60,
+    extraEnv: [],
+    invokedAsync: false,
+    grants: {
+      ...logsGrants('CheckStatusLogGroup'),
+      'dynamodb:GetItem': ['LockTable.Arn'],
+      'dynamodb:UpdateItem': ['LockTable.Arn'],
+      'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
+    },
+  },
+  reupload: {
+    handler: 'functions/sfn-reupload.handler',
+    bundle: 'functions/sfn-reupload.mjs',
+    memorySize: 512,
+    timeout: 900,
+    extraEnv: [],
+    invokedAsync: false,
+    grants: {
+      ...logsGrants('ReuploadLogGroup'),
+      's3:GetObject': [INCOMING],
+      's3:ListBucket': [BUCKET],
+      'dynamodb:GetItem': ['LockTable.Arn'],
+      'dynamodb:UpdateItem': ['LockTable.Arn'],
+      'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
+    },
+  },
+  fileOutcome: {
+    handler: 'functions/sfn-file-outcome.handler',
+    bundle: 'functions/sfn-file-outcome.mjs',
+    memorySize: 256,
+    timeout: 900,
+    extraEnv: [],
+    invokedAsync: false,
+    grants: {
+      ...logsGrants('FileOutcomeLogGroup'),
+      ...moveGrants,
+      'events:PutEvents': [EVENT_BUS_ARN],
+      'dynamodb:GetItem': ['LockTable.Arn'],
+      'dynamodb:UpdateItem': ['LockTable.Arn'],
+      'dynamodb:DeleteItem': ['LockTable.Arn'],
+    },
+  },
+  sweep: {
+    handler: 'functions/sweep-incoming.handler',
+    bundle: 'functions/sweep-incoming.mjs',
+    memorySize: 256,
+    timeout: 300,
+    extraEnv: ['UPLOAD_FUNCTION_NAME'],
+    invokedAsync: true,
+    grants: {
+      ...logsGrants('SweepLogGroup'),
+      's3:ListBucket': [BUCKET],
+      'lambda:InvokeFunction': ['UploadLambdaFunction.Arn'],
+      'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
+    },
+  },
+};
+const FUNCTION_NAMES = Object.keys(FUNCTIONS);
+
+/** Functions the state machine may invoke: the ASL's Fn::GetAtt targets. */
+const STATE_MACHINE_TARGETS = ['checkStatus', 'fileOutcome', 'reupload', 'upload'];
+
+interface WildcardException {
+  resource: string;
+  effect: 'Allow' | 'Deny';
+  actions: string[];
+  why: string;
+}
+
+/** The only statements allowed a `*` action or resource. Each must still exist (see the test). */
+const JUSTIFIED_WILDCARDS: WildcardException[] = [
+  {
+    resource: `${ID.stateMachine}Role`,
+    effect: 'Allow',
+    actions: [
+      'logs:CreateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:DescribeLogGroups',
+      'logs:DescribeResourcePolicies',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:UpdateLogDelivery',
+    ],
+    why: 'Step Functions logging: these CloudWatch Logs delivery APIs support only Resource "*" (AWS docs)',
+  },
+  {
+    resource: ID.dropBucketPolicy,
+    effect: 'Deny',
+    actions: ['s3:*'],
+    why: 'TLS-only deny: a wildcard in a Deny narrows access',
+  },
+  {
+    resource: 'ServerlessDeploymentBucketPolicy',
+    effect: 'Deny',
+    actions: ['s3:*'],
+    why: "the framework's TLS-only deny on its deployment bucket",
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Template access helpers
+
+interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
+}
+
+interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown }>;
+}
+
+interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+interface LocatedStatement {
+  /** Logical id of the resource that holds the statement. */
+  holder: string;
+  statement: PolicyStatement;
+}
+
+let template: CfnTemplate;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+const capitalise = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
+const functionId = (name: string): string => `${capitalise(name)}LambdaFunction`;
+const logGroupId = (name: string): string => `${capitalise(name)}LogGroup`;
+
+function resource(logicalId: string, type: string): CfnResource {
+  const found = template.Resources[logicalId];
+  if (!found) {
+    const sameType = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === type)
+      .map(([id]) => id);
+    throw new Error(`No resource "${logicalId}" (${type}) in the template; ${type} resources: ${sameType}`);
+  }
+  expect(found.Type, `resource ${logicalId}`).toBe(type);
+  return found;
+}
+
+const props = (logicalId: string, type: string): Record<string, unknown> =>
+  resource(logicalId, type).Properties ?? {};
+
+function resourcesOfType(type: string): Array<[string, CfnResource]> {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** `{ "Fn::GetAtt": [id, "Arn"] }` or `"id.Arn"` -> id; anything else -> undefined. */
+function getAttTarget(value: unknown): string | undefined {
+  if (!isRecord(value)) return undefined;
+  const getAtt = value['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  if (typeof getAtt === 'string') return getAtt.split('.')[0];
+  return undefined;
+}
+
+function subText(value: unknown): string | undefined {
+  if (!isRecord(value)) return undefined;
+  const sub = value['Fn::Sub'];
+  if (typeof sub === 'string') return sub;
+  if (Array.isArray(sub) && typeof sub[0] === 'string') return sub[0];
+  return undefined;
+}
+
+function dropBucketNameSub(): string {
+  const name = subText(props(ID.dropBucket, 'AWS::S3::Bucket').BucketName);
+  if (!name) throw new Error(`${ID.dropBucket}.BucketName should be an Fn::Sub string with the account id`);
+  return name;
+}
+
+/** A readable, comparable label for an IAM Resource element. */
+function resourceLabel(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const bucketArn = `arn:${PARTITION}:s3:::${dropBucketNameSub()}`;
+  if (isRecord(value)) {
+    const getAtt = value['Fn::GetAtt'];
+    if (getAttTarget(value) === ID.dropBucket) return BUCKET;
+    if (Array.isArray(getAtt)) return getAtt.join('.');
+    const text = subText(value);
+    if (text !== undefined) {
+      return text.replace(bucketArn, BUCKET).replace(`$\{${ID.dropBucket}.Arn}`, BUCKET);
+    }
+    if (typeof value.Ref === 'string') return `Ref:${value.Ref}`;
+  }
+  return JSON.stringify(value);
+}
+
+function statementsOf(document: unknown): PolicyStatement[] {
+  return isRecord(document) ? asArray(document.Statement as PolicyStatement | PolicyStatement[]) : [];
+}
+
+/** Every permission statement in the template (trust policies excluded: they grant no access). */
+function allStatements(): LocatedStatement[] {
+  const located: LocatedStatement[] = [];
+  for (const [holder, r] of Object.entries(template.Resources)) {
+    const p = r.Properties ?? {};
+    const documents: unknown[] = [];
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const policy of asArray(p.Policies as unknown[])) {
+        if (isRecord(policy)) documents.push(policy.PolicyDocument);
+      }
+    }
+    if (
+      [
+        'AWS::IAM::Policy',
+        'AWS::IAM::ManagedPolicy',
+        'AWS::S3::BucketPolicy',
+        'AWS::SQS::QueuePolicy',
+        'AWS::SNS::TopicPolicy',
+      ].includes(r.Type)
+    ) {
+      documents.push(p.PolicyDocument);
+    }
+    for (const document of documents) {
+      for (const statement of statementsOf(document)) located.push({ holder, statement });
+    }
+  }
+  return located;
+}
+
+/** The role statements of a function, with inline policies of AWS::IAM::Policy resources attached to it. */
+function roleStatements(roleId: string): PolicyStatement[] {
+  return allStatements()
+    .filter(({ holder }) => {
+      if (holder === roleId) return true;
+      const policy = template.Resources[holder];
+      return (
+        policy?.Type === 'AWS::IAM::Policy' &&
+        asArray(policy.Properties?.Roles as unknown[]).some((role) => isRecord(role) && role.Ref === roleId)
+      );
+    })
+    .map(({ statement }) => statement);
+}
+
+function roleOf(functionName: string): string {
+  const role = props(functionId(functionName), 'AWS::Lambda::Function').Role;
+  const roleId = getAttTarget(role);
+  if (!roleId)
+    throw new Error(
+      `${functionName}: Role should be Fn::GetAtt of a role in this stack, got ${JSON.stringify(role)}`,
+    );
+  return roleId;
+}
+
+function grantsOf(statements: PolicyStatement[]): Grants {
+  const grants: Grants = {};
+  for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+    for (const action of asArray(statement.Action)) {
+      const labels = asArray(statement.Resource).map(resourceLabel);
+      grants[action] = [...(grants[action] ?? []), ...labels].sort();
+    }
+  }
+  return grants;
+}
+
+const sortedGrants = (grants: Grants): Grants =>
+  Object.fromEntries(Object.entries(grants).map(([action, labels]) => [action, [...labels].sort()]));
+
+/** Logical ids a value refers to through Ref, Fn::GetAtt and Fn::Sub. */
+function referencedIds(value: unknown, into: Set<string>): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) referencedIds(item, into);
+  } else if (isRecord(value)) {
+    if (typeof value.Ref === 'string') into.add(value.Ref);
+    const target = getAttTarget(value);
+    if (target) into.add(target);
+    const sub = value['Fn::Sub'];
+    const text = subText(value);
+    const local = Array.isArray(sub) && isRecord(sub[1]) ? sub[1] : {};
+    for (const match of text?.matchAll(/\$\{([^}!.]+)[^}]*\}/g) ?? []) {
+      const name = match[1];
+      if (name && !(name in local)) into.add(name);
+    }
+    for (const [key, nested] of Object.entries(value)) {
+      if (key !== 'Ref') referencedIds(nested, into);
+    }
+  }
+  return into;
+}
+
+function findDependencyCycle(): string[] | undefined {
+  const edges = new Map<string, string[]>();
+  for (const [id, r] of Object.entries(template.Resources)) {
+    const deps = referencedIds(r.Properties, new Set(asArray(r.DependsOn)));
+    edges.set(
+      id,
+      [...deps].filter((dep) => dep in template.Resources),
+    );
+  }
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    if (state.get(id) === 'done') return undefined;
+    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of edges.get(id) ?? []) {
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of edges.keys()) {
+    const cycle = visit(id);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+function valueAt(root: unknown, keys: string[]): unknown {
+  let node = root;
+  for (const key of keys) {
+    if (Array.isArray(node)) node = node[Number(key)];
+    else if (isRecord(node)) node = node[key];
+    else return undefined;
+  }
+  return node;
+}
+
+/** Paths to every `{ "Fn::GetAtt": [...] }` object in an ASL document, with its target. */
+function getAttsIn(node: unknown, keys: string[] = []): Array<{ keys: string[]; target: string }> {
+  const target = getAttTarget(node);
+  if (target) return [{ keys, target }];
+  if (Array.isArray(node)) return node.flatMap((item, i) => getAttsIn(item, [...keys, String(i)]));
+  if (isRecord(node)) return Object.entries(node).flatMap(([k, v]) => getAttsIn(v, [...keys, k]));
+  return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The environment for `serverless package`: no AWS credentials or profiles of any kind. */
+function offlineEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SHARED_CREDENTIALS_FILE: path.join(outDir, 'no-such-credentials'),
+    AWS_CONFIG_FILE: path.join(outDir, 'no-such-config'),
+  };
+  for (const name of [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_DEFAULT_PROFILE',
+    'AWS_REGION',
+    'AWS_DEFAULT_REGION',
+    'AWS_ROLE_ARN',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+    'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  ]) {
+    delete env[name];
+  }
+  return env;
+}
+
+beforeAll(async () => {
+  await rm(outDir, { recursive: true, force: true });
+  try {
+    await execFileAsync(
+      path.join(repoRoot, 'node_modules', '.bin', 'serverless'),
+      ['package', '--stage', STAGE],
+      { cwd: repoRoot, env: offlineEnv(), maxBuffer: 16 * ONE_MIB, timeout: 170_000 },
+    );
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(
+      `serverless package --stage ${STAGE} failed:\n${stderr.slice(-4000)}\n${stdout.slice(-4000)}`,
+      { cause: error },
+    );
+  }
+  const json = await readFile(path.join(outDir, 'cloudformation-template-update-stack.json'), 'utf8');
+  template = JSON.parse(json) as CfnTemplate;
+}, 180_000);
+
+describe('serverless package --stage ci', () => {
+  it.each(FUNCTION_NAMES)('packages function %s with nodejs22.x on arm64 and its environment', (name) => {
+    const expected = FUNCTIONS[name] as ExpectedFunction;
+    const fn = props(functionId(name), 'AWS::Lambda::Function');
+
+    expect(fn, `function ${name}`).toMatchObject({
+      FunctionName: `govpub-${STAGE}-${name}`,
+      Handler: expected.handler,
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: expected.memorySize,
+      Timeout: expected.timeout,
+    });
+
+    const variables = (valueAt(fn, ['Environment', 'Variables']) ?? {}) as Record<string, unknown>;
+    expect(Object.keys(variables).sort(), `${name}: environment variable names`).toEqual(
+      [...COMMON_ENV, ...expected.extraEnv].sort(),
+    );
+    expect(variables, `${name}: environment values`).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'govpub',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      EVENT_BUS_NAME: 'default',
+      DGS_API_BASE_URL: 'https://api-production.data.gov.sg',
+      DGS_API_KEY_PARAMETER: API_KEY_PARAMETER_NAME,
+      LOCK_TABLE_NAME: { Ref: ID.lockTable },
+      DROP_BUCKET: props(ID.dropBucket, 'AWS::S3::Bucket').BucketName,
+    });
+    if (expected.extraEnv.includes('STATE_MACHINE_ARN')) {
+      expect(variables.STATE_MACHINE_ARN, `${name}: STATE_MACHINE_ARN`).toEqual({
+        'Fn::Sub': STATE_MACHINE_ARN,
+      });
+    }
+    if (expected.extraEnv.includes('UPLOAD_FUNCTION_NAME')) {
+      expect(variables.UPLOAD_FUNCTION_NAME, `${name}: UPLOAD_FUNCTION_NAME`).toEqual({
+        Ref: functionId('upload'),
+      });
+    }
+  });
+
+  it('wires ObjectCreated under incoming/ on the drop bucket to the upload function', () => {
+    const bucket = resource(ID.dropBucket, 'AWS::S3::Bucket');
+    const configurations = asArray(
+      valueAt(bucket.Properties, ['NotificationConfiguration', 'LambdaConfigurations']) as unknown[],
+    );
+    expect(configurations, `${ID.dropBucket} LambdaConfigurations`).toEqual([
+      {
+        Event: 's3:ObjectCreated:*',
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'incoming/' }] } },
+        Function: { 'Fn::GetAtt': [functionId('upload'), 'Arn'] },
+      },
+    ]);
+
+    const permissions = resourcesOfType('AWS::Lambda::Permission').filter(
+      ([, r]) => r.Properties?.Principal === 's3.amazonaws.com',
+    );
+    expect(permissions.length, 'exactly one Lambda permission for s3.amazonaws.com').toBe(1);
+    const [permissionId, permission] = permissions[0] as [string, CfnResource];
+    expect(permission.Properties, `${permissionId}`).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [functionId('upload'), 'Arn'] },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: { 'Fn::Sub': `arn:${PARTITION}:s3:::${dropBucketNameSub()}` },
+    });
+    expect(
+      asArray(bucket.DependsOn),
+      `${ID.dropBucket} must DependsOn ${permissionId}, or S3 rejects the notification at create time`,
+    ).toContain(permissionId);
+  });
+
+  it('runs sweep every ten minutes', () => {
+    const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) =>
+      asArray(r.Properties?.Targets as unknown[]).some(
+        (target) => isRecord(target) && getAttTarget(target.Arn) === functionId('sweep'),
+      ),
+    );
+    expect(rules.length, 'one EventBridge rule targeting sweep').toBe(1);
+    const [ruleId, rule] = rules[0] as [string, CfnResource];
+    expect(rule.Properties, ruleId).toMatchObject({
+      ScheduleExpression: 'rate(10 minutes)',
+      State: 'ENABLED',
+    });
+
+    const permission = resourcesOfType('AWS::Lambda::Permission').find(
+      ([, r]) =>
+        r.Properties?.Principal === 'events.amazonaws.com' &&
+        getAttTarget(r.Properties?.FunctionName) === functionId('sweep'),
+    );
+    expect(permission, 'a Lambda permission letting events.amazonaws.com invoke sweep').toBeDefined();
+    expect(getAttTarget(permission?.[1].Properties?.SourceArn), 'permission scoped to the rule').toBe(ruleId);
+  });
+
+  it('defines the state machine from the ASL file with every state and function ARN resolved', () => {
+    const asl = JSON.parse(
+      readFileSync(path.join(repoRoot, 'statemachines', 'publish-dataset.asl.json'), 'utf8'),
+    ) as { StartAt: string; States: Record<string, { Type: string }> };
+    const machine = props(ID.stateMachine, 'AWS::StepFunctions::StateMachine');
+    expect(machine.StateMachineName).toBe(STATE_MACHINE_NAME);
+
+    const definitionString = machine.DefinitionString;
+    const sub = isRecord(definitionString) ? definitionString['Fn::Sub'] : undefined;
+    const [text, params] = Array.isArray(sub)
+      ? [sub[0] as string, (sub[1] ?? {}) as Record<string, unknown>]
+      : [typeof sub === 'string' ? sub : (definitionString as string), {}];
+    expect(typeof text, 'DefinitionString should be a string or an Fn::Sub').toBe('string');
+    const definition = JSON.parse(text) as { StartAt: string; States: Record<string, { Type: string }> };
+
+    expect(definition.StartAt).toBe(asl.StartAt);
+    for (const [stateName, state] of Object.entries(asl.States)) {
+      expect(definition.States[stateName]?.Type, `state ${stateName} in the deployed definition`).toBe(
+        state.Type,
+      );
+    }
+
+    const references = getAttsIn(asl.States, ['States']);
+    expect(references.map((r) => r.target).sort(), 'functions the ASL refers to').toEqual(
+      STATE_MACHINE_TARGETS,
+    );
+    for (const { keys, target } of references) {
+      const placeholder = valueAt(definition, keys);
+      const variable = typeof placeholder === 'string' ? /^\$\{([^}]+)\}$/.exec(placeholder)?.[1] : undefined;
+      expect(
+        variable,
+        `${keys.join('.')} should be an Fn::Sub placeholder, got ${placeholder}`,
+      ).toBeDefined();
+      expect(params[variable as string], `${keys.join('.')} resolves to ${target}'s ARN`).toEqual({
+        'Fn::GetAtt': [functionId(target), 'Arn'],
+      });
+    }
+  });
+
+  it('logs state machine errors, without execution data, to a log group with retention', () => {
+    const machine = props(ID.stateMachine, 'AWS::StepFunctions::StateMachine');
+    expect(machine.LoggingConfiguration).toEqual({
+      Level: 'ERROR',
+      IncludeExecutionData: false,
+      Destinations: [
+        { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [ID.stateMachineLogGroup, 'Arn'] } } },
+      ],
+    });
+    expect(props(ID.stateMachineLogGroup, 'AWS::Logs::LogGroup').RetentionInDays).toBe(90);
+  });
+
+  it('lets the state machine invoke only its own task functions', () => {
+    const roleId = getAttTarget(props(ID.stateMachine, 'AWS::StepFunctions::StateMachine').RoleArn);
+    expect(roleId, 'state machine RoleArn should be a role in this stack').toBe(`${ID.stateMachine}Role`);
+    const invoke = roleStatements(roleId as string).filter(
+      (s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith('lambda:')),
+    );
+    expect(invoke.flatMap((s) => asArray(s.Action)).every((a) => a === 'lambda:InvokeFunction')).toBe(true);
+    const resources = invoke.flatMap((s) => asArray(s.Resource));
+    const targets = new Set(resources.map((r) => [...referencedIds(r, new Set())].join(',')));
+    expect([...targets].sort(), 'lambda:InvokeFunction resources (function ARNs and their versions)').toEqual(
+      STATE_MACHINE_TARGETS.map(functionId).sort(),
+    );
+    expect(resources, 'no wildcard function').not.toContain('*');
+  });
+
+  it('has no wildcard action or resource outside the justified exceptions', () => {
+    const offenders: string[] = [];
+    const used = new Set<WildcardException>();
+    for (const { holder, statement } of allStatements()) {
+      const actions = asArray(statement.Action);
+      const resources = asArray(statement.Resource);
+      const wildAction = actions.some((a) => a === '*' || a.endsWith('*'));
+      const wildResource = resources.includes('*');
+      const describeIt = () =>
+        `${holder}: ${statement.Effect} ${JSON.stringify(actions)} on ${JSON.stringify(resources)}`;
+      if (statement.Effect === 'Allow' && (statement.NotAction || statement.NotResource)) {
+        offenders.push(`${describeIt()} (Allow with NotAction/NotResource)`);
+        continue;
+      }
+      if (!wildAction && !wildResource) continue;
+      const exception = JUSTIFIED_WILDCARDS.find(
+        (e) =>
+          e.resource === holder &&
+          e.effect === statement.Effect &&
+          JSON.stringify([...actions].sort()) === JSON.stringify(e.actions) &&
+          (e.effect === 'Deny' || (resources.length === 1 && !wildAction)),
+      );
+      if (exception) used.add(exception);
+      else offenders.push(describeIt());
+    }
+    expect(
+      offenders,
+      `IAM statements with a "*" action or resource; narrow them or justify them:\n${offenders.join('\n')}`,
+    ).toEqual([]);
+    const stale = JUSTIFIED_WILDCARDS.filter((e) => !used.has(e)).map((e) => `${e.resource}: ${e.actions}`);
+    expect(stale, 'justified wildcard exceptions that no longer match anything; remove them').toEqual([]);
+  });
+
+  it('gives every function its own role', () => {
+    const roles = FUNCTION_NAMES.map(roleOf);
+    expect(new Set(roles).size, `one role per function, got ${roles}`).toBe(FUNCTION_NAMES.length);
+    expect(template.Resources.IamRoleLambdaExecution, 'no shared framework role').toBeUndefined();
+    for (const roleId of roles) {
+      const role = props(roleId, 'AWS::IAM::Role');
+      expect(role.ManagedPolicyArns, `${roleId}: managed policies would bypass these checks`).toBeUndefined();
+      expect(statementsOf(role.AssumeRolePolicyDocument)).toEqual([
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ]);
+    }
+  });
+
+  it.each(FUNCTION_NAMES)('scopes the S3 access of %s to its prefixes', (name) => {
+    const s3Only = (grants: Grants): Grants =>
+      Object.fromEntries(Object.entries(grants).filter(([action]) => action.startsWith('s3:')));
+    const actual = s3Only(grantsOf(roleStatements(roleOf(name))));
+    expect(actual, `${name}: S3 grants (${BUCKET} is the drop bucket)`).toEqual(
+      sortedGrants(s3Only((FUNCTIONS[name] as ExpectedFunction).grants)),
+    );
+    for (const [action, labels] of Object.entries(actual)) {
+      for (const label of labels) {
+        const allowed = action === 's3:ListBucket' ? [BUCKET] : [INCOMING, PROCESSED, FAILED];
+        expect(allowed, `${name}: ${action} on ${label}`).toContain(label);
+      }
+    }
+  });
+
+  it.each(FUNCTION_NAMES)('grants %s exactly the actions and resources it needs', (name) => {
+    expect(grantsOf(roleStatements(roleOf(name))), `${name}: role grants`).toEqual(
+      sortedGrants((FUNCTIONS[name] as ExpectedFunction).grants),
+    );
+  });
+
+  it('hardens the drop bucket: SSE-S3, no public access, TLS only, versioned', () => {
+    const bucket = props(ID.dropBucket, 'AWS::S3::Bucket');
+    expect(bucket.BucketName, 'bucket name includes the account id to be globally unique').toEqual({
+      'Fn::Sub': expect.stringContaining(ACCOUNT),
+    });
+    expect(bucket.BucketEncryption, 'SSE-S3 (AES256): single-part ETags are MD5s').toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    const rules = asArray(valueAt(bucket, ['LifecycleConfiguration', 'Rules']) as unknown[]);
+    expect(rules, 'a lifecycle rule expiring noncurrent versions after 30 days').toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+    );
+
+    const policy = props(ID.dropBucketPolicy, 'AWS::S3::BucketPolicy');
+    expect(policy.Bucket).toEqual({ Ref: ID.dropBucket });
+    const denyInsecure = statementsOf(policy.PolicyDocument).find(
+      (s) => s.Effect === 'Deny' && String(s.Condition?.Bool?.['aws:SecureTransport']) === 'false',
+    );
+    expect(denyInsecure, 'a Deny on aws:SecureTransport=false').toBeDefined();
+    expect(denyInsecure?.Principal).toBe('*');
+    expect(asArray(denyInsecure?.Action)).toEqual(['s3:*']);
+    expect(asArray(denyInsecure?.Resource).map(resourceLabel).sort(), 'bucket and its objects').toEqual([
+      BUCKET,
+      `${BUCKET}/*`,
+    ]);
+  });
+
+  it('keys the lock table on datasetId with PITR, SSE and TTL', () => {
+    expect(props(ID.lockTable, 'AWS::DynamoDB::Table')).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'datasetId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'datasetId', KeyType: 'HASH' }],
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it.each(FUNCTION_NAMES)('gives %s a log group with retention', (name) => {
+    expect(props(logGroupId(name), 'AWS::Logs::LogGroup')).toEqual({
+      LogGroupName: `/aws/lambda/govpub-${STAGE}-${name}`,
+      RetentionInDays: 90,
+    });
+    const dependsOn = asArray(resource(functionId(name), 'AWS::Lambda::Function').DependsOn);
+    expect(dependsOn, `${name} is created after its log group`).toContain(logGroupId(name));
+  });
+
+  it('sends failed async invocations of upload and sweep to an encrypted queue', () => {
+    const queue = props(ID.failureQueue, 'AWS::SQS::Queue');
+    expect(queue, 'SSE on, 14 days retention').toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+    for (const name of FUNCTION_NAMES.filter((n) => (FUNCTIONS[n] as ExpectedFunction).invokedAsync)) {
+      const config = resourcesOfType('AWS::Lambda::EventInvokeConfig').find(
+        ([, r]) => isRecord(r.Properties?.FunctionName) && r.Properties.FunctionName.Ref === functionId(name),
+      );
+      const destination = valueAt(config?.[1].Properties, ['DestinationConfig', 'OnFailure', 'Destination']);
+      const deadLetter = valueAt(props(functionId(name), 'AWS::Lambda::Function'), [
+        'DeadLetterConfig',
+        'TargetArn',
+      ]);
+      expect(
+        getAttTarget(destination) ?? getAttTarget(deadLetter),
+        `${name} is invoked asynchronously: it needs an on-failure destination or DLQ`,
+      ).toBe(ID.failureQueue);
+    }
+  });
+
+  it('puts no secret in any environment variable', () => {
+    for (const name of FUNCTION_NAMES) {
+      const variables = (valueAt(props(functionId(name), 'AWS::Lambda::Function'), [
+        'Environment',
+        'Variables',
+      ]) ?? {}) as Record<string, unknown>;
+      expect(variables, `${name}: the API key is read from SSM at run time`).not.toHaveProperty(
+        'DGS_API_KEY',
+      );
+      for (const [key, value] of Object.entries(variables)) {
+        expect(
+          /KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL/i.test(key) && !key.endsWith('_PARAMETER'),
+          `${name}: ${key} looks like it carries a secret`,
+        ).toBe(false);
+        if (typeof value === 'string') {
+          expect(/^[A-Za-z0-9+/=_-]{24,}$/.test(value), `${name}: ${key}=${value} looks like a secret`).toBe(
+            false,
+          );
+        }
+      }
+      expect(variables.DGS_API_KEY_PARAMETER, `${name}: an SSM parameter name`).toMatch(/^\/[\w./-]+$/);
+    }
+  });
+
+  it('outputs the bucket name, state machine ARN and failure queue URL', () => {
+    const values = Object.values(template.Outputs ?? {}).map((output) => output.Value);
+    expect(values).toContainEqual({ Ref: ID.dropBucket });
+    expect(values).toContainEqual({ Ref: ID.stateMachine });
+    expect(values).toContainEqual({ Ref: ID.failureQueue });
+  });
+
+  it('has no circular dependencies between resources', () => {
+    const cycle = findDependencyCycle();
+    expect(cycle, `CloudFormation rejects circular dependencies: ${cycle?.join(' -> ')}`).toBeUndefined();
+  });
+
+  it.each(FUNCTION_NAMES)('writes %s.zip under 1 MiB with its ESM bundle', async (name) => {
+    const zipPath = path.join(outDir, `${name}.zip`);
+    const { size } = await stat(zipPath);
+    expect(size, `${zipPath} is ${size} bytes`).toBeLessThan(ONE_MIB);
+    const zip = await readFile(zipPath);
+    const bundle = (FUNCTIONS[name] as ExpectedFunction).bundle;
+    expect(zip.includes(bundle), `${name}.zip should contain ${bundle}`).toBe(true);
+    expect(valueAt(props(functionId(name), 'AWS::Lambda::Function'), ['Code', 'S3Key'])).toMatch(
+      new RegExp(`/${name}\\.zip$`),
+    );
+  });
+});
