@@ -1,7 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { createS3Client } from '../lib/aws-clients.js';
-import { loadSettings } from '../lib/config.js';
+import { createDynamoDbClient, createS3Client } from '../lib/aws-clients.js';
+import { loadSettings, requireSettings } from '../lib/config.js';
+import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { logger } from '../lib/observability.js';
 import { type PublicationState, publicationStateSchema } from '../lib/publish/publication.js';
@@ -21,12 +22,14 @@ export function makeReuploadHandler(deps: () => ReuploadDeps) {
 
 const runtimeDeps = once((): ReuploadDeps => {
   const settings = loadSettings();
+  const { LOCK_TABLE_NAME } = requireSettings(settings, ['LOCK_TABLE_NAME']);
   return {
     settings,
     log: logger,
     now: () => new Date(),
     bucket: new DropBucket(createS3Client()),
     dgs: createDataGovSgClient(settings),
+    lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
   };
 });
 

@@ -165,7 +165,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         definition: loadAslForLocalRun(JSON.parse(readFileSync(ASL_PATH, 'utf8'))),
         taskHandlers: {
           CheckIngestionStatus: makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
-          Reupload: makeReuploadHandler(() => ({ settings, log, now, bucket, dgs })),
+          Reupload: makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock })),
           FileOutcome: makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events })),
           StartNextFile: async (input) => {
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };

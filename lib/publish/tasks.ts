@@ -1,3 +1,4 @@
+import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { SourceChangedError } from '../errors.js';
 import { failureFromCaught, failureFromPoll } from './failure.js';
@@ -12,10 +13,19 @@ import { type SendDeps, sendFile } from './send-file.js';
  * keeps the statuses seen so far.
  */
 export async function reuploadPublication(
-  deps: SendDeps & { bucket: DropBucket; settings: PollSettings & { UPLOAD_MAX_ATTEMPTS: number } },
+  deps: SendDeps & {
+    bucket: DropBucket;
+    lock: DatasetLock;
+    settings: PollSettings & { UPLOAD_MAX_ATTEMPTS: number; LOCK_UPLOAD_LEASE_SECONDS: number };
+  },
   state: PublicationState,
 ): Promise<PublicationState> {
   const { publication } = state;
+  // A long upload may outlast the polling lease: hold the dataset for as long as a send may take.
+  await deps.lock.update(publication.datasetId, publication.lockToken, {
+    phase: 'polling',
+    leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
+  });
   const object = await deps.bucket.head(publication.bucket, publication.sourceKey);
   if (!object || object.etag !== publication.etag) {
     throw new SourceChangedError(

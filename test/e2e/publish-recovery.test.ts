@@ -1,0 +1,159 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
+import { isIdle } from '../../lib/datagovsg/status.js';
+import type { Publication } from '../../lib/publish/publication.js';
+import { sendFile } from '../../lib/publish/send-file.js';
+import type { LocalPipeline } from '../../local/pipeline.js';
+import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+
+let pipeline: LocalPipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+/** Plays the part of an upload run that took the dataset and then died, with its lease run out. */
+async function crashedRunHolding(
+  p: LocalPipeline,
+  key: string,
+): Promise<{ token: string; publication: Publication }> {
+  const acquired = await p.lock.acquire(POPULATION.id, 60_000);
+  if (!acquired.acquired) throw new Error('the dataset was not free');
+  const object = await p.deps.bucket.head(p.bucket, key);
+  if (!object) throw new Error(`${key} is not in the bucket`);
+  const md5 = await p.deps.bucket.md5(object);
+  const publication: Publication = {
+    publicationId: acquired.token,
+    lockToken: acquired.token,
+    bucket: p.bucket,
+    sourceKey: key,
+    datasetRef: POPULATION.alias,
+    datasetId: POPULATION.id,
+    mode: 'replace',
+    size: object.size,
+    etag: object.etag,
+    md5Hex: md5.hex,
+    md5Base64: md5.base64,
+    droppedAt: object.lastModified.toISOString(),
+    uploads: [],
+  };
+  return { token: acquired.token, publication };
+}
+
+async function waitUntilIdleAtDataGovSg(p: LocalPipeline): Promise<void> {
+  for (let i = 0; i < 200 && !isIdle((await p.deps.dgs.ingestionStatus(POPULATION.id)).status); i++)
+    await sleep(20);
+}
+
+describe('nothing is lost', () => {
+  it('publishes a file whose event was lost once the sweep finds it', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '0' } });
+    const key = `incoming/${POPULATION.alias}/replace/lost-event.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    await pipeline.whenIdle();
+    expect(await pipeline.keys('incoming/')).toEqual([key]);
+    const kicks = await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect(kicks).toEqual([
+      { source: 'govpub.kick', reason: 'sweep', bucket: pipeline.bucket, datasetId: POPULATION.id },
+    ]);
+    expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+  });
+
+  it('leaves young files to their own events', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '3600' } });
+    await pipeline.drop(`incoming/${POPULATION.alias}/replace/new.csv`, POPULATION_CSV);
+    expect(await pipeline.sweep()).toEqual([]);
+  });
+
+  it('files a bad key that the sweep finds', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '0' } });
+    await pipeline.drop('incoming/stray.csv', POPULATION_CSV);
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect((await pipeline.report('failed/stray.csv'))?.error?.code).toBe('KEY_LAYOUT');
+  });
+
+  it('keeps a file waiting, not failed, while data.gov.sg shows another upload in progress', async () => {
+    pipeline = await startFastPipeline({
+      env: { SWEEP_MIN_AGE_SECONDS: '0' },
+      dataGovSg: { stepDelayMs: 80 },
+    });
+    // Someone publishes through the admin UI; the pipeline must not start a second upload.
+    const link = await pipeline.deps.dgs.uploadLink(POPULATION.id);
+    const body = Buffer.from(POPULATION_CSV);
+    await putToPresignedUrl({
+      upload: link,
+      body: Readable.from([body]),
+      contentLength: body.length,
+      md5Base64: undefined,
+    });
+    const key = `incoming/${POPULATION.alias}/replace/after-ui.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    await pipeline.whenIdle();
+    expect(await pipeline.keys('incoming/')).toEqual([key]);
+    expect(await pipeline.keys('failed/')).toEqual([]);
+    await waitUntilIdleAtDataGovSg(pipeline);
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(2);
+  });
+});
+
+describe('a crashed run never blocks a dataset nor sends a file twice', () => {
+  it('waits for a live lock, then takes over a stale one and sends a file that never left', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '0' } });
+    const key = `incoming/${POPULATION.alias}/replace/crashed-before-put.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    const { token, publication } = await crashedRunHolding(pipeline, key);
+    const baseline = await pipeline.deps.dgs.ingestionStatus(POPULATION.id);
+    await pipeline.lock.update(POPULATION.id, token, {
+      phase: 'uploading',
+      holderKey: key,
+      resumeState: JSON.stringify({ publication, baseline }),
+      leaseMs: 60_000,
+    });
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect(await pipeline.keys('incoming/')).toEqual([key]);
+
+    await pipeline.lock.update(POPULATION.id, token, { leaseMs: -1 });
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+    expect(crashedInvocations(pipeline)).toEqual([]);
+  });
+
+  it('resumes polling, without a second upload, when the crashed run’s upload had arrived', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '0' } });
+    const key = `incoming/${POPULATION.alias}/replace/crashed-after-put.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    const { token, publication } = await crashedRunHolding(pipeline, key);
+    const object = await pipeline.deps.bucket.head(pipeline.bucket, key);
+    if (!object) throw new Error('dropped object missing');
+    // The real send path, recording its baseline as the upload function does, then "dying"
+    // before it could start the state machine.
+    await sendFile(
+      {
+        ...pipeline.deps,
+        onSending: (baseline) =>
+          pipeline?.lock.update(POPULATION.id, token, {
+            phase: 'uploading',
+            holderKey: key,
+            resumeState: JSON.stringify({ publication, baseline }),
+            leaseMs: -1,
+          }) ?? Promise.resolve(),
+      },
+      { object, datasetId: POPULATION.id, mode: 'replace', md5Base64: publication.md5Base64 },
+    );
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, key);
+    expect(report).toMatchObject({ outcome: 'published', uploads: 1 });
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+  });
+});
