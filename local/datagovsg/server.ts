@@ -1,3 +1,7 @@
+/**
+ * Local stand-in for the data.gov.sg Write API: admin and public endpoints plus the S3 presigned PUT
+ * target, on 127.0.0.1, with a switch for each behaviour the official guide leaves unknown.
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,7 +69,10 @@ export async function startLocalDataGovSg(input: LocalDataGovSgOptions): Promise
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     void dispatch(state, req, res);
   });
-  const port = await listen(server, options.port ?? 0);
+  const port = await listen(server, options.port ?? 0).catch(async (error: unknown) => {
+    if (ownsStorage) await rm(storageDir, { recursive: true, force: true });
+    throw error;
+  });
   const baseUrl = `http://127.0.0.1:${port}`;
   state.api.uploadOrigin = baseUrl;
   return {
@@ -174,10 +181,11 @@ async function appliedFault(state: ServerState, exchange: Exchange, route: Route
   return true;
 }
 
+const S3_FAULT_CODES: Record<number, string> = { 403: 'AccessDenied', 500: 'InternalError', 503: 'SlowDown' };
+
 function defaultFaultBody(status: number, isPut: boolean): string {
-  if (isPut)
-    return s3ErrorXml({ status, code: status >= 500 ? 'InternalError' : 'Fault', message: 'Injected fault' });
-  return JSON.stringify({ statusCode: status, message: 'Injected fault' });
+  if (!isPut) return JSON.stringify({ statusCode: status, message: 'Injected fault' });
+  return s3ErrorXml({ status, code: S3_FAULT_CODES[status] ?? 'InjectedFault', message: 'Injected fault' });
 }
 
 function resetAfterBytes(exchange: Exchange, limit: number): void {
