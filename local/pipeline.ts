@@ -102,7 +102,11 @@ export interface LocalPipeline {
  * EventBridge and Lambda endpoints) and to the local data.gov.sg unless a real one is configured.
  */
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  const env = options.env ?? {};
+  // Blank variables mean "unset" (as in loadSettings), so they never hide a local default.
+  const env = Object.fromEntries(Object.entries(options.env ?? {}).filter(([, value]) => value)) as Record<
+    string,
+    string
+  >;
   const external = Boolean(env.DGS_API_BASE_URL);
   const dataGovSg = external
     ? undefined
