@@ -92,15 +92,23 @@ export class DropBucket {
 
   /**
    * Opens the object for streaming, pinned to the ETag it was chosen with: if it was replaced or
-   * deleted since, SourceChangedError (the new version gets its own turn).
+   * deleted since, SourceChangedError (the new version gets its own turn). The ETag is checked
+   * on the answer too, not only sent as If-Match, so a store that ignores the precondition
+   * cannot hand over another version.
    */
   async open(object: DroppedObject): Promise<Readable> {
     try {
       const output = await this.s3.send(
         new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: `"${object.etag}"` }),
       );
-      return output.Body as Readable;
+      const body = output.Body as Readable;
+      if (unquote(output.ETag) !== object.etag) {
+        body.destroy();
+        throw new SourceChangedError(`${object.key} was replaced after it was chosen for upload`);
+      }
+      return body;
     } catch (error) {
+      if (error instanceof SourceChangedError) throw error;
       if (isNotFound(error) || isPreconditionFailed(error)) {
         throw new SourceChangedError(`${object.key} changed or disappeared before it could be uploaded`, {
           cause: error,

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import {
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localS3ClientConfig, type LocalS3, startLocalS3 } from '../../../local/aws/s3.js';
+import { createS3Client } from '../../../lib/aws-clients.js';
+import { DropBucket } from '../../../lib/drop-bucket.js';
+import { SourceChangedError } from '../../../lib/errors.js';
+
+const MIB = 1024 * 1024;
+
+describe('DropBucket on s3rver', () => {
+  let s3: LocalS3;
+  let client: ReturnType<typeof createS3Client>;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3({ buckets: ['b'] });
+    client = createS3Client(localS3ClientConfig(s3.endpoint));
+  });
+  afterAll(async () => s3.close());
+
+  async function put(key: string, body: string | Buffer) {
+    await client.send(new PutObjectCommand({ Bucket: 'b', Key: key, Body: body }));
+  }
+
+  it('takes the md5 from a single-part ETag without reading the object', async () => {
+    await put('incoming/d/replace/one.csv', 'a,b\n1,2\n');
+    const bucket = new DropBucket(client);
+    const object = await bucket.head('b', 'incoming/d/replace/one.csv');
+    if (!object) throw new Error('missing');
+    const expected = createHash('md5').update('a,b\n1,2\n').digest();
+    expect(await bucket.md5(object)).toEqual({ hex: expected.toString('hex'), base64: expected.toString('base64') });
+  });
+
+  it('hashes the object in one streamed read when its ETag is not an MD5 (SSE-KMS)', async () => {
+    const body = Buffer.alloc(3 * MIB, 'x');
+    await put('incoming/d/replace/kms.csv', body);
+    const bucket = new DropBucket(client);
+    const object = await bucket.head('b', 'incoming/d/replace/kms.csv');
+    if (!object) throw new Error('missing');
+    const hashed = await bucket.md5({ ...object, serverSideEncryption: 'aws:kms' });
+    expect(hashed.hex).toBe(createHash('md5').update(body).digest('hex'));
+  });
+
+  it('refuses to stream an object that changed after it was chosen', async () => {
+    await put('incoming/d/replace/changing.csv', 'v1');
+    const bucket = new DropBucket(client);
+    const chosen = await bucket.head('b', 'incoming/d/replace/changing.csv');
+    if (!chosen) throw new Error('missing');
+    await put('incoming/d/replace/changing.csv', 'v2 is different');
+    await expect(bucket.open(chosen)).rejects.toBeInstanceOf(SourceChangedError);
+  });
+
+  it('moves idempotently: a retried move completes instead of failing', async () => {
+    await put('incoming/d/replace/move me+now.csv', 'data');
+    const bucket = new DropBucket(client);
+    expect(await bucket.move('b', 'incoming/d/replace/move me+now.csv', 'processed/d/replace/move me+now.csv')).toBe('moved');
+    expect(await bucket.move('b', 'incoming/d/replace/move me+now.csv', 'processed/d/replace/move me+now.csv')).toBe(
+      'already-moved',
+    );
+    expect(await bucket.move('b', 'incoming/d/replace/never.csv', 'failed/d/replace/never.csv')).toBe('missing');
+  });
+
+  it('lists waiting files of several refs in key order, without folder markers', async () => {
+    await put('incoming/alias/append/2.csv', 'x');
+    await put('incoming/d_x/append/1.csv', 'x');
+    await put('incoming/alias/append/', '');
+    const listed = await new DropBucket(client).listWaiting('b', ['d_x', 'alias']);
+    expect(listed.map((o) => o.key)).toEqual(['incoming/alias/append/2.csv', 'incoming/d_x/append/1.csv']);
+  });
+});
