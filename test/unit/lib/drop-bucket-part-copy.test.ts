@@ -28,9 +28,17 @@ describe('DropBucket.move for objects over 5 GiB', () => {
   });
 
   it('copies in byte ranges that cover the object exactly, then deletes the source', async () => {
-    await new DropBucket(new S3Client({}), 2 * GIB).move('b', 'incoming/d/replace/huge.csv', 'failed/d/replace/huge.csv');
+    await new DropBucket(new S3Client({}), 2 * GIB).move(
+      'b',
+      'incoming/d/replace/huge.csv',
+      'failed/d/replace/huge.csv',
+    );
     const ranges = s3.commandCalls(UploadPartCopyCommand).map((call) => call.args[0].input.CopySourceRange);
-    expect(ranges).toEqual([`bytes=0-${2 * GIB - 1}`, `bytes=${2 * GIB}-${4 * GIB - 1}`, `bytes=${4 * GIB}-${5 * GIB}`]);
+    expect(ranges).toEqual([
+      `bytes=0-${2 * GIB - 1}`,
+      `bytes=${2 * GIB}-${4 * GIB - 1}`,
+      `bytes=${4 * GIB}-${5 * GIB}`,
+    ]);
     expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
     expect(s3.commandCalls(CompleteMultipartUploadCommand)[0]?.args[0].input.MultipartUpload?.Parts).toEqual([
       { PartNumber: 1, ETag: '"p1"' },
@@ -42,7 +50,9 @@ describe('DropBucket.move for objects over 5 GiB', () => {
 
   it('aborts the multipart copy and keeps the source when a part fails', async () => {
     s3.on(UploadPartCopyCommand).rejects(new Error('throttled'));
-    await expect(new DropBucket(new S3Client({})).move('b', 'incoming/x.csv', 'failed/x.csv')).rejects.toThrow('throttled');
+    await expect(
+      new DropBucket(new S3Client({})).move('b', 'incoming/x.csv', 'failed/x.csv'),
+    ).rejects.toThrow('throttled');
     expect(s3.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localS3ClientConfig, type LocalS3, startLocalS3 } from '../../../local/aws/s3.js';
 import { createS3Client } from '../../../lib/aws-clients.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
 import { SourceChangedError } from '../../../lib/errors.js';
+import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../../../local/aws/s3.js';
 
 const MIB = 1024 * 1024;
 
@@ -30,7 +28,10 @@ describe('DropBucket on s3rver', () => {
     const object = await bucket.head('b', 'incoming/d/replace/one.csv');
     if (!object) throw new Error('missing');
     const expected = createHash('md5').update('a,b\n1,2\n').digest();
-    expect(await bucket.md5(object)).toEqual({ hex: expected.toString('hex'), base64: expected.toString('base64') });
+    expect(await bucket.md5(object)).toEqual({
+      hex: expected.toString('hex'),
+      base64: expected.toString('base64'),
+    });
   });
 
   it('hashes the object in one streamed read when its ETag is not an MD5 (SSE-KMS)', async () => {
@@ -55,11 +56,15 @@ describe('DropBucket on s3rver', () => {
   it('moves idempotently: a retried move completes instead of failing', async () => {
     await put('incoming/d/replace/move me+now.csv', 'data');
     const bucket = new DropBucket(client);
-    expect(await bucket.move('b', 'incoming/d/replace/move me+now.csv', 'processed/d/replace/move me+now.csv')).toBe('moved');
-    expect(await bucket.move('b', 'incoming/d/replace/move me+now.csv', 'processed/d/replace/move me+now.csv')).toBe(
-      'already-moved',
+    expect(
+      await bucket.move('b', 'incoming/d/replace/move me+now.csv', 'processed/d/replace/move me+now.csv'),
+    ).toBe('moved');
+    expect(
+      await bucket.move('b', 'incoming/d/replace/move me+now.csv', 'processed/d/replace/move me+now.csv'),
+    ).toBe('already-moved');
+    expect(await bucket.move('b', 'incoming/d/replace/never.csv', 'failed/d/replace/never.csv')).toBe(
+      'missing',
     );
-    expect(await bucket.move('b', 'incoming/d/replace/never.csv', 'failed/d/replace/never.csv')).toBe('missing');
   });
 
   it('lists waiting files of several refs in key order, without folder markers', async () => {
