@@ -136,21 +136,7 @@ async function publishOne(
   const object = await deps.bucket.head(listed.bucket, listed.key);
   if (!object) return 'next';
   const md5 = await deps.bucket.md5(object);
-  const publication: Publication = {
-    publicationId: token,
-    lockToken: token,
-    bucket: object.bucket,
-    sourceKey: object.key,
-    datasetRef: drop.datasetRef,
-    datasetId: drop.datasetId,
-    mode: drop.mode,
-    size: object.size,
-    etag: object.etag,
-    md5Hex: md5.hex,
-    md5Base64: md5.base64,
-    droppedAt: object.lastModified.toISOString(),
-    uploads: [],
-  };
+  const publication = newPublication(token, object, drop, md5);
   let attempt: UploadAttempt;
   try {
     attempt = await sendFile(
@@ -193,6 +179,30 @@ async function publishOne(
   const uploaded = { ...publication, uploads: [attempt] };
   await startPolling(deps, uploaded, `${token}-1`);
   return { result: 'uploaded', key: object.key, publicationId: token };
+}
+
+/** A file's publication before its first upload; the lock token doubles as its id. */
+export function newPublication(
+  token: string,
+  object: DroppedObject,
+  drop: Pick<DropKey, 'datasetRef' | 'datasetId' | 'mode'>,
+  md5: { hex: string; base64: string },
+): Publication {
+  return {
+    publicationId: token,
+    lockToken: token,
+    bucket: object.bucket,
+    sourceKey: object.key,
+    datasetRef: drop.datasetRef,
+    datasetId: drop.datasetId,
+    mode: drop.mode,
+    size: object.size,
+    etag: object.etag,
+    md5Hex: md5.hex,
+    md5Base64: md5.base64,
+    droppedAt: object.lastModified.toISOString(),
+    uploads: [],
+  };
 }
 
 /** Hands an uploaded file to the state machine; the lock now lives as long as it polls. */

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { isIdle } from '../../lib/datagovsg/status.js';
 import type { Publication } from '../../lib/publish/publication.js';
+import { newPublication } from '../../lib/publish/pump-dataset.js';
 import { sendFile } from '../../lib/publish/send-file.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
@@ -24,21 +25,12 @@ async function crashedRunHolding(
   const object = await p.deps.bucket.head(p.bucket, key);
   if (!object) throw new Error(`${key} is not in the bucket`);
   const md5 = await p.deps.bucket.md5(object);
-  const publication: Publication = {
-    publicationId: acquired.token,
-    lockToken: acquired.token,
-    bucket: p.bucket,
-    sourceKey: key,
-    datasetRef: POPULATION.alias,
-    datasetId: POPULATION.id,
-    mode: 'replace',
-    size: object.size,
-    etag: object.etag,
-    md5Hex: md5.hex,
-    md5Base64: md5.base64,
-    droppedAt: object.lastModified.toISOString(),
-    uploads: [],
-  };
+  const publication = newPublication(
+    acquired.token,
+    object,
+    { datasetRef: POPULATION.alias, datasetId: POPULATION.id, mode: 'replace' },
+    md5,
+  );
   return { token: acquired.token, publication };
 }
 
