@@ -6,10 +6,9 @@ import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
-import type { FileOutcomeDeps } from '../lib/publish/file-outcome.js';
 import { publicationStateSchema } from '../lib/publish/publication.js';
 import { fileOutcomeOfPublication } from '../lib/publish/tasks.js';
-import { once } from '../lib/runtime.js';
+import { createDataGovSgClient, once } from '../lib/runtime.js';
 
 /** What the state machine keeps of a filed outcome (the report itself is in S3). */
 export interface FiledOutcome {
@@ -20,7 +19,9 @@ export interface FiledOutcome {
 }
 
 /** State machine task: files the report, moves the file, sends the event, frees the dataset. */
-export function makeFileOutcomeHandler(deps: () => FileOutcomeDeps) {
+export type FileOutcomeTaskDeps = Parameters<typeof fileOutcomeOfPublication>[0];
+
+export function makeFileOutcomeHandler(deps: () => FileOutcomeTaskDeps) {
   return async (input: unknown): Promise<FiledOutcome> => {
     const state = publicationStateSchema.parse(input);
     logger.appendKeys({ datasetId: state.publication.datasetId, key: state.publication.sourceKey });
@@ -34,7 +35,7 @@ export function makeFileOutcomeHandler(deps: () => FileOutcomeDeps) {
   };
 }
 
-const runtimeDeps = once((): FileOutcomeDeps => {
+const runtimeDeps = once((): FileOutcomeTaskDeps => {
   const settings = loadSettings();
   const { LOCK_TABLE_NAME } = requireSettings(settings, ['LOCK_TABLE_NAME']);
   return {
@@ -43,6 +44,7 @@ const runtimeDeps = once((): FileOutcomeDeps => {
     bucket: new DropBucket(createS3Client()),
     lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
     events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
+    dgs: createDataGovSgClient(settings),
   };
 });
 

@@ -46,6 +46,7 @@ const settingsSchema = z.object({
   LOCK_UPLOAD_LEASE_SECONDS: positiveInt.default(960),
   LOCK_POLL_LEASE_SECONDS: positiveInt.default(1200),
   SWEEP_MIN_AGE_SECONDS: nonNegativeInt.default(600),
+  MAX_WAIT_SECONDS: positiveInt.default(86_400),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

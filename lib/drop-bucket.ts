@@ -28,6 +28,8 @@ export interface DroppedObject {
   lastModified: Date;
 }
 
+export type MoveResult = 'moved' | 'already-moved' | 'missing' | 'source-replaced';
+
 /** S3's CopyObject limit; larger objects are copied in parts. */
 const SINGLE_COPY_MAX = 5 * 1024 ** 3;
 const COPY_PART_SIZE = 512 * 1024 ** 2;
@@ -149,11 +151,14 @@ export class DropBucket {
 
   /**
    * Moves an object (copy, then delete). Idempotent: when the source is already gone and the
-   * target exists, a retried move is complete. Objects over 5 GiB are copied in parts.
+   * target exists, a retried move is complete. With `expectedEtag`, only that version moves: a
+   * file dropped again at the same key meanwhile stays in place for its own turn. Objects over
+   * 5 GiB are copied in parts.
    */
-  async move(bucket: string, from: string, to: string): Promise<'moved' | 'already-moved' | 'missing'> {
+  async move(bucket: string, from: string, to: string, expectedEtag?: string): Promise<MoveResult> {
     const source = await this.head(bucket, from);
     if (!source) return (await this.head(bucket, to)) ? 'already-moved' : 'missing';
+    if (expectedEtag && source.etag !== expectedEtag) return 'source-replaced';
     if (source.size > this.singleCopyMax) {
       await this.copyInParts(bucket, from, to, source.size);
     } else {
@@ -162,10 +167,13 @@ export class DropBucket {
           Bucket: bucket,
           Key: to,
           CopySource: copySource(bucket, from),
+          CopySourceIfMatch: `"${source.etag}"`,
           MetadataDirective: 'COPY',
         }),
       );
     }
+    // Checked again just before the delete, so a version dropped during the copy is kept.
+    if ((await this.head(bucket, from))?.etag !== source.etag) return 'source-replaced';
     await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
     return 'moved';
   }

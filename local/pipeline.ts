@@ -170,7 +170,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         taskHandlers: {
           CheckIngestionStatus: makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
           Reupload: makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock })),
-          FileOutcome: makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events })),
+          FileOutcome: makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
           StartNextFile: async (input) => {
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
             await invokeAsync(FunctionName, Payload);

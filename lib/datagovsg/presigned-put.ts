@@ -35,6 +35,8 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
   const transport = upload.url.protocol === 'https:' ? https : http;
   return new Promise<PutResult>((resolve, reject) => {
     let bytesSent = 0;
+    // Set once the whole body was handed to the socket: only then may S3 have stored it.
+    let bodyFlushed = false;
     let settled = false;
     const settle = (outcome: () => void) => {
       if (settled) return;
@@ -42,6 +44,9 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
       outcome();
     };
     const request = transport.request(upload.url, { method: 'PUT', headers });
+    request.on('finish', () => {
+      bodyFlushed = true;
+    });
     request.setTimeout(options.idleTimeoutMs ?? 120_000, () => {
       request.destroy(
         Object.assign(new Error('no progress on the upload connection'), { code: 'ETIMEDOUT' }),
@@ -55,7 +60,7 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
         kept += chunk.length;
       });
       response.on('error', (error) =>
-        settle(() => reject(connectionFailure(upload, error, bytesSent, contentLength))),
+        settle(() => reject(connectionFailure(upload, error, bytesSent, contentLength, bodyFlushed))),
       );
       response.on('end', () => {
         const status = response.statusCode ?? 0;
@@ -70,7 +75,7 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
     });
     request.on('error', (error) => {
       body.destroy();
-      settle(() => reject(connectionFailure(upload, error, bytesSent, contentLength)));
+      settle(() => reject(connectionFailure(upload, error, bytesSent, contentLength, bodyFlushed)));
     });
     body.on('error', (error) => {
       request.destroy();
@@ -112,9 +117,10 @@ function connectionFailure(
   error: Error,
   bytesSent: number,
   contentLength: number,
+  bodyFlushed: boolean,
 ): Error {
   const code = (error as NodeJS.ErrnoException).code ?? error.name;
-  if (bytesSent >= contentLength) {
+  if (bodyFlushed) {
     return new UploadUnconfirmedError(
       `The whole file was sent to ${upload.url.origin} but the connection failed before S3 answered (${code}); it may have been stored`,
       { cause: error },

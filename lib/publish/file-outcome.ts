@@ -33,12 +33,16 @@ export interface PublishReport {
   finalStatus: string | null;
   failures: unknown;
   error: Failure | null;
+  /** Anything unusual about the filing itself, in sentences. */
+  notes: string[];
 }
 
 /** What is known about a file when its outcome is filed; the earlier it failed, the less. */
 export interface OutcomeFacts {
   bucket: string;
   sourceKey: string;
+  /** The version that was handled; another version found at the key is left where it is. */
+  expectedEtag?: string;
   datasetId?: string;
   datasetRef?: string;
   mode?: string;
@@ -68,9 +72,16 @@ export interface FileOutcomeDeps {
 export async function fileOutcome(deps: FileOutcomeDeps, facts: OutcomeFacts): Promise<PublishReport> {
   const outcome: Outcome = facts.failure ? 'failed' : 'processed';
   const fileKey = outcomeKey(facts.sourceKey, outcome);
-  const report = buildReport(facts, fileKey, deps.now());
+  const replaced = await deps.bucket.head(facts.bucket, facts.sourceKey);
+  const notes =
+    facts.expectedEtag && replaced && replaced.etag !== facts.expectedEtag
+      ? [
+          'A new file was dropped at the same key while this one was handled; it stays in incoming/ and is published on its own, and its report will replace this one.',
+        ]
+      : [];
+  const report = { ...buildReport(facts, fileKey, deps.now()), notes };
   await deps.bucket.putJson(facts.bucket, report.reportKey, report);
-  const moved = await deps.bucket.move(facts.bucket, facts.sourceKey, fileKey);
+  const moved = await deps.bucket.move(facts.bucket, facts.sourceKey, fileKey, facts.expectedEtag);
   await deps.events.publish(
     report.outcome === 'published' ? 'Dataset Publish Succeeded' : 'Dataset Publish Failed',
     { ...report },
@@ -113,5 +124,6 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
     finalStatus: lastStatus?.ofThisUpload ? lastStatus.rawStatus : null,
     failures: poll?.failures ?? null,
     error: facts.failure ?? null,
+    notes: [],
   };
 }

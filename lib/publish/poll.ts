@@ -4,6 +4,12 @@ import type { DatasetLock } from '../dataset-lock.js';
 import type { Log } from '../observability.js';
 import type { PollState, PublicationState, StatusSeen } from './publication.js';
 
+/**
+ * Step Functions state is limited to 256 KB: a larger `failures` list stays out of the state,
+ * and the outcome step reads it again for the report.
+ */
+const MAX_FAILURES_IN_STATE_BYTES = 64 * 1024;
+
 export interface PollSettings {
   POLL_FIRST_WAIT_SECONDS: number;
   POLL_BACKOFF_RATE: number;
@@ -68,8 +74,9 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
 
   if (ofThisUpload && isTerminal(current.status)) {
     if (current.status === 'INGESTION_SUCCESS') return { ...base, decision: 'file', result: 'published' };
+    const failures = boundedFailures(current.failures);
     if (current.status === 'VALIDATION_FAILED') {
-      return { ...base, decision: 'file', result: 'validation-failed', failures: current.failures };
+      return { ...base, decision: 'file', result: 'validation-failed', ...failures };
     }
     const reuploadsDone = publication.uploads.length - 1;
     if (reuploadsDone < settings.REUPLOAD_MAX_ATTEMPTS) {
@@ -77,10 +84,10 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
         ...base,
         decision: 'reupload',
         nextWaitSeconds: settings.REUPLOAD_FIRST_WAIT_SECONDS * 2 ** reuploadsDone,
-        failures: current.failures,
+        ...failures,
       };
     }
-    return { ...base, decision: 'file', result: 'ingestion-failed', failures: current.failures };
+    return { ...base, decision: 'file', result: 'ingestion-failed', ...failures };
   }
   const secondsLeft = Math.floor((Date.parse(poll.deadlineAt) - now.getTime()) / 1000);
   if (secondsLeft <= 0) return { ...base, decision: 'file', result: 'deadline-passed' };
@@ -89,6 +96,11 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
     decision: 'wait',
     nextWaitSeconds: Math.max(1, Math.min(nextWait(settings, polls), secondsLeft)),
   };
+}
+
+function boundedFailures(failures: unknown): Pick<PollState, 'failures' | 'failuresOmitted'> {
+  const size = Buffer.byteLength(JSON.stringify(failures ?? null));
+  return size <= MAX_FAILURES_IN_STATE_BYTES ? { failures } : { failuresOmitted: true };
 }
 
 /** Waits grow geometrically from the first wait up to the cap. */

@@ -61,6 +61,8 @@ export const pollStateSchema = z.object({
   decision: z.enum(['wait', 'reupload', 'file']),
   result: pollResultSchema.optional(),
   failures: z.unknown().optional(),
+  /** True when `failures` was too large for the state; the outcome step reads it again. */
+  failuresOmitted: z.boolean().optional(),
 });
 
 /** A Step Functions `Catch` result: `Cause` is the message, or a Lambda error as JSON. */

@@ -4,7 +4,15 @@ import type { DatasetLock, DatasetLockRecord } from '../dataset-lock.js';
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import { type DropKey, isDropCandidate, parseDropKey } from '../drop-key.js';
-import { DatasetBusyError, DgsAuthError, DropRejectedError, SourceChangedError } from '../errors.js';
+import {
+  DatasetBusyError,
+  DgsAuthError,
+  DgsTransientError,
+  DropRejectedError,
+  LockLostError,
+  LockStoreUnavailableError,
+  SourceChangedError,
+} from '../errors.js';
 import type { PublicationExecutions } from '../executions.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
@@ -16,6 +24,7 @@ import { sendFile } from './send-file.js';
 
 export interface PumpSettings extends PollSettings {
   MAX_FILE_BYTES: number;
+  MAX_WAIT_SECONDS: number;
   UPLOAD_MAX_ATTEMPTS: number;
   LOCK_UPLOAD_LEASE_SECONDS: number;
 }
@@ -36,7 +45,7 @@ export interface PumpDeps {
 export type PumpResult =
   | { result: 'uploaded'; key: string; publicationId: string }
   | { result: 'resumed'; key: string; publicationId: string }
-  | { result: 'locked' | 'idle' | 'dataset-busy' | 'stopped' };
+  | { result: 'locked' | 'idle' | 'dataset-busy' | 'deferred' | 'stopped' };
 
 /**
  * Handles one object event (or a sweep's kick for a key): a key that cannot be published is
@@ -72,9 +81,23 @@ export async function handleDroppedKey(deps: PumpDeps, bucket: string, key: stri
  * uploaded and handed to the state machine, which keeps the lock until its outcome is filed.
  */
 export async function pumpDataset(deps: PumpDeps, bucket: string, datasetId: string): Promise<PumpResult> {
+  for (let round = 1; ; round++) {
+    const result = await pumpOnce(deps, bucket, datasetId);
+    // A file dropped while this round was finding nothing saw the lock held and left the work
+    // to us, so look once more after releasing it rather than leave the file to the sweep.
+    if (result.result !== 'idle' || round >= 3) return result;
+    if ((await deps.bucket.listWaiting(bucket, deps.datasets.refsFor(datasetId))).length === 0) return result;
+  }
+}
+
+/** Whether the lock must outlive this invocation: true from the moment bytes may have left. */
+interface Hold {
+  keep: boolean;
+}
+
+async function pumpOnce(deps: PumpDeps, bucket: string, datasetId: string): Promise<PumpResult> {
   const { settings, log } = deps;
-  const uploadLeaseMs = settings.LOCK_UPLOAD_LEASE_SECONDS * 1000;
-  const acquired = await deps.lock.acquire(datasetId, uploadLeaseMs);
+  const acquired = await deps.lock.acquire(datasetId, settings.LOCK_UPLOAD_LEASE_SECONDS * 1000);
   if (!acquired.acquired) {
     log.info('DATASET_HELD', {
       datasetId,
@@ -84,7 +107,7 @@ export async function pumpDataset(deps: PumpDeps, bucket: string, datasetId: str
     return { result: 'locked' };
   }
   const token = acquired.token;
-  let keepLock = false;
+  const hold: Hold = { keep: false };
   try {
     if (acquired.previous) {
       log.warn('STALE_LOCK_TAKEN_OVER', {
@@ -92,22 +115,19 @@ export async function pumpDataset(deps: PumpDeps, bucket: string, datasetId: str
         holderKey: acquired.previous.holderKey,
         phase: acquired.previous.phase,
       });
-      const resumed = await resumeStale(deps, bucket, token, acquired.previous);
-      if (resumed) {
-        keepLock = true;
-        return resumed;
-      }
+      const resumed = await resumeStale(deps, bucket, token, acquired.previous, hold);
+      if (resumed) return resumed;
     }
     for (;;) {
       const next = (await deps.bucket.listWaiting(bucket, deps.datasets.refsFor(datasetId)))[0];
       if (!next) return { result: 'idle' };
-      const outcome = await publishOne(deps, token, next);
-      if (outcome === 'next') continue;
-      if (outcome.result === 'uploaded') keepLock = true;
-      return outcome;
+      const outcome = await publishOne(deps, token, next, hold);
+      if (outcome !== 'next') return outcome;
     }
   } finally {
-    if (!keepLock) await deps.lock.release(datasetId, token);
+    // Once a file may have reached data.gov.sg, a failure keeps the lock: its lease runs out and
+    // the take-over checks the status instead of sending the file a second time.
+    if (!hold.keep) await deps.lock.release(datasetId, token);
   }
 }
 
@@ -116,6 +136,7 @@ async function publishOne(
   deps: PumpDeps,
   token: string,
   listed: DroppedObject,
+  hold: Hold,
 ): Promise<PumpResult | 'next'> {
   const { settings, log } = deps;
   let drop: DropKey;
@@ -127,6 +148,7 @@ async function publishOne(
     await fileOutcome(deps, {
       bucket: listed.bucket,
       sourceKey: listed.key,
+      expectedEtag: listed.etag,
       size: listed.size,
       droppedAt: listed.lastModified,
       failure: failureFromError(error),
@@ -135,50 +157,76 @@ async function publishOne(
   }
   const object = await deps.bucket.head(listed.bucket, listed.key);
   if (!object) return 'next';
-  const md5 = await deps.bucket.md5(object);
-  const publication = newPublication(token, object, drop, md5);
+  let publication: Publication | undefined;
   let attempt: UploadAttempt;
   try {
+    const md5 = await deps.bucket.md5(object);
+    const unsent = newPublication(token, object, drop, md5);
+    publication = unsent;
     attempt = await sendFile(
       {
         ...deps,
-        onSending: (baseline) =>
-          deps.lock.update(drop.datasetId, token, {
+        onSending: async (baseline) => {
+          await deps.lock.update(drop.datasetId, token, {
             phase: 'uploading',
             holderKey: object.key,
-            resumeState: JSON.stringify({ publication, baseline }),
+            resumeState: JSON.stringify({ publication: unsent, baseline }),
             leaseMs: settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
-          }),
+          });
+          hold.keep = true;
+        },
       },
       { object, datasetId: drop.datasetId, mode: drop.mode, md5Base64: md5.base64 },
     );
   } catch (error) {
+    // sendFile throws only when nothing was stored: a refused or broken PUT, or a failure
+    // before the PUT. So the dataset may go on.
+    hold.keep = false;
+    if (error instanceof SourceChangedError) return 'next';
     if (error instanceof DatasetBusyError) {
       log.info('DATASET_BUSY_AT_DGS', { datasetId: drop.datasetId, key: object.key });
       return { result: 'dataset-busy' };
     }
-    if (error instanceof SourceChangedError) return 'next';
+    if (isPassing(error) && !waitedTooLong(object, settings, deps.now())) {
+      log.warn('UPLOAD_DEFERRED', { datasetId: drop.datasetId, key: object.key, error: errorName(error) });
+      return { result: 'deferred' };
+    }
     await fileOutcome(deps, {
       bucket: object.bucket,
       sourceKey: object.key,
+      expectedEtag: object.etag,
       datasetId: drop.datasetId,
       datasetRef: drop.datasetRef,
       mode: drop.mode,
       size: object.size,
       droppedAt: object.lastModified,
+      ...(publication ? { publication } : {}),
       failure: failureFromError(error),
     });
-    log.warn('UPLOAD_FAILED', {
-      datasetId: drop.datasetId,
-      key: object.key,
-      error: error instanceof Error ? error.name : 'unknown',
-    });
-    // A refused key would be refused for every file: leave the rest waiting for a fixed key.
+    log.warn('UPLOAD_FAILED', { datasetId: drop.datasetId, key: object.key, error: errorName(error) });
+    // A refused key would be refused for the next file too: leave the rest waiting for the sweep.
     return error instanceof DgsAuthError ? { result: 'stopped' } : 'next';
   }
   const uploaded = { ...publication, uploads: [attempt] };
   await startPolling(deps, uploaded, `${token}-1`);
   return { result: 'uploaded', key: object.key, publicationId: token };
+}
+
+/** Failures that may pass: the file waits in incoming/ for the sweep instead of failing. */
+function isPassing(error: unknown): boolean {
+  return (
+    error instanceof DgsTransientError ||
+    error instanceof LockStoreUnavailableError ||
+    error instanceof LockLostError
+  );
+}
+
+function waitedTooLong(object: DroppedObject, settings: PumpSettings, now: Date): boolean {
+  return now.getTime() - object.lastModified.getTime() > settings.MAX_WAIT_SECONDS * 1000;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'unknown';
 }
 
 /** A file's publication before its first upload; the lock token doubles as its id. */
@@ -221,36 +269,50 @@ async function startPolling(deps: PumpDeps, publication: Publication, executionN
 /**
  * A lock whose lease ran out belongs to a run that crashed. If its file is still waiting and
  * data.gov.sg shows that the upload arrived, polling resumes for it instead of sending it twice;
- * otherwise the file is treated as never sent.
+ * otherwise the file is treated as never sent. The crashed run's record is first copied under
+ * the new token, so that a crash during the take-over loses nothing either.
  */
 async function resumeStale(
   deps: PumpDeps,
   bucket: string,
   token: string,
   previous: DatasetLockRecord,
+  hold: Hold,
 ): Promise<PumpResult | undefined> {
   if (!previous.resumeState || !previous.holderKey || previous.phase === 'selecting') return undefined;
+  await deps.lock.update(previous.datasetId, token, {
+    phase: previous.phase,
+    holderKey: previous.holderKey,
+    resumeState: previous.resumeState,
+    leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
+  });
+  hold.keep = true;
   const saved = JSON.parse(previous.resumeState) as { publication: Publication; baseline?: StatusBaseline };
   const object = await deps.bucket.head(bucket, previous.holderKey);
-  if (!object || object.etag !== saved.publication.etag) return undefined;
   const publication: Publication = { ...saved.publication, lockToken: token };
-  if (previous.phase === 'uploading' && saved.baseline) {
+  let uploads = publication.uploads;
+  if (object?.etag === publication.etag && previous.phase === 'uploading' && saved.baseline) {
     const current = await deps.dgs.ingestionStatus(publication.datasetId);
-    if (!belongsToUpload(current, saved.baseline)) return undefined;
-    const at = deps.now().toISOString();
-    publication.uploads = [
-      ...publication.uploads,
-      { startedAt: at, finishedAt: at, baseline: saved.baseline, links: 1, unconfirmed: true },
-    ];
+    if (belongsToUpload(current, saved.baseline)) {
+      const at = deps.now().toISOString();
+      uploads = [
+        ...uploads,
+        { startedAt: at, finishedAt: at, baseline: saved.baseline, links: 1, unconfirmed: true },
+      ];
+    }
   }
-  if (publication.uploads.length === 0) return undefined;
+  if (object?.etag !== publication.etag || uploads.length === 0) {
+    hold.keep = false;
+    return undefined;
+  }
+  const resumed = { ...publication, uploads };
   await startPolling(
     deps,
-    publication,
-    `${publication.publicationId}-${publication.uploads.length}-r${Date.now()}`,
+    resumed,
+    `${publication.publicationId}-${uploads.length}-r${deps.now().getTime()}`,
   );
-  deps.log.warn('PUBLICATION_RESUMED', { datasetId: publication.datasetId, key: object.key });
-  return { result: 'resumed', key: object.key, publicationId: publication.publicationId };
+  deps.log.warn('PUBLICATION_RESUMED', { datasetId: publication.datasetId, key: publication.sourceKey });
+  return { result: 'resumed', key: publication.sourceKey, publicationId: publication.publicationId };
 }
 
 function checkSize(object: DroppedObject, maxBytes: number): void {

@@ -1,3 +1,4 @@
+import type { DataGovSgClient } from '../datagovsg/client.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { SourceChangedError } from '../errors.js';
@@ -21,35 +22,48 @@ export async function reuploadPublication(
   state: PublicationState,
 ): Promise<PublicationState> {
   const { publication } = state;
-  // A long upload may outlast the polling lease: hold the dataset for as long as a send may take.
-  await deps.lock.update(publication.datasetId, publication.lockToken, {
-    phase: 'polling',
-    leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
-  });
+  const { datasetId, lockToken } = publication;
   const object = await deps.bucket.head(publication.bucket, publication.sourceKey);
   if (!object || object.etag !== publication.etag) {
     throw new SourceChangedError(
       `${publication.sourceKey} changed or disappeared before it could be sent again`,
     );
   }
-  const attempt = await sendFile(deps, {
-    object,
-    datasetId: publication.datasetId,
-    mode: publication.mode,
-    md5Base64: publication.md5Base64,
+  const attempt = await sendFile(
+    {
+      ...deps,
+      // As the first upload does: the lease covers a whole send, and a take-over after a crash
+      // can tell from the baseline whether this send arrived.
+      onSending: (baseline) =>
+        deps.lock.update(datasetId, lockToken, {
+          phase: 'uploading',
+          resumeState: JSON.stringify({ publication, baseline }),
+          leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
+        }),
+    },
+    { object, datasetId, mode: publication.mode, md5Base64: publication.md5Base64 },
+  );
+  const sent = { ...publication, uploads: [...publication.uploads, attempt] };
+  await deps.lock.update(datasetId, lockToken, {
+    phase: 'polling',
+    resumeState: JSON.stringify({ publication: sent }),
+    leaseMs: deps.settings.LOCK_POLL_LEASE_SECONDS * 1000,
   });
-  return {
-    publication: { ...publication, uploads: [...publication.uploads, attempt] },
-    poll: initialPoll(deps.settings, deps.now(), state.poll.statuses),
-  };
+  return { publication: sent, poll: initialPoll(deps.settings, deps.now(), state.poll.statuses) };
 }
 
-/** The state machine's last step: the outcome of a publication, from its poll state or error. */
+/**
+ * The state machine's last step: the outcome of a publication, from its poll state or error.
+ * A `failures` list too large for the state is read again here, so the report has it whole.
+ */
 export async function fileOutcomeOfPublication(
-  deps: FileOutcomeDeps,
+  deps: FileOutcomeDeps & { dgs: Pick<DataGovSgClient, 'ingestionStatus'> },
   state: PublicationState,
 ): Promise<PublishReport> {
-  const { publication, poll, error } = state;
+  const { publication, error } = state;
+  const poll = state.poll.failuresOmitted
+    ? { ...state.poll, failures: (await deps.dgs.ingestionStatus(publication.datasetId)).failures }
+    : state.poll;
   const failure = error ? failureFromCaught(error) : failureFromPoll(poll, publication.uploads.length);
   return fileOutcome(deps, {
     bucket: publication.bucket,
@@ -57,6 +71,7 @@ export async function fileOutcomeOfPublication(
     publication,
     poll,
     lockToken: publication.lockToken,
+    expectedEtag: publication.etag,
     ...(failure ? { failure } : {}),
   });
 }

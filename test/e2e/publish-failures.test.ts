@@ -218,3 +218,44 @@ describe('bad input ends in failed/ with a report naming the problem', () => {
     expect(report.error?.message).toMatch(/datasetId in the dataset's URL/);
   });
 });
+
+describe('when data.gov.sg or the connection fails for a while', () => {
+  it('leaves the file waiting, not failed, while data.gov.sg answers 503, and publishes it later', async () => {
+    pipeline = await startFastPipeline({ env: { DGS_MAX_ATTEMPTS: '2', SWEEP_MIN_AGE_SECONDS: '0' } });
+    pipeline.dataGovSg?.fault({ endpoint: 'upload-link', status: 503, times: 2 });
+    const key = `incoming/${POPULATION.alias}/replace/outage.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    await pipeline.whenIdle();
+    expect(await pipeline.keys('incoming/')).toEqual([key]);
+    expect(await pipeline.keys('failed/')).toEqual([]);
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+  });
+
+  it('fails a file that could not be sent for longer than MAX_WAIT_SECONDS', async () => {
+    pipeline = await startFastPipeline({ env: { DGS_MAX_ATTEMPTS: '1', MAX_WAIT_SECONDS: '1' } });
+    pipeline.dataGovSg?.fault({ endpoint: 'ingestion-status', status: 503, times: 5 });
+    const key = `incoming/${POPULATION.alias}/replace/long-outage.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    await pipeline.whenIdle();
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await pipeline.redeliver(key);
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, key);
+    expect(report.error?.code).toBe('DGS_UNAVAILABLE');
+    expect(report.error?.message).toMatch(/HTTP 503.*Drop the file again later/);
+  });
+
+  it('sends the file again with a new link when the connection resets half way through the PUT', async () => {
+    pipeline = await startFastPipeline();
+    const body = `${POPULATION_CSV}${'2024,female,1234567\n'.repeat(100_000)}`;
+    pipeline.dataGovSg?.fault({ endpoint: 'put', resetAfterBytes: Math.floor(body.length / 2), times: 1 });
+    const key = `incoming/${POPULATION.alias}/replace/reset.csv`;
+    await pipeline.drop(key, body);
+    await pipeline.whenIdle();
+    expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id).map((upload) => upload.bytes)).toEqual([body.length]);
+    expect(pipeline.dataGovSg?.requests().filter((r) => r.path.includes('/upload-link'))).toHaveLength(2);
+  });
+});

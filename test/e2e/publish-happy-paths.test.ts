@@ -1,3 +1,4 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import {
@@ -177,5 +178,34 @@ describe('one upload at a time per dataset, in key order', () => {
     expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
     expect(pipeline.eventBridge.events()).toHaveLength(1);
     expect(crashedInvocations(pipeline)).toEqual([]);
+  });
+});
+
+describe('a file dropped again at the same key', () => {
+  it('publishes both versions in turn and never files the new one as the old one', async () => {
+    pipeline = await startFastPipeline({ dataGovSg: { stepDelayMs: 40 } });
+    const key = `incoming/${POPULATION.alias}/replace/same-name.csv`;
+    const first = `${POPULATION_CSV}2024,female,1\n`;
+    const second = `${POPULATION_CSV}2024,female,2\n`;
+    await pipeline.drop(key, first);
+    // Wait until the first version is with data.gov.sg, then drop the corrected one.
+    for (let i = 0; i < 100 && (pipeline.dataGovSg?.uploads(POPULATION.id).length ?? 0) === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await pipeline.drop(key, second);
+    await pipeline.whenIdle();
+    const uploads = pipeline.dataGovSg?.uploads(POPULATION.id) ?? [];
+    expect(uploads.map((upload) => upload.bytes)).toEqual([first.length, second.length]);
+    const processed = await pipeline.s3.send(
+      new GetObjectCommand({
+        Bucket: pipeline.bucket,
+        Key: `processed/${POPULATION.alias}/replace/same-name.csv`,
+      }),
+    );
+    expect(await processed.Body?.transformToString()).toBe(second);
+    expect(await pipeline.keys('incoming/')).toEqual([]);
+    expect(
+      pipeline.eventBridge.events().map((event) => (event.detail as { notes: string[] }).notes.length),
+    ).toEqual([1, 0]);
   });
 });

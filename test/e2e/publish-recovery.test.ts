@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { isIdle } from '../../lib/datagovsg/status.js';
 import type { Publication } from '../../lib/publish/publication.js';
-import { newPublication } from '../../lib/publish/pump-dataset.js';
+import { newPublication, pumpDataset } from '../../lib/publish/pump-dataset.js';
 import { sendFile } from '../../lib/publish/send-file.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
@@ -147,5 +147,56 @@ describe('a crashed run never blocks a dataset nor sends a file twice', () => {
     const report = await outcomeOf(pipeline, key);
     expect(report).toMatchObject({ outcome: 'published', uploads: 1 });
     expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+  });
+});
+
+describe('hand-offs that fail', () => {
+  it('keeps the lock after a sent file could not be handed to the state machine, and resumes without sending twice', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '0' } });
+    const key = `incoming/${POPULATION.alias}/append/handoff.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    const unavailable = {
+      start: async () => {
+        throw new Error('Step Functions is unavailable');
+      },
+    };
+    await expect(
+      pumpDataset({ ...pipeline.deps, executions: unavailable }, pipeline.bucket, POPULATION.id),
+    ).rejects.toThrow('unavailable');
+    const held = await pipeline.lock.get(POPULATION.id);
+    expect(held).toMatchObject({ phase: 'polling', holderKey: key });
+    // The Lambda's own retry finds the dataset held and leaves it alone.
+    expect(await pumpDataset(pipeline.deps, pipeline.bucket, POPULATION.id)).toEqual({ result: 'locked' });
+    await pipeline.lock.update(POPULATION.id, held?.token ?? '', { leaseMs: -1 });
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect(await outcomeOf(pipeline, key)).toMatchObject({ outcome: 'published', uploads: 1 });
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+  });
+
+  it('does not leave a file to the sweep when it arrives just as the dataset is released', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    const key = `incoming/${POPULATION.alias}/replace/just-in-time.csv`;
+    const p = pipeline;
+    let dropped = false;
+    // The file lands after the pump found nothing waiting but before it let go of the lock; its
+    // own event (not delivered here) would have found the dataset held.
+    const lock = {
+      ...p.lock,
+      acquire: p.lock.acquire.bind(p.lock),
+      update: p.lock.update.bind(p.lock),
+      get: p.lock.get.bind(p.lock),
+      release: async (datasetId: string, token: string) => {
+        if (!dropped) {
+          dropped = true;
+          await p.drop(key, POPULATION_CSV);
+        }
+        return p.lock.release(datasetId, token);
+      },
+    };
+    const result = await pumpDataset({ ...p.deps, lock }, p.bucket, POPULATION.id);
+    expect(result).toMatchObject({ result: 'uploaded', key });
+    await p.whenIdle();
+    expect((await outcomeOf(p, key)).outcome).toBe('published');
   });
 });

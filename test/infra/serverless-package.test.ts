@@ -110,7 +110,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     handler: 'functions/sfn-check-status.handler',
     bundle: 'functions/sfn-check-status.mjs',
     memorySize: 256,
-    timeout: 60,
+    timeout: 300,
     extraEnv: [],
     invokedAsync: false,
     grants: {
@@ -150,6 +150,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
       'dynamodb:GetItem': ['LockTable.Arn'],
       'dynamodb:UpdateItem': ['LockTable.Arn'],
       'dynamodb:DeleteItem': ['LockTable.Arn'],
+      'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
     },
   },
   sweep: {

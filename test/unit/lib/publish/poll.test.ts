@@ -107,6 +107,20 @@ describe('checkIngestion', () => {
     expect(poll).toMatchObject({ decision: 'file', result: 'validation-failed', failures });
   });
 
+  it('keeps a failures list too large for the state machine out of the state', async () => {
+    const failures = Array.from({ length: 5_000 }, (_, row) => ({
+      row,
+      message: 'Invalid value in column population',
+    }));
+    const poll = await checkIngestion(
+      deps(answering({ status: 'VALIDATION_FAILED', rawStatus: 'Validation Failed', version: 4, failures })),
+      state,
+    );
+    expect(poll).toMatchObject({ decision: 'file', result: 'validation-failed', failuresOmitted: true });
+    expect(poll.failures).toBeUndefined();
+    expect(JSON.stringify(poll).length).toBeLessThan(64 * 1024);
+  });
+
   it('asks for a re-upload after Ingestion Failed, with a growing wait, until the bound', async () => {
     const failed = answering({ status: 'INGESTION_FAILED', rawStatus: 'Ingestion Failed', version: 9 });
     expect(await checkIngestion(deps(failed), state)).toMatchObject({
