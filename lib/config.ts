@@ -12,6 +12,9 @@ export const DEFAULT_UPLOAD_ORIGINS = [
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
+const onOff = z
+  .enum(['on', 'off', 'true', 'false', '1', '0'])
+  .transform((value) => value === 'on' || value === 'true' || value === '1');
 const commaList = z.string().transform((value) =>
   value
     .split(',')
@@ -47,6 +50,8 @@ const settingsSchema = z.object({
   LOCK_POLL_LEASE_SECONDS: positiveInt.default(1200),
   SWEEP_MIN_AGE_SECONDS: nonNegativeInt.default(600),
   MAX_WAIT_SECONDS: positiveInt.default(86_400),
+  CSV_CHECK: onOff.default(true),
+  CSV_CHECK_MAX_PROBLEMS: positiveInt.max(1000).default(20),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

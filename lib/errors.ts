@@ -156,3 +156,19 @@ export class DatasetBusyError extends GovpubError {
     this.name = 'DatasetBusyError';
   }
 }
+
+/** The CSV checker found errors: the upload was aborted before it completed. */
+export class CsvRejectedError extends GovpubError {
+  readonly report: import('./csv-check/types.js').CsvCheckReport;
+  constructor(report: import('./csv-check/types.js').CsvCheckReport) {
+    const first = report.problems.find((problem) => problem.severity === 'error');
+    const where = first
+      ? ` The first: ${first.row ? `row ${first.row}` : 'the file'}${first.column ? `, column "${first.column}"` : ''}: ${first.message}`
+      : '';
+    super(
+      `The file has ${report.errors} error(s) and was not sent to data.gov.sg.${where} Fix the file and drop it again; the report lists the problems.`,
+    );
+    this.name = 'CsvRejectedError';
+    this.report = report;
+  }
+}

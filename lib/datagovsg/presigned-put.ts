@@ -12,6 +12,11 @@ export interface PutOptions {
   md5Base64: string | undefined;
   /** Gives up when no byte moves either way for this long. */
   idleTimeoutMs?: number;
+  /**
+   * Aborting stops the PUT before it completes (S3 then stores nothing) and rejects with the
+   * signal's reason; the body is left to its owner, who may still be reading it.
+   */
+  signal?: AbortSignal;
   onProgress?: (bytesSent: number) => void;
 }
 
@@ -47,6 +52,14 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
     request.on('finish', () => {
       bodyFlushed = true;
     });
+    const onAbort = () => {
+      body.unpipe(request);
+      settle(() => reject(options.signal?.reason));
+      request.destroy();
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    request.on('close', () => options.signal?.removeEventListener('abort', onAbort));
     request.setTimeout(options.idleTimeoutMs ?? 120_000, () => {
       request.destroy(
         Object.assign(new Error('no progress on the upload connection'), { code: 'ETIMEDOUT' }),
@@ -74,6 +87,7 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
       });
     });
     request.on('error', (error) => {
+      if (options.signal?.aborted) return;
       body.destroy();
       settle(() => reject(connectionFailure(upload, error, bytesSent, contentLength, bodyFlushed)));
     });

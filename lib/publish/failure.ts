@@ -18,6 +18,7 @@ const CODE_BY_ERROR_NAME: Record<string, string> = {
   SourceChangedError: 'SOURCE_CHANGED',
   LockLostError: 'LOCK_LOST',
   LockStoreUnavailableError: 'LOCK_STORE_UNAVAILABLE',
+  CsvRejectedError: 'CSV_INVALID',
   'States.Timeout': 'TASK_TIMEOUT',
 };
 

@@ -1,3 +1,4 @@
+import type { CsvCheckReport } from '../csv-check/types.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { type Outcome, outcomeKey, reportKeyFor } from '../drop-key.js';
@@ -33,6 +34,8 @@ export interface PublishReport {
   finalStatus: string | null;
   failures: unknown;
   error: Failure | null;
+  /** What the in-flight CSV check found: rows and columns, or the problems that stopped the file. */
+  check: CsvCheckReport | null;
   /** Anything unusual about the filing itself, in sentences. */
   notes: string[];
 }
@@ -51,6 +54,8 @@ export interface OutcomeFacts {
   publication?: Publication;
   poll?: PollState;
   failure?: Failure;
+  /** The CSV check's report when it, not an upload, decided the outcome. */
+  check?: CsvCheckReport;
   /** Released once the outcome is filed, so the dataset's next file can go. */
   lockToken?: string;
 }
@@ -124,6 +129,7 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
     finalStatus: lastStatus?.ofThisUpload ? lastStatus.rawStatus : null,
     failures: poll?.failures ?? null,
     error: facts.failure ?? null,
+    check: facts.check ?? publication?.uploads.find((upload) => upload.check)?.check ?? null,
     notes: [],
   };
 }

@@ -1,9 +1,33 @@
 import { z } from 'zod';
+import { CSV_PROBLEM_CODES } from '../csv-check/types.js';
 
 const baselineSchema = z.object({
   status: z.string(),
   version: z.number().nullable(),
   updatedAt: z.number().nullable(),
+});
+
+const csvProblemSchema = z.object({
+  severity: z.enum(['error', 'warning']),
+  code: z.enum(CSV_PROBLEM_CODES),
+  row: z.number().optional(),
+  column: z.string().optional(),
+  value: z.string().optional(),
+  message: z.string(),
+});
+
+/** What the in-flight CSV check found (lib/csv-check); its problem list is bounded. */
+export const csvCheckSchema = z.object({
+  passed: z.boolean(),
+  bytes: z.number(),
+  rows: z.number(),
+  columns: z.array(z.string()),
+  errors: z.number(),
+  warnings: z.number(),
+  problems: z.array(csvProblemSchema),
+  incomplete: z.boolean(),
+  metadata: z.enum(['compared', 'not-compared']),
+  metadataNote: z.string().optional(),
 });
 
 const uploadAttemptSchema = z.object({
@@ -14,6 +38,8 @@ const uploadAttemptSchema = z.object({
   links: z.number().int().positive(),
   /** The whole body went out but S3's answer was lost; the status decides whether it arrived. */
   unconfirmed: z.boolean().default(false),
+  /** The in-flight check of this send, when one ran (the first send of a file). */
+  check: csvCheckSchema.optional(),
 });
 
 /** One file's publication: what was dropped, and each time it was sent to data.gov.sg. */

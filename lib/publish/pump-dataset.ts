@@ -5,6 +5,7 @@ import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import { type DropKey, isDropCandidate, parseDropKey } from '../drop-key.js';
 import {
+  CsvRejectedError,
   DatasetBusyError,
   DgsAuthError,
   DgsTransientError,
@@ -16,6 +17,7 @@ import {
 import type { PublicationExecutions } from '../executions.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
+import { checkOptionsFor } from './check-options.js';
 import { failureFromError } from './failure.js';
 import { fileOutcome } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
@@ -23,6 +25,8 @@ import type { Publication, PublicationState, UploadAttempt } from './publication
 import { sendFile } from './send-file.js';
 
 export interface PumpSettings extends PollSettings {
+  CSV_CHECK: boolean;
+  CSV_CHECK_MAX_PROBLEMS: number;
   MAX_FILE_BYTES: number;
   MAX_WAIT_SECONDS: number;
   UPLOAD_MAX_ATTEMPTS: number;
@@ -31,7 +35,7 @@ export interface PumpSettings extends PollSettings {
 
 export interface PumpDeps {
   bucket: DropBucket;
-  dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus'>;
+  dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus' | 'metadata'>;
   lock: DatasetLock;
   executions: PublicationExecutions;
   events: OutcomeEvents;
@@ -163,6 +167,9 @@ async function publishOne(
     const md5 = await deps.bucket.md5(object);
     const unsent = newPublication(token, object, drop, md5);
     publication = unsent;
+    const check = settings.CSV_CHECK
+      ? await checkOptionsFor(deps.dgs, drop.datasetId, drop.mode, settings.CSV_CHECK_MAX_PROBLEMS)
+      : undefined;
     attempt = await sendFile(
       {
         ...deps,
@@ -176,7 +183,13 @@ async function publishOne(
           hold.keep = true;
         },
       },
-      { object, datasetId: drop.datasetId, mode: drop.mode, md5Base64: md5.base64 },
+      {
+        object,
+        datasetId: drop.datasetId,
+        mode: drop.mode,
+        md5Base64: md5.base64,
+        ...(check ? { check } : {}),
+      },
     );
   } catch (error) {
     // sendFile throws only when nothing was stored: a refused or broken PUT, or a failure
@@ -201,6 +214,7 @@ async function publishOne(
       size: object.size,
       droppedAt: object.lastModified,
       ...(publication ? { publication } : {}),
+      ...(error instanceof CsvRejectedError ? { check: error.report } : {}),
       failure: failureFromError(error),
     });
     log.warn('UPLOAD_FAILED', { datasetId: drop.datasetId, key: object.key, error: errorName(error) });

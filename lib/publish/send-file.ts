@@ -1,9 +1,11 @@
+import { createCsvCheck } from '../csv-check/checker.js';
+import type { CsvCheckOptions } from '../csv-check/types.js';
 import type { DataGovSgClient } from '../datagovsg/client.js';
 import { putToPresignedUrl } from '../datagovsg/presigned-put.js';
 import { isIdle, type StatusBaseline } from '../datagovsg/status.js';
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import type { PublishMode } from '../drop-key.js';
-import { DatasetBusyError, UploadFailedError, UploadUnconfirmedError } from '../errors.js';
+import { CsvRejectedError, DatasetBusyError, UploadFailedError, UploadUnconfirmedError } from '../errors.js';
 import type { Log } from '../observability.js';
 import type { UploadAttempt } from './publication.js';
 
@@ -23,6 +25,8 @@ export interface SendRequest {
   datasetId: string;
   mode: PublishMode;
   md5Base64: string;
+  /** Check the CSV while it streams; a bad file is never sent whole. */
+  check?: CsvCheckOptions;
 }
 
 /**
@@ -53,12 +57,16 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
         ? await deps.dgs.appendLink(datasetId, md5Base64)
         : await deps.dgs.uploadLink(datasetId);
     deps.log.info('UPLOAD_STARTED', { datasetId, key: object.key, size: object.size, mode, link: links });
+    const source = await deps.bucket.open(object);
+    const inFlight = request.check ? createCsvCheck(request.check) : undefined;
+    if (inFlight) source.on('error', (error) => inFlight.stream.destroy(error));
     try {
       await putToPresignedUrl({
         upload: link,
-        body: await deps.bucket.open(object),
+        body: inFlight ? source.pipe(inFlight.stream) : source,
         contentLength: object.size,
         md5Base64,
+        ...(inFlight ? { signal: inFlight.signal } : {}),
         ...(deps.onProgress
           ? {
               onProgress: (bytesSent: number) =>
@@ -67,8 +75,22 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
           : {}),
       });
       deps.log.info('UPLOAD_SENT', { datasetId, key: object.key, size: object.size });
-      return { startedAt, finishedAt: deps.now().toISOString(), baseline, links, unconfirmed: false };
+      const check = inFlight ? { check: await inFlight.report } : {};
+      return {
+        startedAt,
+        finishedAt: deps.now().toISOString(),
+        baseline,
+        links,
+        unconfirmed: false,
+        ...check,
+      };
     } catch (error) {
+      if (inFlight?.signal.aborted) {
+        const report = await inFlight.report;
+        source.destroy();
+        deps.log.warn('UPLOAD_ABORTED_BAD_CSV', { datasetId, key: object.key, errors: report.errors });
+        throw new CsvRejectedError(report);
+      }
       if (error instanceof UploadUnconfirmedError) {
         // Sending again could publish the rows twice; the status will show whether it arrived.
         deps.log.warn('UPLOAD_UNCONFIRMED', { datasetId, key: object.key, reason: error.message });

@@ -152,7 +152,7 @@ describe('one upload at a time per dataset, in key order', () => {
       pipeline.drop(`incoming/${POPULATION.alias}/replace/p.csv`, POPULATION_CSV),
       pipeline.drop(
         `incoming/${TRANSACTIONS.alias}/replace/t.csv`,
-        'month,service,transactions,digital_share_pct\n',
+        'month,service,transactions,digital_share_pct\n2024-01,passport,1200,87.5\n',
       ),
     ]);
     await pipeline.whenIdle();
