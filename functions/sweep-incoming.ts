@@ -19,10 +19,12 @@ export function makeSweepHandler(deps: () => SweepDeps & { dropBucket: string })
 
 const runtimeDeps = once(() => {
   const settings = loadSettings();
-  const { DROP_BUCKET, UPLOAD_FUNCTION_NAME } = requireSettings(settings, [
+  const { DROP_BUCKET, UPLOAD_FUNCTION_NAME, FORWARDER_FUNCTION_NAME } = requireSettings(settings, [
     'DROP_BUCKET',
     'UPLOAD_FUNCTION_NAME',
+    'FORWARDER_FUNCTION_NAME',
   ]);
+  const lambda = createLambdaClient();
   return {
     settings,
     dropBucket: DROP_BUCKET,
@@ -30,7 +32,8 @@ const runtimeDeps = once(() => {
     now: () => new Date(),
     datasets: bundledDatasetDirectory,
     bucket: new DropBucket(createS3Client()),
-    kicker: new LambdaKicker(createLambdaClient(), UPLOAD_FUNCTION_NAME),
+    kicker: new LambdaKicker(lambda, UPLOAD_FUNCTION_NAME),
+    forwarder: new LambdaKicker(lambda, FORWARDER_FUNCTION_NAME),
   };
 });
 

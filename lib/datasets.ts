@@ -4,6 +4,8 @@ import { ConfigError } from './errors.js';
 
 export const DATASET_ID_PATTERN = /^d_[0-9a-f]{32}$/;
 export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** Segments under incoming/ that belong to other pipelines. */
+const RESERVED_ALIASES = new Set(['performance']);
 
 const aliasFileSchema = z.object({
   aliases: z.record(
@@ -30,6 +32,11 @@ export function createDatasetDirectory(content: unknown): DatasetDirectory {
   for (const alias of aliases.keys()) {
     if (DATASET_ID_PATTERN.test(alias)) {
       throw new ConfigError(`Invalid dataset aliases: ${alias} is a datasetId, not an alias`);
+    }
+    if (RESERVED_ALIASES.has(alias)) {
+      throw new ConfigError(
+        `Invalid dataset aliases: "${alias}" is reserved (incoming/${alias}/ is another pipeline's)`,
+      );
     }
   }
   return {

@@ -16,7 +16,7 @@ import {
   S3ServiceException,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { INCOMING_PREFIX, isDropCandidate } from './drop-key.js';
+import { INCOMING_PREFIX, isDroppedFile, REPORT_SUFFIX } from './drop-key.js';
 import { SourceChangedError } from './errors.js';
 
 /** A file waiting under `incoming/`, as listed or headed. */
@@ -50,6 +50,24 @@ export class DropBucket {
 
   /** Every file under a prefix (paginated). */
   async list(bucket: string, prefix: string): Promise<DroppedObject[]> {
+    return this.listMatching(bucket, prefix, isDroppedFile);
+  }
+
+  /** Every report under a prefix (`processed/…` or `failed/…`). */
+  async listReports(bucket: string, prefix: string): Promise<DroppedObject[]> {
+    return this.listMatching(bucket, prefix, (key) => key.endsWith(REPORT_SUFFIX));
+  }
+
+  async getJson(bucket: string, key: string): Promise<unknown> {
+    const output = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return JSON.parse((await output.Body?.transformToString()) ?? 'null');
+  }
+
+  private async listMatching(
+    bucket: string,
+    prefix: string,
+    keep: (key: string) => boolean,
+  ): Promise<DroppedObject[]> {
     const found: DroppedObject[] = [];
     let continuationToken: string | undefined;
     do {
@@ -57,7 +75,7 @@ export class DropBucket {
         new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }),
       );
       for (const item of page.Contents ?? []) {
-        if (!item.Key || !isDropCandidate(item.Key)) continue;
+        if (!item.Key || !keep(item.Key)) continue;
         found.push({
           bucket,
           key: item.Key,

@@ -2,6 +2,8 @@ import { ALIAS_PATTERN, type DatasetDirectory } from './datasets.js';
 import { DropRejectedError } from './errors.js';
 
 export const INCOMING_PREFIX = 'incoming/';
+/** Files for the Performance Platform forwarder; `performance` is therefore no dataset alias. */
+export const PERFORMANCE_PREFIX = 'incoming/performance/';
 export const PROCESSED_PREFIX = 'processed/';
 export const FAILED_PREFIX = 'failed/';
 export const REPORT_SUFFIX = '.report.json';
@@ -20,9 +22,19 @@ export interface DropKey {
   name: string;
 }
 
-/** True for keys this pipeline must act on: files under `incoming/`, not console folder markers. */
-export function isDropCandidate(key: string): boolean {
+/** True for files (not console folder markers) under `incoming/`, for either pipeline. */
+export function isDroppedFile(key: string): boolean {
   return key.startsWith(INCOMING_PREFIX) && !key.endsWith('/');
+}
+
+/** True for files of the data.gov.sg pipeline: dropped files outside `incoming/performance/`. */
+export function isDropCandidate(key: string): boolean {
+  return isDroppedFile(key) && !isPerformanceKey(key);
+}
+
+/** True for files of the Performance Platform forwarder. */
+export function isPerformanceKey(key: string): boolean {
+  return key.startsWith(PERFORMANCE_PREFIX) && !key.endsWith('/');
 }
 
 /** The `<dataset>` segment of an incoming key, if it has one; used to group keys by dataset. */

@@ -34,7 +34,9 @@ export type DropRejectionCode =
   | 'BAD_MODE'
   | 'NOT_CSV'
   | 'EMPTY_FILE'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  | 'BAD_DATA_SET'
+  | 'NOT_JSON';
 
 /** data.gov.sg refused the API key (401/403): never retried. */
 export class DgsAuthError extends GovpubError {
@@ -170,5 +172,37 @@ export class CsvRejectedError extends GovpubError {
     );
     this.name = 'CsvRejectedError';
     this.report = report;
+  }
+}
+
+/** One record encodes to more JSON than one Performance Platform request may carry; `index` names it. */
+export class PpRecordTooLargeError extends GovpubError {
+  readonly index: number;
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(index: number, bytes: number, limit: number) {
+    super(
+      `Record ${index} is ${bytes} bytes as JSON, over the ${limit}-byte limit of one Performance Platform request; split it or shorten its values.`,
+    );
+    this.name = 'PpRecordTooLargeError';
+    this.index = index;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** A file of records for the Performance Platform cannot be read as JSON or NDJSON (shape, size). */
+export class PpSourceError extends GovpubError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PpSourceError';
+  }
+}
+
+/** No bearer token is configured for a Performance Platform data set (SSM or local config). */
+export class PpTokenMissingError extends GovpubError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PpTokenMissingError';
   }
 }

@@ -1,15 +1,16 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 
-/** A nudge to the upload function: look at this key, or at this dataset's waiting files. */
+/** A nudge to a function: look at this key, or at this dataset's waiting files. */
+export type KickReason = 'sweep' | 'next' | 'route';
 export type Kick =
-  | { source: 'govpub.kick'; reason: 'sweep' | 'next'; bucket: string; key: string }
-  | { source: 'govpub.kick'; reason: 'sweep' | 'next'; bucket: string; datasetId: string };
+  | { source: 'govpub.kick'; reason: KickReason; bucket: string; key: string }
+  | { source: 'govpub.kick'; reason: KickReason; bucket: string; datasetId: string };
 
 export interface Kicker {
   kick(kick: Kick): Promise<void>;
 }
 
-/** Kicks the upload function asynchronously, so each dataset is handled by its own invocation. */
+/** Kicks a function asynchronously, so each dataset or file is handled by its own invocation. */
 export class LambdaKicker implements Kicker {
   constructor(
     private readonly client: LambdaClient,

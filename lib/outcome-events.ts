@@ -2,7 +2,11 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { GovpubError } from './errors.js';
 
 export const EVENT_SOURCE = 'govpub';
-export type OutcomeDetailType = 'Dataset Publish Succeeded' | 'Dataset Publish Failed';
+export type OutcomeDetailType =
+  | 'Dataset Publish Succeeded'
+  | 'Dataset Publish Failed'
+  | 'Performance Records Forwarded'
+  | 'Performance Records Forward Failed';
 
 /** EventBridge's entry limit is 256 KB; a verbatim `failures` list is cut to stay under it. */
 const MAX_DETAIL_BYTES = 200 * 1024;

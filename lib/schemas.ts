@@ -16,7 +16,7 @@ export const s3TestEventSchema = z.object({ Event: z.literal('s3:TestEvent') });
 
 const kickBase = {
   source: z.literal('govpub.kick'),
-  reason: z.enum(['sweep', 'next']),
+  reason: z.enum(['sweep', 'next', 'route']),
   bucket: z.string().min(1),
 };
 export const kickSchema = z.union([
@@ -54,3 +54,17 @@ export function uploadSignalsOf(event: unknown): UploadSignal[] {
 export function decodeS3Key(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));
 }
+
+export const PUBLISH_REQUESTED = 'Publish Dataset Requested';
+
+/** An EventBridge request to publish an object of the drop bucket (detail-type Publish Dataset Requested). */
+export const publishRequestedSchema = z.object({
+  'detail-type': z.literal(PUBLISH_REQUESTED),
+  id: z.string().optional(),
+  detail: z.object({
+    bucket: z.string().min(1),
+    key: z.string().min(1),
+    dataset: z.string().min(1).optional(),
+    mode: z.enum(['replace', 'append']).optional(),
+  }),
+});

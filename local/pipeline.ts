@@ -1,12 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { S3EventRecord } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, S3EventRecord } from 'aws-lambda';
+import {
+  createPpClient,
+  type ForwarderDeps,
+  makeForwarderHandler,
+  RECORDS_SUBMITTED,
+} from '../functions/forward-performance.js';
 import { makeCheckStatusHandler } from '../functions/sfn-check-status.js';
 import { makeFileOutcomeHandler } from '../functions/sfn-file-outcome.js';
 import { makeReuploadHandler } from '../functions/sfn-reupload.js';
 import { makeSweepHandler } from '../functions/sweep-incoming.js';
-import { makeUploadHandler } from '../functions/upload-file.js';
+import { makeUploadHandler, type UploadFunctionDeps } from '../functions/upload-file.js';
 import {
   createDynamoDbClient,
   createEventBridgeClient,
@@ -23,6 +30,7 @@ import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
+import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import type { PublishReport } from '../lib/publish/file-outcome.js';
 import type { PumpDeps } from '../lib/publish/pump-dataset.js';
 import { createDataGovSgClient } from '../lib/runtime.js';
@@ -32,7 +40,9 @@ import {
   type LocalEventBridge,
   localEventBridgeClientConfig,
   startLocalEventBridge,
+  toEventBridgeEnvelope,
 } from './aws/eventbridge.js';
+import { type LocalHttpApi, startLocalHttpApi } from './aws/http-api.js';
 import { type LocalLambda, startLocalLambda } from './aws/lambda.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3, toS3Event } from './aws/s3.js';
 import {
@@ -47,12 +57,20 @@ import {
   SAMPLE_DATASETS,
   startLocalDataGovSg,
 } from './datagovsg/server.js';
+import {
+  type LocalDataSetConfig,
+  type LocalPerformancePlatform,
+  loadDataSetsConfig,
+  startLocalPerformancePlatform,
+} from './performance-platform/server.js';
 
 export const LOCAL_BUCKET = 'govpub-local-drop';
 export const LOCAL_TABLE = 'govpub-local-locks';
 export const LOCAL_MACHINE = 'govpub-local-publish-dataset';
 export const LOCAL_API_KEY = 'local-dev-key';
 export const UPLOAD_FUNCTION = 'upload';
+export const FORWARDER_FUNCTION = 'forwarder';
+const PP_CONFIG_PATH = new URL('../config/performance-platform-local.json', import.meta.url);
 const ASL_PATH = new URL('../statemachines/publish-dataset.asl.json', import.meta.url);
 
 export interface LocalPipelineOptions {
@@ -64,6 +82,10 @@ export interface LocalPipelineOptions {
   fastWaitMs?: number;
   datasets?: DatasetDirectory;
   s3Port?: number;
+  /** Port of the local HTTP API (`POST|PUT /performance/{dataGroup}/{dataType}`); 0 = any. */
+  httpPort?: number;
+  /** Data sets of the local Performance Platform; default config/performance-platform-local.json. */
+  ppDataSets?: LocalDataSetConfig[];
   /** Whether S3 events reach the upload function (false simulates lost events). */
   deliverEvents?: boolean;
   log?: Log;
@@ -75,13 +97,18 @@ export interface LocalPipeline {
   s3: S3Client;
   settings: Settings;
   dataGovSg: LocalDataGovSg | undefined;
+  /** The local backdrop-compatible write API, unless PP_BASE_URL points elsewhere. */
+  performancePlatform: LocalPerformancePlatform | undefined;
+  httpApi: LocalHttpApi;
   localS3: LocalS3;
   eventBridge: LocalEventBridge;
   stepFunctions: LocalStepFunctions;
   lambda: LocalLambda;
   lock: DynamoDatasetLock;
   /** What the upload function runs with, for tests that play a crashed run's part. */
-  deps: PumpDeps;
+  deps: UploadFunctionDeps;
+  /** What the forwarder runs with. */
+  forwarderDeps: ForwarderDeps;
   /** Puts an object into the drop bucket; its event reaches the upload function as in AWS. */
   drop(key: string, body: string | Buffer): Promise<void>;
   /** Delivers an ObjectCreated event for a key again (S3 delivers at least once). */
@@ -108,6 +135,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     string
   >;
   const external = Boolean(env.DGS_API_BASE_URL);
+  const ppDataSets = options.ppDataSets ?? loadDataSetsConfig(fileURLToPath(PP_CONFIG_PATH));
+  const performancePlatform = env.PP_BASE_URL
+    ? undefined
+    : await startLocalPerformancePlatform({ dataSets: ppDataSets });
   const dataGovSg = external
     ? undefined
     : await startLocalDataGovSg({
@@ -120,9 +151,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     LOCK_TABLE_NAME: LOCAL_TABLE,
     DROP_BUCKET: LOCAL_BUCKET,
     UPLOAD_FUNCTION_NAME: UPLOAD_FUNCTION,
+    FORWARDER_FUNCTION_NAME: FORWARDER_FUNCTION,
     ...(dataGovSg
       ? { DGS_API_BASE_URL: dataGovSg.baseUrl, UPLOAD_ALLOWED_ORIGINS: dataGovSg.uploadOrigin }
       : {}),
+    ...(performancePlatform ? { PP_BASE_URL: performancePlatform.baseUrl } : {}),
     ...env,
   });
 
@@ -192,7 +225,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ],
   });
 
-  const pumpDeps: PumpDeps = {
+  const lambdaConfig = () => ({
+    endpoint: lambda.endpoint,
+    region: LOCAL_REGION,
+    credentials: localCredentials(),
+  });
+  const kicker = (functionName: string) => ({
+    kick: (kick: Kick) => new LambdaKicker(createLambdaClient(lambdaConfig()), functionName).kick(kick),
+  });
+  const uploadDeps: UploadFunctionDeps = {
+    dropBucket: LOCAL_BUCKET,
     settings,
     log,
     now,
@@ -205,16 +247,25 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       createSfnClient(localSfnClientConfig(stepFunctions.endpoint)),
       stepFunctions.stateMachineArn(LOCAL_MACHINE),
     ),
+    forwarder: kicker(FORWARDER_FUNCTION),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   };
+  const localTokens = Object.fromEntries(
+    ppDataSets.map((d) => [`${d.dataGroup}/${d.dataType}`, d.bearerToken]),
+  );
+  const forwarderDeps: ForwarderDeps = {
+    settings,
+    log,
+    now,
+    bucket,
+    events,
+    client: createPpClient(settings, ppTokenProvider(settings, localTokens)),
+  };
+  const forwarder = makeForwarderHandler(() => forwarderDeps);
   const lambda = await startLocalLambda({
-    functions: { [UPLOAD_FUNCTION]: makeUploadHandler(() => pumpDeps) },
+    functions: { [UPLOAD_FUNCTION]: makeUploadHandler(() => uploadDeps), [FORWARDER_FUNCTION]: forwarder },
   });
-  lambdaClient = createLambdaClient({
-    endpoint: lambda.endpoint,
-    region: LOCAL_REGION,
-    credentials: localCredentials(),
-  });
+  lambdaClient = createLambdaClient(lambdaConfig());
   const sweepHandler = makeSweepHandler(() => ({
     settings,
     log,
@@ -222,8 +273,25 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     datasets,
     bucket,
     dropBucket: LOCAL_BUCKET,
-    kicker: new LambdaKicker(lambdaClient as LambdaClient, UPLOAD_FUNCTION),
+    kicker: kicker(UPLOAD_FUNCTION),
+    forwarder: kicker(FORWARDER_FUNCTION),
   }));
+  const httpApi = await startLocalHttpApi({
+    ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
+    routes: ['POST', 'PUT'].map((method) => ({
+      method,
+      path: '/performance/{dataGroup}/{dataType}',
+      handler: async (event) => (await forwarder(event)) as APIGatewayProxyStructuredResultV2,
+    })),
+  });
+  // As serverless.yml's EventBridge rule: `Performance Records Submitted` goes to the forwarder.
+  eventBridge.onEvent((event) => {
+    if (event.detailType !== RECORDS_SUBMITTED) return;
+    const delivery = invokeAsync(FORWARDER_FUNCTION, toEventBridgeEnvelope(event)).finally(() =>
+      deliveries.delete(delivery),
+    );
+    deliveries.add(delivery);
+  });
 
   const deliveries = new Set<Promise<unknown>>();
   const deliver = (record: S3EventRecord) => {
@@ -264,7 +332,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     stepFunctions,
     lambda,
     lock,
-    deps: pumpDeps,
+    deps: uploadDeps,
+    forwarderDeps,
+    performancePlatform,
+    httpApi,
     async drop(key, body) {
       await s3.send(
         new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: body, ContentType: 'text/csv' }),
@@ -300,7 +371,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     async close() {
       await stepFunctions.close();
       await lambda.close();
-      await Promise.all([localS3.close(), dynamo.close(), eventBridge.close(), dataGovSg?.close()]);
+      await httpApi.close();
+      await Promise.all([
+        localS3.close(),
+        dynamo.close(),
+        eventBridge.close(),
+        dataGovSg?.close(),
+        performancePlatform?.close(),
+      ]);
     },
   };
 }

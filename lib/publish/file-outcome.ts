@@ -1,7 +1,8 @@
 import type { CsvCheckReport } from '../csv-check/types.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { type Outcome, outcomeKey, reportKeyFor } from '../drop-key.js';
+import { reportKeyFor } from '../drop-key.js';
+import { fileReport } from '../filing.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
 import type { Failure } from './failure.js';
@@ -75,25 +76,23 @@ export interface FileOutcomeDeps {
  * has left incoming/.
  */
 export async function fileOutcome(deps: FileOutcomeDeps, facts: OutcomeFacts): Promise<PublishReport> {
-  const outcome: Outcome = facts.failure ? 'failed' : 'processed';
-  const fileKey = outcomeKey(facts.sourceKey, outcome);
-  const replaced = await deps.bucket.head(facts.bucket, facts.sourceKey);
-  const notes =
-    facts.expectedEtag && replaced && replaced.etag !== facts.expectedEtag
-      ? [
-          'A new file was dropped at the same key while this one was handled; it stays in incoming/ and is published on its own, and its report will replace this one.',
-        ]
-      : [];
-  const report = { ...buildReport(facts, fileKey, deps.now()), notes };
-  await deps.bucket.putJson(facts.bucket, report.reportKey, report);
-  const moved = await deps.bucket.move(facts.bucket, facts.sourceKey, fileKey, facts.expectedEtag);
-  await deps.events.publish(
-    report.outcome === 'published' ? 'Dataset Publish Succeeded' : 'Dataset Publish Failed',
-    { ...report },
-  );
+  const { report, moved } = await fileReport(deps, {
+    bucket: facts.bucket,
+    sourceKey: facts.sourceKey,
+    outcome: facts.failure ? 'failed' : 'processed',
+    detailType: facts.failure ? 'Dataset Publish Failed' : 'Dataset Publish Succeeded',
+    ...(facts.expectedEtag ? { expectedEtag: facts.expectedEtag } : {}),
+    report: ({ fileKey, notes }) => ({ ...buildReport(facts, fileKey, deps.now()), notes }),
+  });
   const datasetId = facts.publication?.datasetId ?? facts.datasetId;
   if (facts.lockToken && datasetId) await deps.lock.release(datasetId, facts.lockToken);
-  const logFields = { sourceKey: facts.sourceKey, fileKey, datasetId, moved, errorCode: report.error?.code };
+  const logFields = {
+    sourceKey: facts.sourceKey,
+    fileKey: report.fileKey,
+    datasetId,
+    moved,
+    errorCode: report.error?.code,
+  };
   if (report.outcome === 'published') deps.log.info('PUBLISH_SUCCEEDED', logFields);
   else deps.log.warn('PUBLISH_FAILED', logFields);
   return report;

@@ -22,7 +22,7 @@ import { failureFromError } from './failure.js';
 import { fileOutcome } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
 import type { Publication, PublicationState, UploadAttempt } from './publication.js';
-import { sendFile } from './send-file.js';
+import { objectSource, sendFile } from './send-file.js';
 
 export interface PumpSettings extends PollSettings {
   CSV_CHECK: boolean;
@@ -184,7 +184,7 @@ async function publishOne(
         },
       },
       {
-        object,
+        source: objectSource(deps.bucket, object),
         datasetId: drop.datasetId,
         mode: drop.mode,
         md5Base64: md5.base64,

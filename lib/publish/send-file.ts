@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { createCsvCheck } from '../csv-check/checker.js';
 import type { CsvCheckOptions } from '../csv-check/types.js';
 import type { DataGovSgClient } from '../datagovsg/client.js';
@@ -10,7 +11,6 @@ import type { Log } from '../observability.js';
 import type { UploadAttempt } from './publication.js';
 
 export interface SendDeps {
-  bucket: DropBucket;
   dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus'>;
   settings: { UPLOAD_MAX_ATTEMPTS: number };
   log: Log;
@@ -20,8 +20,20 @@ export interface SendDeps {
   onProgress?: (progress: { key: string; bytesSent: number; size: number }) => void;
 }
 
+export interface UploadSource {
+  key: string;
+  size: number;
+  open: () => Promise<Readable>;
+}
+
+/** A dropped object as an upload source, pinned to the version that was chosen. */
+export function objectSource(bucket: DropBucket, object: DroppedObject): UploadSource {
+  return { key: object.key, size: object.size, open: () => bucket.open(object) };
+}
+
 export interface SendRequest {
-  object: DroppedObject;
+  /** What is sent: a name for logs, its exact size, and a fresh stream of its bytes per attempt. */
+  source: UploadSource;
   datasetId: string;
   mode: PublishMode;
   md5Base64: string;
@@ -32,12 +44,12 @@ export interface SendRequest {
 /**
  * Sends one dropped object to data.gov.sg: checks that nothing is in progress for the dataset
  * (and records that status as the baseline this upload's statuses are told apart from), asks
- * for an upload or append link, and streams the object from S3 into it. An expired link or a
+ * for an upload or append link, and streams the source (an S3 object, or a local file) into it. An expired link or a
  * connection broken before the whole body went out gets a new link and a fresh stream; other
  * rejections are thrown as they are.
  */
 export async function sendFile(deps: SendDeps, request: SendRequest): Promise<UploadAttempt> {
-  const { object, datasetId, mode, md5Base64 } = request;
+  const { source: object, datasetId, mode, md5Base64 } = request;
   const current = await deps.dgs.ingestionStatus(datasetId);
   if (!isIdle(current.status)) {
     throw new DatasetBusyError(
@@ -57,7 +69,7 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
         ? await deps.dgs.appendLink(datasetId, md5Base64)
         : await deps.dgs.uploadLink(datasetId);
     deps.log.info('UPLOAD_STARTED', { datasetId, key: object.key, size: object.size, mode, link: links });
-    const source = await deps.bucket.open(object);
+    const source = await object.open();
     const inFlight = request.check ? createCsvCheck(request.check) : undefined;
     if (inFlight) source.on('error', (error) => inFlight.stream.destroy(error));
     try {

@@ -1,12 +1,15 @@
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { datasetRefOf, INCOMING_PREFIX } from '../drop-key.js';
+import { datasetRefOf, INCOMING_PREFIX, isPerformanceKey } from '../drop-key.js';
 import type { Kick, Kicker } from '../kicks.js';
 import type { Log } from '../observability.js';
 
 export interface SweepDeps {
   bucket: DropBucket;
+  /** The upload function (data.gov.sg files). */
   kicker: Kicker;
+  /** The Performance Platform forwarder (files under incoming/performance/). */
+  forwarder: Kicker;
   datasets: DatasetDirectory;
   settings: { SWEEP_MIN_AGE_SECONDS: number };
   log: Log;
@@ -24,7 +27,12 @@ export async function sweepIncoming(deps: SweepDeps, bucket: string): Promise<Ki
     (object) => object.lastModified.getTime() <= cutoff,
   );
   const kicks = new Map<string, Kick>();
+  const forwards: Kick[] = [];
   for (const object of waiting) {
+    if (isPerformanceKey(object.key)) {
+      forwards.push({ source: 'govpub.kick', reason: 'sweep', bucket, key: object.key });
+      continue;
+    }
     const ref = datasetRefOf(object.key);
     const datasetId = ref === undefined ? undefined : deps.datasets.resolve(ref);
     if (datasetId) {
@@ -33,7 +41,10 @@ export async function sweepIncoming(deps: SweepDeps, bucket: string): Promise<Ki
       kicks.set(object.key, { source: 'govpub.kick', reason: 'sweep', bucket, key: object.key });
     }
   }
-  await Promise.all([...kicks.values()].map((kick) => deps.kicker.kick(kick)));
-  deps.log.info('SWEEP_DONE', { waiting: waiting.length, kicks: kicks.size });
-  return [...kicks.values()];
+  await Promise.all([
+    ...[...kicks.values()].map((kick) => deps.kicker.kick(kick)),
+    ...forwards.map((kick) => deps.forwarder.kick(kick)),
+  ]);
+  deps.log.info('SWEEP_DONE', { waiting: waiting.length, kicks: kicks.size, forwards: forwards.length });
+  return [...kicks.values(), ...forwards];
 }

@@ -6,7 +6,7 @@ import { failureFromCaught, failureFromPoll } from './failure.js';
 import { type FileOutcomeDeps, fileOutcome, type PublishReport } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
 import type { PublicationState } from './publication.js';
-import { type SendDeps, sendFile } from './send-file.js';
+import { objectSource, type SendDeps, sendFile } from './send-file.js';
 
 /**
  * The state machine's re-upload after Ingestion Failed: the same object, pinned to the same
@@ -41,7 +41,12 @@ export async function reuploadPublication(
           leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
         }),
     },
-    { object, datasetId, mode: publication.mode, md5Base64: publication.md5Base64 },
+    {
+      source: objectSource(deps.bucket, object),
+      datasetId,
+      mode: publication.mode,
+      md5Base64: publication.md5Base64,
+    },
   );
   const sent = { ...publication, uploads: [...publication.uploads, attempt] };
   await deps.lock.update(datasetId, lockToken, {

@@ -5,7 +5,7 @@ import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { isIdle } from '../../lib/datagovsg/status.js';
 import type { Publication } from '../../lib/publish/publication.js';
 import { newPublication, pumpDataset } from '../../lib/publish/pump-dataset.js';
-import { sendFile } from '../../lib/publish/send-file.js';
+import { objectSource, sendFile } from '../../lib/publish/send-file.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
 
@@ -140,7 +140,12 @@ describe('a crashed run never blocks a dataset nor sends a file twice', () => {
             leaseMs: -1,
           }) ?? Promise.resolve(),
       },
-      { object, datasetId: POPULATION.id, mode: 'replace', md5Base64: publication.md5Base64 },
+      {
+        source: objectSource(pipeline.deps.bucket, object),
+        datasetId: POPULATION.id,
+        mode: 'replace',
+        md5Base64: publication.md5Base64,
+      },
     );
     await pipeline.sweep();
     await pipeline.whenIdle();

@@ -37,6 +37,7 @@ const STATE_MACHINE_ARN = `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:stateMac
 const EVENT_BUS_ARN = `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/default`;
 const API_KEY_PARAMETER_NAME = `/govpub/${STAGE}/dgs-api-key`;
 const API_KEY_PARAMETER_ARN = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${API_KEY_PARAMETER_NAME}`;
+const PP_TOKEN_PARAMETERS_ARN = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter/govpub/${STAGE}/pp-tokens/*`;
 
 /** resourceLabel() writes drop-bucket ARNs with this prefix. */
 const BUCKET = 's3://drop-bucket';
@@ -50,6 +51,7 @@ const COMMON_ENV = [
   'DROP_BUCKET',
   'EVENT_BUS_NAME',
   'LOCK_TABLE_NAME',
+  'FORWARDER_FUNCTION_NAME',
   'POWERTOOLS_LOG_LEVEL',
   'POWERTOOLS_SERVICE_NAME',
 ];
@@ -104,6 +106,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
       'events:PutEvents': [EVENT_BUS_ARN],
       'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
       'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
+      'lambda:InvokeFunction': ['ForwarderLambdaFunction.Arn'],
     },
   },
   checkStatus: {
@@ -163,7 +166,30 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     grants: {
       ...logsGrants('SweepLogGroup'),
       's3:ListBucket': [BUCKET],
-      'lambda:InvokeFunction': ['UploadLambdaFunction.Arn'],
+      'lambda:InvokeFunction': ['ForwarderLambdaFunction.Arn', 'UploadLambdaFunction.Arn'],
+      'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
+    },
+  },
+  forwarder: {
+    handler: 'functions/forward-performance.handler',
+    bundle: 'functions/forward-performance.mjs',
+    memorySize: 512,
+    timeout: 900,
+    extraEnv: ['PP_BASE_URL', 'PP_TOKEN_PARAMETER_PREFIX'],
+    invokedAsync: true,
+    grants: {
+      ...logsGrants('ForwarderLogGroup'),
+      's3:GetObject': [
+        `${BUCKET}/failed/performance/*`,
+        `${BUCKET}/incoming/performance/*`,
+        `${BUCKET}/processed/performance/*`,
+      ],
+      's3:DeleteObject': [`${BUCKET}/incoming/performance/*`],
+      's3:PutObject': [`${BUCKET}/failed/performance/*`, `${BUCKET}/processed/performance/*`],
+      's3:AbortMultipartUpload': [`${BUCKET}/failed/performance/*`, `${BUCKET}/processed/performance/*`],
+      's3:ListBucket': [BUCKET],
+      'events:PutEvents': [EVENT_BUS_ARN],
+      'ssm:GetParameter': [PP_TOKEN_PARAMETERS_ARN],
       'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
     },
   },
@@ -715,10 +741,13 @@ describe('serverless package --stage ci', () => {
     expect(actual, `${name}: S3 grants (${BUCKET} is the drop bucket)`).toEqual(
       sortedGrants(s3Only((FUNCTIONS[name] as ExpectedFunction).grants)),
     );
+    // Object access stays inside incoming/, processed/ or failed/ (or a folder below them).
+    const underPrefixes = (label: string) =>
+      [INCOMING, PROCESSED, FAILED].some((prefix) => label.startsWith(prefix.slice(0, -1)) && label.endsWith('/*'));
     for (const [action, labels] of Object.entries(actual)) {
       for (const label of labels) {
-        const allowed = action === 's3:ListBucket' ? [BUCKET] : [INCOMING, PROCESSED, FAILED];
-        expect(allowed, `${name}: ${action} on ${label}`).toContain(label);
+        const allowed = action === 's3:ListBucket' ? label === BUCKET : underPrefixes(label);
+        expect(allowed, `${name}: ${action} on ${label}`).toBe(true);
       }
     }
   });
@@ -816,7 +845,7 @@ describe('serverless package --stage ci', () => {
       );
       for (const [key, value] of Object.entries(variables)) {
         expect(
-          /KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL/i.test(key) && !key.endsWith('_PARAMETER'),
+          /KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL/i.test(key) && !/_PARAMETER(_PREFIX)?$/.test(key),
           `${name}: ${key} looks like it carries a secret`,
         ).toBe(false);
         if (typeof value === 'string') {
@@ -827,6 +856,28 @@ describe('serverless package --stage ci', () => {
       }
       expect(variables.DGS_API_KEY_PARAMETER, `${name}: an SSM parameter name`).toMatch(/^\/[\w./-]+$/);
     }
+  });
+
+  it('authorises every HTTP API route with IAM', () => {
+    const routes = resourcesOfType('AWS::ApiGatewayV2::Route');
+    expect(routes.map(([, r]) => r.Properties?.RouteKey).sort()).toEqual([
+      'POST /performance/{dataGroup}/{dataType}',
+      'PUT /performance/{dataGroup}/{dataType}',
+    ]);
+    for (const [id, route] of routes) {
+      expect(route.Properties?.AuthorizationType, `${id} must require IAM`).toBe('AWS_IAM');
+    }
+  });
+
+  it('routes Performance Records Submitted events to the forwarder', () => {
+    const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) =>
+      JSON.stringify(r.Properties?.EventPattern ?? {}).includes('Performance Records Submitted'),
+    );
+    expect(rules, 'one rule').toHaveLength(1);
+    const targets = asArray(rules[0]?.[1].Properties?.Targets as unknown[]);
+    expect(targets.map((t) => getAttTarget(isRecord(t) ? t.Arn : undefined))).toEqual([
+      functionId('forwarder'),
+    ]);
   });
 
   it('outputs the bucket name, state machine ARN and failure queue URL', () => {

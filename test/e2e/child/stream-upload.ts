@@ -6,7 +6,7 @@
 import { createS3Client } from '../../../lib/aws-clients.js';
 import { DataGovSgClient } from '../../../lib/datagovsg/client.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
-import { sendFile } from '../../../lib/publish/send-file.js';
+import { objectSource, sendFile } from '../../../lib/publish/send-file.js';
 
 const [s3Endpoint, bucketName, key, dgsBaseUrl, apiKey, uploadOrigin, datasetId] = process.argv.slice(2);
 if (!s3Endpoint || !bucketName || !key || !dgsBaseUrl || !apiKey || !uploadOrigin || !datasetId) {
@@ -35,8 +35,8 @@ if (!object) throw new Error(`${key} not found`);
 const md5 = await bucket.md5(object);
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 await sendFile(
-  { bucket, dgs, settings: { UPLOAD_MAX_ATTEMPTS: 1 }, log: silent, now: () => new Date() },
-  { object, datasetId, mode: 'append', md5Base64: md5.base64 },
+  { dgs, settings: { UPLOAD_MAX_ATTEMPTS: 1 }, log: silent, now: () => new Date() },
+  { source: objectSource(bucket, object), datasetId, mode: 'append', md5Base64: md5.base64 },
 );
 // maxRSS is in kibibytes.
 process.stdout.write(`${JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);

@@ -1,0 +1,124 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { createDynamoDbClient, createLambdaClient, createS3Client } from '../lib/aws-clients.js';
+import { loadSettings, requireSettings } from '../lib/config.js';
+import type { DataGovSgClient } from '../lib/datagovsg/client.js';
+import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
+import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
+import { DropBucket } from '../lib/drop-bucket.js';
+import { DropRejectedError } from '../lib/errors.js';
+import {
+  bodyText,
+  clientError,
+  isJsonContentType,
+  jsonResponse,
+  serverError,
+} from '../lib/http-responses.js';
+import { type Kicker, LambdaKicker } from '../lib/kicks.js';
+import { type Log, logger } from '../lib/observability.js';
+import { describeDataset } from '../lib/publish/dataset-view.js';
+import { createUploadLink, requestPublication } from '../lib/publish/request-publication.js';
+import { createDataGovSgClient, once } from '../lib/runtime.js';
+
+export interface DatasetsApiDeps {
+  bucket: DropBucket;
+  dropBucket: string;
+  lock: DatasetLock;
+  dgs: Pick<DataGovSgClient, 'ingestionStatus'>;
+  datasets: DatasetDirectory;
+  /** The upload function, kicked to publish an object already under incoming/. */
+  kicker: Kicker;
+  log: Log;
+  now: () => Date;
+}
+
+const uploadsBody = z.union([
+  z.object({ mode: z.enum(['replace', 'append']), name: z.string().optional() }).strict(),
+  z.object({ key: z.string().min(1), mode: z.enum(['replace', 'append']).optional() }).strict(),
+]);
+
+/**
+ * `POST /datasets/{dataset}/uploads` (a presigned upload link, or publish a key already in the
+ * bucket) and `GET /datasets/{dataset}` (waiting, in flight, last outcome, data.gov.sg status).
+ */
+export function makeDatasetsApiHandler(deps: () => DatasetsApiDeps) {
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const resolved = deps();
+    const datasetRef = event.pathParameters?.dataset ?? '';
+    const datasetId = resolved.datasets.resolve(datasetRef);
+    if (!datasetId) {
+      return clientError(
+        404,
+        `"${datasetRef}" is neither a datasetId (d_ and 32 hex digits) nor a known alias.`,
+      );
+    }
+    try {
+      if (event.requestContext.http.method === 'GET') {
+        return jsonResponse(200, await describeDataset(resolved, resolved.dropBucket, datasetId));
+      }
+      if (!isJsonContentType(event.headers))
+        return clientError(415, 'Send a JSON body, with Content-Type: application/json.');
+      let parsed: z.infer<typeof uploadsBody>;
+      try {
+        parsed = uploadsBody.parse(JSON.parse(bodyText(event) || 'null'));
+      } catch {
+        return clientError(
+          400,
+          'The body must be {"mode": "replace"|"append", "name"?: "<file>.csv"} or {"key": "<key in the bucket>", "mode"?: …}.',
+        );
+      }
+      if ('key' in parsed) {
+        const result = await requestPublication(resolved, {
+          bucket: resolved.dropBucket,
+          key: parsed.key,
+          datasetRef,
+          ...(parsed.mode ? { mode: parsed.mode } : {}),
+        });
+        if (result.action === 'kick') {
+          await resolved.kicker.kick({
+            source: 'govpub.kick',
+            reason: 'route',
+            bucket: resolved.dropBucket,
+            key: result.key,
+          });
+        }
+        return jsonResponse(202, { accepted: true, key: result.key });
+      }
+      const link = await createUploadLink(resolved, {
+        bucket: resolved.dropBucket,
+        datasetRef,
+        mode: parsed.mode,
+        ...(parsed.name ? { name: parsed.name } : {}),
+      });
+      return jsonResponse(201, link);
+    } catch (error) {
+      if (error instanceof DropRejectedError) return clientError(400, error.message, { code: error.code });
+      return serverError(resolved.log, error);
+    }
+  };
+}
+
+const runtimeDeps = once((): DatasetsApiDeps => {
+  const settings = loadSettings();
+  const { DROP_BUCKET, LOCK_TABLE_NAME, UPLOAD_FUNCTION_NAME } = requireSettings(settings, [
+    'DROP_BUCKET',
+    'LOCK_TABLE_NAME',
+    'UPLOAD_FUNCTION_NAME',
+  ]);
+  return {
+    bucket: new DropBucket(createS3Client()),
+    dropBucket: DROP_BUCKET,
+    lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
+    dgs: createDataGovSgClient(settings),
+    datasets: bundledDatasetDirectory,
+    kicker: new LambdaKicker(createLambdaClient(), UPLOAD_FUNCTION_NAME),
+    log: logger,
+    now: () => new Date(),
+  };
+});
+
+export const handler = middy(makeDatasetsApiHandler(runtimeDeps)).use(
+  injectLambdaContext(logger, { resetKeys: true }),
+);

@@ -1,0 +1,34 @@
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import type { Settings } from '../config.js';
+import { PpTokenMissingError } from '../errors.js';
+
+export type PpTokenProvider = (dataGroup: string, dataType: string) => Promise<string>;
+
+/**
+ * The bearer token of a data set: in AWS from the SSM SecureString
+ * `<PP_TOKEN_PARAMETER_PREFIX>/<group>/<type>` (cached five minutes, so a rotated token is picked
+ * up without a deploy); locally `PP_TOKEN` when set (one token for all), else a map of `group/type` to token.
+ */
+export function ppTokenProvider(
+  settings: Settings,
+  localTokens: Record<string, string> = {},
+): PpTokenProvider {
+  const prefix = settings.PP_TOKEN_PARAMETER_PREFIX;
+  if (prefix) {
+    return async (dataGroup, dataType) => {
+      const name = `${prefix}/${dataGroup}/${dataType}`;
+      const token = await getParameter(name, { decrypt: true, maxAge: 300 }).catch((error: unknown) => {
+        if (error instanceof Error && error.name === 'ParameterNotFound') return undefined;
+        throw error;
+      });
+      if (!token)
+        throw new PpTokenMissingError(`No token is configured for ${dataGroup}/${dataType} (SSM ${name})`);
+      return token;
+    };
+  }
+  return async (dataGroup, dataType) => {
+    const token = settings.PP_TOKEN ?? localTokens[`${dataGroup}/${dataType}`];
+    if (!token) throw new PpTokenMissingError(`No token is configured for ${dataGroup}/${dataType}`);
+    return token;
+  };
+}

@@ -1,0 +1,97 @@
+import { basename } from 'node:path';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { DatasetDirectory } from '../datasets.js';
+import type { DropBucket } from '../drop-bucket.js';
+import { INCOMING_PREFIX, type PublishMode, parseDropKey } from '../drop-key.js';
+import { DropRejectedError } from '../errors.js';
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,200}\.csv$/;
+
+export interface UploadLink {
+  method: 'PUT';
+  url: string;
+  key: string;
+  /** Headers the PUT must carry (they were signed). */
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+/**
+ * A presigned PUT into the drop bucket at the right key, so a client without AWS credentials can
+ * drop a file (up to 5 GB in one PUT). The file then flows through the pipeline like any drop.
+ */
+export async function createUploadLink(
+  deps: { bucket: DropBucket; now: () => Date },
+  request: {
+    bucket: string;
+    datasetRef: string;
+    mode: PublishMode;
+    name?: string;
+    expiresInSeconds?: number;
+  },
+): Promise<UploadLink> {
+  const name = request.name ?? `upload-${deps.now().toISOString().replace(/[:.]/g, '-')}.csv`;
+  if (!FILE_NAME.test(name)) {
+    throw new DropRejectedError(
+      'NOT_CSV',
+      `"${name}" is not a usable file name: use letters, digits, ".", "_", "-" or spaces, ending in .csv, without folders.`,
+    );
+  }
+  const key = `${INCOMING_PREFIX}${request.datasetRef}/${request.mode}/${name}`;
+  const expiresIn = request.expiresInSeconds ?? 3600;
+  const url = await getSignedUrl(
+    deps.bucket.s3,
+    new PutObjectCommand({ Bucket: request.bucket, Key: key, ContentType: 'text/csv' }),
+    { expiresIn },
+  );
+  return {
+    method: 'PUT',
+    url,
+    key,
+    headers: { 'content-type': 'text/csv' },
+    expiresAt: new Date(deps.now().getTime() + expiresIn * 1000).toISOString(),
+  };
+}
+
+export type PublicationRequestResult = { action: 'kick'; key: string } | { action: 'copied'; key: string };
+
+/**
+ * Publishes an object already in the drop bucket. A key under incoming/ for this dataset is
+ * simply handled now; a key elsewhere in the bucket is copied into the dataset's incoming folder
+ * (and its S3 event does the rest), which needs a mode.
+ */
+export async function requestPublication(
+  deps: { bucket: DropBucket; datasets: DatasetDirectory },
+  request: { bucket: string; key: string; datasetRef?: string; mode?: PublishMode },
+): Promise<PublicationRequestResult> {
+  if (!(await deps.bucket.head(request.bucket, request.key))) {
+    throw new DropRejectedError('KEY_LAYOUT', `There is no object ${request.key} in the drop bucket.`);
+  }
+  if (request.key.startsWith(INCOMING_PREFIX)) {
+    const drop = parseDropKey(request.key, deps.datasets);
+    if (request.datasetRef && deps.datasets.resolve(request.datasetRef) !== drop.datasetId) {
+      throw new DropRejectedError(
+        'KEY_LAYOUT',
+        `${request.key} belongs to another dataset than ${request.datasetRef}.`,
+      );
+    }
+    return { action: 'kick', key: request.key };
+  }
+  if (!request.datasetRef || !request.mode) {
+    throw new DropRejectedError(
+      'KEY_LAYOUT',
+      `${request.key} is outside incoming/: say which dataset and mode ("replace" or "append") to publish it to.`,
+    );
+  }
+  const key = `${INCOMING_PREFIX}${request.datasetRef}/${request.mode}/${basename(request.key)}`;
+  parseDropKey(key, deps.datasets);
+  await deps.bucket.s3.send(
+    new CopyObjectCommand({
+      Bucket: request.bucket,
+      Key: key,
+      CopySource: `${request.bucket}/${request.key.split('/').map(encodeURIComponent).join('/')}`,
+    }),
+  );
+  return { action: 'copied', key };
+}

@@ -1,0 +1,211 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
+import type { LocalPipeline } from '../../local/pipeline.js';
+import { startFastPipeline } from './support.js';
+
+const GROUP = 'carers-allowance';
+const TYPE = 'transaction-count';
+const PATH = `/performance/${GROUP}/${TYPE}`;
+
+let pipeline: LocalPipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+function records(count: number, from = 0) {
+  return Array.from({ length: count }, (_, i) => ({
+    _timestamp: `2024-01-${String(((from + i) % 28) + 1).padStart(2, '0')}T00:00:00Z`,
+    channel: `channel_${from + i}`,
+    count: from + i,
+  }));
+}
+
+async function call(
+  p: LocalPipeline,
+  method: string,
+  path: string,
+  body: unknown,
+  contentType = 'application/json',
+) {
+  const response = await fetch(`${p.httpApi.endpoint}${path}`, {
+    method,
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function writes(p: LocalPipeline) {
+  return p.performancePlatform?.requests().filter((request) => request.method === 'POST') ?? [];
+}
+
+describe('the forwarder over HTTP', () => {
+  it('forwards records in chunks of 100, gzipped when large, and answers with what was stored', async () => {
+    pipeline = await startFastPipeline();
+    const sent = records(250);
+    const { status, body } = await call(pipeline, 'POST', PATH, sent);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ outcome: 'forwarded', records: 250 });
+    expect((body.chunks as unknown[]).map((c) => (c as { from: number; to: number }).to)).toEqual([
+      100, 200, 250,
+    ]);
+    expect(writes(pipeline).map((r) => [r.records, r.gzip])).toEqual([
+      [100, true],
+      [100, true],
+      [50, true],
+    ]);
+    expect(new Set(writes(pipeline).map((r) => r.requestId)).size).toBe(3);
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(250);
+  });
+
+  it('never duplicates records sent twice (deterministic ids)', async () => {
+    pipeline = await startFastPipeline();
+    await call(pipeline, 'POST', PATH, records(30));
+    await call(pipeline, 'POST', PATH, records(30));
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(30);
+  });
+
+  it('reports every invalid record by index and sends nothing', async () => {
+    pipeline = await startFastPipeline();
+    const bad = [
+      { _timestamp: '2024-01-01T00:00:00Z', count: 1 },
+      { count: 2 },
+      { _timestamp: '2024-02-30T00:00:00Z', count: 3 },
+      { _timestamp: '2024-01-01T00:00:00Z', 'bad key': 4 },
+      { _timestamp: '2024-01-01T00:00:00Z', _secret: 5 },
+      { _timestamp: '2024-01-01T00:00:00Z', nested: { a: 1 } },
+    ];
+    const { status, body } = await call(pipeline, 'POST', PATH, bad);
+    expect(status).toBe(400);
+    const indexes = (body.errors as Array<{ index: number }>).map((e) => e.index);
+    expect(new Set(indexes)).toEqual(new Set([1, 2, 3, 4, 5]));
+    expect(writes(pipeline)).toEqual([]);
+  });
+
+  it('empties a data set only on an explicit PUT []', async () => {
+    pipeline = await startFastPipeline();
+    await call(pipeline, 'POST', PATH, records(5));
+    expect((await call(pipeline, 'PUT', PATH, [{ a: 1 }])).status).toBe(400);
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(5);
+    expect(await call(pipeline, 'PUT', PATH, [])).toMatchObject({ status: 200 });
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(0);
+  });
+
+  it('answers clearly for a wrong content type, bad JSON, a bad path and an unknown data set', async () => {
+    pipeline = await startFastPipeline();
+    expect((await call(pipeline, 'POST', PATH, records(1), 'text/plain')).status).toBe(415);
+    expect((await call(pipeline, 'POST', PATH, '{not json')).status).toBe(400);
+    expect((await call(pipeline, 'POST', '/performance/Bad_Group/x', records(1))).status).toBe(400);
+    const unknown = await call(pipeline, 'POST', '/performance/no-such/data-set', records(1));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.message).toMatch(/no-such\/data-set/);
+  });
+
+  it('retries 5xx and stores once; never retries a refused token', async () => {
+    pipeline = await startFastPipeline();
+    pipeline.performancePlatform?.fault({ method: 'POST', status: 503, times: 2 });
+    expect((await call(pipeline, 'POST', PATH, records(3))).status).toBe(200);
+    expect(writes(pipeline).map((r) => r.status)).toEqual([503, 503, 200]);
+    await pipeline.close();
+
+    pipeline = await startFastPipeline({
+      env: { PP_TOKEN: 'wrong' },
+      ppDataSets: [{ dataGroup: GROUP, dataType: TYPE, bearerToken: 'right' }],
+    });
+    const refused = await call(pipeline, 'POST', PATH, records(3));
+    expect(refused.status).toBe(502);
+    expect(writes(pipeline)).toHaveLength(1);
+    expect(JSON.stringify(refused.body)).not.toContain('wrong');
+  });
+
+  it('reports a partial failure exactly, and a re-run completes it without duplicates', async () => {
+    pipeline = await startFastPipeline({ env: { PP_MAX_ATTEMPTS: '2' } });
+    const sent = records(250);
+    // The first chunk is stored but its answer lost; the second fails for good.
+    pipeline.performancePlatform?.fault({ method: 'POST', dropAfterStore: true, times: 1 });
+    pipeline.performancePlatform?.fault({ method: 'POST', status: 200, times: 1 });
+    pipeline.performancePlatform?.fault({ method: 'POST', status: 500, times: 2 });
+    const first = await call(pipeline, 'POST', PATH, sent);
+    expect(first.status).toBe(503);
+    expect((first.body.chunks as Array<{ status: string }>).map((c) => c.status)).toEqual([
+      'stored',
+      'failed',
+      'not-sent',
+    ]);
+    const again = await call(pipeline, 'POST', PATH, sent);
+    expect(again.status).toBe(200);
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(250);
+  });
+});
+
+describe('the forwarder from EventBridge and the drop bucket', () => {
+  it('forwards a Performance Records Submitted event and announces the outcome', async () => {
+    pipeline = await startFastPipeline();
+    await createEventBridgeClient(localEventBridgeClientConfig(pipeline.eventBridge.endpoint)).send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: 'agency.etl',
+            DetailType: 'Performance Records Submitted',
+            Detail: JSON.stringify({ dataGroup: GROUP, dataType: TYPE, records: records(7) }),
+          },
+        ],
+      }),
+    );
+    await pipeline.whenIdle();
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(7);
+    const outcome = pipeline.eventBridge
+      .events()
+      .find((e) => e.detailType === 'Performance Records Forwarded');
+    expect(outcome?.detail).toMatchObject({ outcome: 'forwarded', records: 7 });
+  });
+
+  it('forwards an NDJSON file dropped under incoming/performance/ and files its report', async () => {
+    pipeline = await startFastPipeline();
+    const key = `incoming/performance/${GROUP}/${TYPE}/daily.ndjson`;
+    await pipeline.drop(
+      key,
+      `${records(1_000)
+        .map((r) => JSON.stringify(r))
+        .join('\n')}\n`,
+    );
+    await pipeline.whenIdle();
+    const report = (await pipeline.report(
+      `processed/performance/${GROUP}/${TYPE}/daily.ndjson`,
+    )) as unknown as {
+      outcome: string;
+      result: { records: number; chunks: unknown[] };
+    };
+    expect(report).toMatchObject({ outcome: 'forwarded', result: { records: 1_000 } });
+    expect(report.result.chunks).toHaveLength(10);
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(1_000);
+    expect(await pipeline.keys('incoming/')).toEqual([]);
+  });
+
+  it('files a JSON file with invalid records in failed/ with every error, sending nothing', async () => {
+    pipeline = await startFastPipeline();
+    const key = `incoming/performance/${GROUP}/${TYPE}/bad.json`;
+    await pipeline.drop(key, JSON.stringify([...records(3), { count: 'no timestamp' }]));
+    await pipeline.whenIdle();
+    const report = (await pipeline.report(`failed/performance/${GROUP}/${TYPE}/bad.json`)) as unknown as {
+      error: { code: string; message: string };
+      result: { errors: Array<{ index: number }> };
+    };
+    expect(report.error.code).toBe('PP_INVALID_RECORDS');
+    expect(report.result.errors.map((e) => e.index)).toContain(3);
+    expect(writes(pipeline)).toEqual([]);
+  });
+
+  it('files a file that is not JSON in failed/', async () => {
+    pipeline = await startFastPipeline();
+    await pipeline.drop(`incoming/performance/${GROUP}/${TYPE}/data.csv`, 'a,b\n');
+    await pipeline.whenIdle();
+    const report = (await pipeline.report(`failed/performance/${GROUP}/${TYPE}/data.csv`)) as unknown as {
+      error: { code: string };
+    };
+    expect(report.error.code).toBe('NOT_JSON');
+  });
+});
