@@ -743,7 +743,9 @@ describe('serverless package --stage ci', () => {
     );
     // Object access stays inside incoming/, processed/ or failed/ (or a folder below them).
     const underPrefixes = (label: string) =>
-      [INCOMING, PROCESSED, FAILED].some((prefix) => label.startsWith(prefix.slice(0, -1)) && label.endsWith('/*'));
+      [INCOMING, PROCESSED, FAILED].some(
+        (prefix) => label.startsWith(prefix.slice(0, -1)) && label.endsWith('/*'),
+      );
     for (const [action, labels] of Object.entries(actual)) {
       for (const label of labels) {
         const allowed = action === 's3:ListBucket' ? label === BUCKET : underPrefixes(label);
