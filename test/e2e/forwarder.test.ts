@@ -199,6 +199,18 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
     expect(writes(pipeline)).toEqual([]);
   });
 
+  it('forwards a performance file whose event was lost once the sweep finds it', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '0' } });
+    const key = `incoming/performance/${GROUP}/${TYPE}/late.json`;
+    await pipeline.drop(key, JSON.stringify(records(4)));
+    await pipeline.sweep();
+    await pipeline.whenIdle();
+    expect(await pipeline.report(`processed/performance/${GROUP}/${TYPE}/late.json`)).toMatchObject({
+      outcome: 'forwarded',
+    });
+    expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(4);
+  });
+
   it('files a file that is not JSON in failed/', async () => {
     pipeline = await startFastPipeline();
     await pipeline.drop(`incoming/performance/${GROUP}/${TYPE}/data.csv`, 'a,b\n');
