@@ -16,7 +16,8 @@ import {
 } from '../lib/http-responses.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
-import { PerformancePlatformClient } from '../lib/performance-platform/client.js';
+import type { PerformancePlatformClient } from '../lib/performance-platform/client.js';
+import { createPpClient } from '../lib/performance-platform/create-client.js';
 import {
   emptyDataSet,
   type ForwardResult,
@@ -224,25 +225,6 @@ function fileDeps(deps: ForwarderDeps) {
         },
       ),
   };
-}
-
-/** The forwarder's client, from the settings; shared by the Lambda and the local run. */
-export function createPpClient(
-  settings: Settings,
-  token: ReturnType<typeof ppTokenProvider>,
-): PerformancePlatformClient {
-  return new PerformancePlatformClient({
-    baseUrl: requireSettings(settings, ['PP_BASE_URL']).PP_BASE_URL,
-    token,
-    timeoutMs: settings.PP_REQUEST_TIMEOUT_MS,
-    retry: {
-      maxAttempts: settings.PP_MAX_ATTEMPTS,
-      baseDelayMs: 500,
-      maxDelayMs: 10_000,
-      totalTimeMs: settings.PP_TOTAL_TIME_MS,
-    },
-    gzipAboveBytes: settings.PP_GZIP_ABOVE_BYTES,
-  });
 }
 
 const runtimeDeps = once((): ForwarderDeps => {

@@ -34,18 +34,14 @@ import { publishRequestedSchema, uploadSignalsOf } from '../lib/schemas.js';
  * retries and the on-failure destination see them.
  */
 export type UploadFunctionDeps = PumpDeps & {
-  /** The drop bucket: the only bucket a Publish Dataset Requested event may name. */
-  dropBucket: string;
   /** Files under incoming/performance/ belong to the Performance Platform forwarder. */
   forwarder: Kicker;
 };
 
-type UploadResult = PumpResult | { result: 'routed' | 'requested' | 'refused'; key: string };
+type UploadResult = PumpResult | { result: 'routed'; key: string };
 
 export function makeUploadHandler(deps: () => UploadFunctionDeps) {
   return async (event: unknown): Promise<UploadResult[]> => {
-    const requested = publishRequestedSchema.safeParse(event);
-    if (requested.success) return [await onPublishRequested(deps(), requested.data.detail)];
     const results: UploadResult[] = [];
     for (const signal of uploadSignalsOf(event)) {
       if ('key' in signal && isPerformanceKey(signal.key)) {
@@ -72,49 +68,14 @@ export function makeUploadHandler(deps: () => UploadFunctionDeps) {
   };
 }
 
-/**
- * A `Publish Dataset Requested` event: an object of the drop bucket, under incoming/ or elsewhere
- * (then copied into the dataset's incoming folder, whose S3 event does the rest).
- */
-async function onPublishRequested(
-  deps: UploadFunctionDeps,
-  detail: z.infer<typeof publishRequestedSchema>['detail'],
-): Promise<UploadResult> {
-  try {
-    if (detail.bucket !== deps.dropBucket) {
-      throw new DropRejectedError(
-        'KEY_LAYOUT',
-        `Only objects of the drop bucket ${deps.dropBucket} can be published.`,
-      );
-    }
-    const result = await requestPublication(deps, {
-      bucket: detail.bucket,
-      key: detail.key,
-      ...(detail.dataset ? { datasetRef: detail.dataset } : {}),
-      ...(detail.mode ? { mode: detail.mode } : {}),
-    });
-    if (result.action === 'kick') return handleDroppedKey(deps, detail.bucket, result.key);
-    return { result: 'requested', key: result.key };
-  } catch (error) {
-    if (!(error instanceof DropRejectedError)) throw error;
-    // Nothing to file (no file of ours moved): the requester is told by an event.
-    await deps.events.publish('Dataset Publish Failed', {
-      request: detail,
-      error: { code: error.code, message: error.message },
-    });
-    deps.log.warn('PUBLISH_REQUEST_REFUSED', { key: detail.key, errorCode: error.code });
-    return { result: 'refused', key: detail.key };
-  }
-}
-
 const runtimeDeps = once((): UploadFunctionDeps => {
   const settings = loadSettings();
-  const { LOCK_TABLE_NAME, STATE_MACHINE_ARN, FORWARDER_FUNCTION_NAME, DROP_BUCKET } = requireSettings(
-    settings,
-    ['LOCK_TABLE_NAME', 'STATE_MACHINE_ARN', 'FORWARDER_FUNCTION_NAME', 'DROP_BUCKET'],
-  );
+  const { LOCK_TABLE_NAME, STATE_MACHINE_ARN, FORWARDER_FUNCTION_NAME } = requireSettings(settings, [
+    'LOCK_TABLE_NAME',
+    'STATE_MACHINE_ARN',
+    'FORWARDER_FUNCTION_NAME',
+  ]);
   return {
-    dropBucket: DROP_BUCKET,
     settings,
     log: logger,
     now: () => new Date(),

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyStructuredResultV2, S3EventRecord } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, S3EventRecord } from 'aws-lambda';
 import {
-  createPpClient,
   type ForwarderDeps,
   makeForwarderHandler,
   RECORDS_SUBMITTED,
 } from '../functions/forward-performance.js';
+import { makePublishRequestsHandler } from '../functions/publish-requests.js';
 import { makeCheckStatusHandler } from '../functions/sfn-check-status.js';
 import { makeFileOutcomeHandler } from '../functions/sfn-file-outcome.js';
 import { makeReuploadHandler } from '../functions/sfn-reupload.js';
@@ -30,10 +30,12 @@ import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
+import { createPpClient } from '../lib/performance-platform/create-client.js';
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import type { PublishReport } from '../lib/publish/file-outcome.js';
 import type { PumpDeps } from '../lib/publish/pump-dataset.js';
 import { createDataGovSgClient } from '../lib/runtime.js';
+import { PUBLISH_REQUESTED } from '../lib/schemas.js';
 import { LOCAL_REGION, localCredentials } from './aws/common.js';
 import { ensureTable, localDynamoClientConfig, startLocalDynamoDb } from './aws/dynamodb.js';
 import {
@@ -70,6 +72,7 @@ export const LOCAL_MACHINE = 'govpub-local-publish-dataset';
 export const LOCAL_API_KEY = 'local-dev-key';
 export const UPLOAD_FUNCTION = 'upload';
 export const FORWARDER_FUNCTION = 'forwarder';
+export const REQUESTS_FUNCTION = 'publishRequests';
 const PP_CONFIG_PATH = new URL('../config/performance-platform-local.json', import.meta.url);
 const ASL_PATH = new URL('../statemachines/publish-dataset.asl.json', import.meta.url);
 
@@ -234,7 +237,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     kick: (kick: Kick) => new LambdaKicker(createLambdaClient(lambdaConfig()), functionName).kick(kick),
   });
   const uploadDeps: UploadFunctionDeps = {
-    dropBucket: LOCAL_BUCKET,
     settings,
     log,
     now,
@@ -262,8 +264,23 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     client: createPpClient(settings, ppTokenProvider(settings, localTokens)),
   };
   const forwarder = makeForwarderHandler(() => forwarderDeps);
+  const publishRequests = makePublishRequestsHandler(() => ({
+    bucket,
+    dropBucket: LOCAL_BUCKET,
+    lock,
+    dgs,
+    datasets,
+    kicker: kicker(UPLOAD_FUNCTION),
+    events,
+    log,
+    now,
+  }));
   const lambda = await startLocalLambda({
-    functions: { [UPLOAD_FUNCTION]: makeUploadHandler(() => uploadDeps), [FORWARDER_FUNCTION]: forwarder },
+    functions: {
+      [UPLOAD_FUNCTION]: makeUploadHandler(() => uploadDeps),
+      [FORWARDER_FUNCTION]: forwarder,
+      [REQUESTS_FUNCTION]: publishRequests,
+    },
   });
   lambdaClient = createLambdaClient(lambdaConfig());
   const sweepHandler = makeSweepHandler(() => ({
@@ -278,16 +295,30 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   }));
   const httpApi = await startLocalHttpApi({
     ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
-    routes: ['POST', 'PUT'].map((method) => ({
-      method,
-      path: '/performance/{dataGroup}/{dataType}',
-      handler: async (event) => (await forwarder(event)) as APIGatewayProxyStructuredResultV2,
+    routes: [
+      ...['POST', 'PUT'].map((method) => ({
+        method,
+        path: '/performance/{dataGroup}/{dataType}',
+        handler: async (event: APIGatewayProxyEventV2) =>
+          (await forwarder(event)) as APIGatewayProxyStructuredResultV2,
+      })),
+      { method: 'POST', path: '/datasets/{dataset}/uploads' },
+      { method: 'GET', path: '/datasets/{dataset}' },
+    ].map((route) => ({
+      handler: async (event: APIGatewayProxyEventV2) =>
+        (await publishRequests(event)) as APIGatewayProxyStructuredResultV2,
+      ...route,
     })),
   });
-  // As serverless.yml's EventBridge rule: `Performance Records Submitted` goes to the forwarder.
+  // As serverless.yml's EventBridge rules: each detail type goes to its function.
+  const eventTargets: Record<string, string> = {
+    [RECORDS_SUBMITTED]: FORWARDER_FUNCTION,
+    [PUBLISH_REQUESTED]: REQUESTS_FUNCTION,
+  };
   eventBridge.onEvent((event) => {
-    if (event.detailType !== RECORDS_SUBMITTED) return;
-    const delivery = invokeAsync(FORWARDER_FUNCTION, toEventBridgeEnvelope(event)).finally(() =>
+    const target = eventTargets[event.detailType];
+    if (!target) return;
+    const delivery = invokeAsync(target, toEventBridgeEnvelope(event)).finally(() =>
       deliveries.delete(delivery),
     );
     deliveries.add(delivery);

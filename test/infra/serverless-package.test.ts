@@ -170,6 +170,25 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
       'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
     },
   },
+  publishRequests: {
+    handler: 'functions/publish-requests.handler',
+    bundle: 'functions/publish-requests.mjs',
+    memorySize: 256,
+    timeout: 30,
+    extraEnv: ['UPLOAD_FUNCTION_NAME'],
+    invokedAsync: true,
+    grants: {
+      ...logsGrants('PublishRequestsLogGroup'),
+      's3:PutObject': [INCOMING],
+      's3:GetObject': [`${BUCKET}/*`],
+      's3:ListBucket': [BUCKET],
+      'dynamodb:GetItem': ['LockTable.Arn'],
+      'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
+      'lambda:InvokeFunction': ['UploadLambdaFunction.Arn'],
+      'events:PutEvents': [EVENT_BUS_ARN],
+      'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
+    },
+  },
   forwarder: {
     handler: 'functions/forward-performance.handler',
     bundle: 'functions/forward-performance.mjs',
@@ -741,8 +760,11 @@ describe('serverless package --stage ci', () => {
     expect(actual, `${name}: S3 grants (${BUCKET} is the drop bucket)`).toEqual(
       sortedGrants(s3Only((FUNCTIONS[name] as ExpectedFunction).grants)),
     );
-    // Object access stays inside incoming/, processed/ or failed/ (or a folder below them).
+    // Object access stays inside incoming/, processed/ or failed/ (or a folder below them);
+    // only publishRequests reads anywhere in the bucket, to copy an object into incoming/.
+    const readsAnywhere = name === 'publishRequests';
     const underPrefixes = (label: string) =>
+      (readsAnywhere && label === `${BUCKET}/*`) ||
       [INCOMING, PROCESSED, FAILED].some(
         (prefix) => label.startsWith(prefix.slice(0, -1)) && label.endsWith('/*'),
       );
@@ -863,6 +885,8 @@ describe('serverless package --stage ci', () => {
   it('authorises every HTTP API route with IAM', () => {
     const routes = resourcesOfType('AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.Properties?.RouteKey).sort()).toEqual([
+      'GET /datasets/{dataset}',
+      'POST /datasets/{dataset}/uploads',
       'POST /performance/{dataGroup}/{dataType}',
       'PUT /performance/{dataGroup}/{dataType}',
     ]);

@@ -2,7 +2,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
-import { createDynamoDbClient, createLambdaClient, createS3Client } from '../lib/aws-clients.js';
+import {
+  createDynamoDbClient,
+  createEventBridgeClient,
+  createLambdaClient,
+  createS3Client,
+} from '../lib/aws-clients.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import type { DataGovSgClient } from '../lib/datagovsg/client.js';
 import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
@@ -18,11 +23,13 @@ import {
 } from '../lib/http-responses.js';
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
 import { type Log, logger } from '../lib/observability.js';
+import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
 import { describeDataset } from '../lib/publish/dataset-view.js';
 import { createUploadLink, requestPublication } from '../lib/publish/request-publication.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
+import { publishRequestedSchema } from '../lib/schemas.js';
 
-export interface DatasetsApiDeps {
+export interface PublishRequestsDeps {
   bucket: DropBucket;
   dropBucket: string;
   lock: DatasetLock;
@@ -30,6 +37,7 @@ export interface DatasetsApiDeps {
   datasets: DatasetDirectory;
   /** The upload function, kicked to publish an object already under incoming/. */
   kicker: Kicker;
+  events: OutcomeEvents;
   log: Log;
   now: () => Date;
 }
@@ -40,12 +48,24 @@ const uploadsBody = z.union([
 ]);
 
 /**
- * `POST /datasets/{dataset}/uploads` (a presigned upload link, or publish a key already in the
- * bucket) and `GET /datasets/{dataset}` (waiting, in flight, last outcome, data.gov.sg status).
+ * Requests to publish, from outside the bucket's own events: the HTTP API
+ * (`POST /datasets/{dataset}/uploads` for a presigned upload link or to publish a key already in
+ * the bucket; `GET /datasets/{dataset}` for what waits, what is in flight, the last outcome and
+ * data.gov.sg's status) and the EventBridge `Publish Dataset Requested` event.
  */
-export function makeDatasetsApiHandler(deps: () => DatasetsApiDeps) {
-  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const resolved = deps();
+export function makePublishRequestsHandler(deps: () => PublishRequestsDeps) {
+  return async (event: unknown): Promise<unknown> => {
+    const requested = publishRequestedSchema.safeParse(event);
+    if (requested.success) return onPublishRequested(deps(), requested.data.detail);
+    return onHttp(deps(), event as APIGatewayProxyEventV2);
+  };
+}
+
+async function onHttp(
+  resolved: PublishRequestsDeps,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  {
     const datasetRef = event.pathParameters?.dataset ?? '';
     const datasetId = resolved.datasets.resolve(datasetRef);
     if (!datasetId) {
@@ -97,10 +117,52 @@ export function makeDatasetsApiHandler(deps: () => DatasetsApiDeps) {
       if (error instanceof DropRejectedError) return clientError(400, error.message, { code: error.code });
       return serverError(resolved.log, error);
     }
-  };
+  }
 }
 
-const runtimeDeps = once((): DatasetsApiDeps => {
+/**
+ * A `Publish Dataset Requested` event: an object of the drop bucket, under incoming/ (handled at
+ * once) or elsewhere (copied into the dataset's incoming folder, whose S3 event does the rest).
+ * A request that cannot be met is answered with a `Dataset Publish Failed` event.
+ */
+async function onPublishRequested(
+  deps: PublishRequestsDeps,
+  detail: z.infer<typeof publishRequestedSchema>['detail'],
+): Promise<{ result: 'accepted' | 'refused'; key: string }> {
+  try {
+    if (detail.bucket !== deps.dropBucket) {
+      throw new DropRejectedError(
+        'KEY_LAYOUT',
+        `Only objects of the drop bucket ${deps.dropBucket} can be published.`,
+      );
+    }
+    const result = await requestPublication(deps, {
+      bucket: detail.bucket,
+      key: detail.key,
+      ...(detail.dataset ? { datasetRef: detail.dataset } : {}),
+      ...(detail.mode ? { mode: detail.mode } : {}),
+    });
+    if (result.action === 'kick') {
+      await deps.kicker.kick({
+        source: 'govpub.kick',
+        reason: 'route',
+        bucket: detail.bucket,
+        key: result.key,
+      });
+    }
+    return { result: 'accepted', key: result.key };
+  } catch (error) {
+    if (!(error instanceof DropRejectedError)) throw error;
+    await deps.events.publish('Dataset Publish Failed', {
+      request: detail,
+      error: { code: error.code, message: error.message },
+    });
+    deps.log.warn('PUBLISH_REQUEST_REFUSED', { key: detail.key, errorCode: error.code });
+    return { result: 'refused', key: detail.key };
+  }
+}
+
+const runtimeDeps = once((): PublishRequestsDeps => {
   const settings = loadSettings();
   const { DROP_BUCKET, LOCK_TABLE_NAME, UPLOAD_FUNCTION_NAME } = requireSettings(settings, [
     'DROP_BUCKET',
@@ -114,11 +176,12 @@ const runtimeDeps = once((): DatasetsApiDeps => {
     dgs: createDataGovSgClient(settings),
     datasets: bundledDatasetDirectory,
     kicker: new LambdaKicker(createLambdaClient(), UPLOAD_FUNCTION_NAME),
+    events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
     log: logger,
     now: () => new Date(),
   };
 });
 
-export const handler = middy(makeDatasetsApiHandler(runtimeDeps)).use(
+export const handler = middy(makePublishRequestsHandler(runtimeDeps)).use(
   injectLambdaContext(logger, { resetKeys: true }),
 );

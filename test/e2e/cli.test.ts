@@ -1,0 +1,352 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
+import { LOCAL_API_KEY, type LocalPipeline } from '../../local/pipeline.js';
+import {
+  EXPENDITURE,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  startFastPipeline,
+  TRANSACTIONS,
+} from './support.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const GROUP = 'carers-allowance';
+const TYPE = 'transaction-count';
+const PP_TOKEN = 'local-pp-token-carers';
+const BAD_CSV = 'year,sex,population\n2023,female,2100000\n2023,male,lots\n';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let pipeline: LocalPipeline;
+let dir: string;
+/** A port nothing listens on, and a server that accepts connections and never answers. */
+let closedPort: number;
+let silent: Server;
+const held = new Set<Socket>();
+
+/** Runs `node bin/govpub.mjs …` as a user would, with only the environment given. */
+async function govpub(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
+  const child = spawn(process.execPath, ['bin/govpub.mjs', ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TMPDIR: tmpdir(),
+      DGS_API_BASE_URL: pipeline.dataGovSg?.baseUrl ?? '',
+      DGS_API_KEY: LOCAL_API_KEY,
+      UPLOAD_ALLOWED_ORIGINS: pipeline.dataGovSg?.uploadOrigin ?? '',
+      PP_BASE_URL: pipeline.performancePlatform?.baseUrl ?? '',
+      PP_TOKEN,
+      ...env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+async function file(name: string, content: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+function records(count: number, from = 0) {
+  return Array.from({ length: count }, (_, i) => ({
+    _timestamp: `2024-01-${String(((from + i) % 28) + 1).padStart(2, '0')}T00:00:00Z`,
+    channel: `channel_${from + i}`,
+    count: from + i,
+  }));
+}
+
+beforeAll(async () => {
+  pipeline = await startFastPipeline();
+  dir = await mkdtemp(join(tmpdir(), 'govpub-cli-'));
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  closedPort = (probe.address() as { port: number }).port;
+  probe.close();
+  silent = createServer((socket) => {
+    held.add(socket);
+    socket.on('close', () => held.delete(socket));
+  });
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+});
+
+afterAll(async () => {
+  for (const socket of held) socket.destroy();
+  silent?.close();
+  await pipeline?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const silentUrl = () => `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+
+// The four groups run at once (each runs its commands in order where order matters): the file
+// stays well under a minute although each subprocess loads the TypeScript sources through tsx.
+describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
+  it('documents the commands and exit codes; whoami; validate; usage errors exit 2', async () => {
+    const [help, noMode, unknown, ok, refused, good, bad] = await Promise.all([
+      govpub(['--help']),
+      govpub(['publish', 'x.csv', '--dataset', POPULATION.alias]),
+      govpub(['status', 'no-such-alias']),
+      govpub(['whoami', '--json']),
+      govpub(['whoami'], { DGS_API_KEY: 'not-the-key-4f9a2c' }),
+      file('good.csv', POPULATION_CSV).then((path) =>
+        govpub(['validate', path, '--dataset', POPULATION.alias]),
+      ),
+      file('bad-validate.csv', BAD_CSV).then((path) =>
+        govpub(['validate', path, '--dataset', POPULATION.id, '--replace', '--json']),
+      ),
+    ]);
+    expect(help.code).toBe(0);
+    for (const command of ['whoami', 'publish', 'status', 'validate', 'pp', 'drop']) {
+      expect(help.stdout).toContain(command);
+    }
+    expect(help.stdout).toMatch(/Exit codes:[\s\S]*7 {2}timeout/);
+    expect(noMode.code).toBe(2);
+    expect(noMode.stderr.trim().split('\n')).toEqual([
+      'govpub publish: Say how to publish: --append adds the rows, --replace replaces the whole dataset.',
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/not a known dataset alias/);
+
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, command: 'whoami', userId: expect.any(String) });
+    expect(ok.stdout + ok.stderr).not.toContain(LOCAL_API_KEY);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^govpub whoami: data\.gov\.sg refused the API key/);
+    expect(refused.stderr).toMatch(/hint: Check the API URL: .*staging/);
+    expect(refused.stderr).toMatch(/hint: .*regenerate it/);
+    expect(refused.stderr).toMatch(/hint: Check the internet connection/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    expect(refused.stdout + refused.stderr).not.toContain('not-the-key-4f9a2c');
+
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/passes the check for append to d_3c55/);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain('row 3, column "population": must be a number (NUMERIC), not "lots".');
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      ok: false,
+      exitCode: 4,
+      check: { passed: false, errors: 1 },
+    });
+  });
+
+  it('publish --replace --wait to Ingestion Success, status, then a bad CSV that is never sent', async () => {
+    const run = await govpub([
+      'publish',
+      await file('population.csv', POPULATION_CSV),
+      '--dataset',
+      POPULATION.alias,
+      '--replace',
+      '--wait',
+      '--poll-interval-ms',
+      '20',
+      '--json',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/upload 100%/);
+    expect(run.stderr).toMatch(/status {2}Ingestion Success {2}\(version/);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({
+      ok: true,
+      outcome: 'published',
+      datasetId: POPULATION.id,
+      mode: 'replace',
+      size: POPULATION_CSV.length,
+      check: { passed: true },
+      finalStatus: { status: 'INGESTION_SUCCESS' },
+    });
+    expect(result.statuses.at(-1)).toMatchObject({ status: 'INGESTION_SUCCESS', ofThisUpload: true });
+    const uploads = pipeline.dataGovSg?.uploads(POPULATION.id) ?? [];
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0]?.md5Hex).toBe(result.md5);
+
+    const status = await govpub(['status', POPULATION.alias]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/status {6}Ingestion Success/);
+    expect(status.stdout).toMatch(/updated at {2}.+\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/);
+    expect(status.stdout).toMatch(/failures {4}none/);
+
+    const before = pipeline.dataGovSg?.requests().length ?? 0;
+    const bad = await govpub([
+      'publish',
+      await file('bad.csv', BAD_CSV),
+      '--dataset',
+      POPULATION.alias,
+      '--append',
+    ]);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain('row 3, column "population"');
+    expect(bad.stderr).toMatch(
+      /govpub publish: .*bad\.csv has 1 CSV error\(s\) and was not sent to data\.gov\.sg\./,
+    );
+    const asked = (pipeline.dataGovSg?.requests() ?? [])
+      .slice(before)
+      .map((request) => request.path)
+      .filter((path) => path.includes(POPULATION.id));
+    expect(asked).toEqual([expect.stringMatching(/\/public\/api\/datasets\/d_\w+\/metadata$/)]);
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+  });
+
+  it('publish --wait: exit 4 on Validation Failed, 7 at the deadline; drop puts the file under the right key', async () => {
+    const dgs = pipeline.dataGovSg;
+    if (!dgs) throw new Error('no local data.gov.sg');
+    dgs.script(EXPENDITURE.id, ['validation-failed']);
+    // A data.gov.sg that takes a minute per step, for the deadline.
+    const slow = await startLocalDataGovSg({
+      apiKeys: [LOCAL_API_KEY],
+      datasets: SAMPLE_DATASETS,
+      stepDelayMs: 60_000,
+    });
+    try {
+      const expenditure = 'financial_year,ministry,expenditure_sgd_million\n2023,MOF,1.5\n';
+      const transactions = 'month,service,transactions,digital_share_pct\n2024-01,renewal,10,99.5\n';
+      const [failed, late] = await Promise.all([
+        file('expenditure.csv', expenditure).then((path) =>
+          govpub(['publish', path, '--dataset', EXPENDITURE.id, '--replace', '--wait'], {
+            POLL_FIRST_WAIT_SECONDS: '1',
+          }),
+        ),
+        file('transactions.csv', transactions).then((path) =>
+          govpub(
+            [
+              'publish',
+              path,
+              '--dataset',
+              TRANSACTIONS.alias,
+              '--append',
+              '--wait',
+              '--timeout',
+              '0.5',
+              '--poll-interval-ms',
+              '50',
+            ],
+            { DGS_API_BASE_URL: slow.baseUrl, UPLOAD_ALLOWED_ORIGINS: slow.uploadOrigin },
+          ),
+        ),
+      ]);
+      expect(failed.code, failed.stderr).toBe(4);
+      expect(failed.stdout).toMatch(/status {2}Validation Failed/);
+      expect(failed.stderr).toMatch(/govpub publish: data\.gov\.sg answered Validation Failed/);
+      expect(late.code, late.stderr).toBe(7);
+      expect(late.stderr).toMatch(
+        /had not finished ingesting within 0\.5 s .*govpub status online-transactions/,
+      );
+    } finally {
+      await slow.close();
+    }
+
+    const csv = 'financial_year,ministry,expenditure_sgd_million\n2024,MOF,2.5\n';
+    const [dropped, notCsv] = await Promise.all([
+      file('fy2024.csv', csv).then((path) =>
+        govpub(
+          [
+            'drop',
+            path,
+            '--dataset',
+            EXPENDITURE.alias,
+            '--append',
+            '--endpoint',
+            pipeline.localS3.endpoint,
+            '--json',
+          ],
+          { DROP_BUCKET: pipeline.bucket },
+        ),
+      ),
+      file('notes.txt', 'x').then((path) =>
+        govpub(['drop', path, '--dataset', EXPENDITURE.alias, '--append', '--bucket', 'b']),
+      ),
+    ]);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    const key = 'incoming/operating-expenditure/append/fy2024.csv';
+    expect(JSON.parse(dropped.stdout)).toMatchObject({
+      ok: true,
+      bucket: pipeline.bucket,
+      key,
+      size: csv.length,
+    });
+    await pipeline.whenIdle();
+    expect(await outcomeOf(pipeline, key)).toMatchObject({
+      outcome: 'published',
+      sourceKey: key,
+      mode: 'append',
+      size: csv.length,
+    });
+    expect(notCsv.code).toBe(2);
+    expect(notCsv.stderr).toMatch(/Only \.csv files can be published/);
+  });
+
+  it('pp send from a file and from stdin, pp empty; exit 4, 3, 6 and 7 for invalid records, a refused token, no connection, no answer', async () => {
+    const pp = pipeline.performancePlatform;
+    if (!pp) throw new Error('no local Performance Platform');
+    const ndjson = records(2, 10)
+      .map((record) => JSON.stringify(record))
+      .join('\n');
+    const one = JSON.stringify(records(1, 20));
+    const [fromFile, fromStdin, invalid, refused, unreachable, timedOut] = await Promise.all([
+      file('records.json', JSON.stringify(records(3))).then((path) =>
+        govpub(['pp', 'send', GROUP, TYPE, path]),
+      ),
+      govpub(['pp', 'send', GROUP, TYPE, '--ndjson', '--json'], {}, ndjson),
+      govpub(['pp', 'send', GROUP, TYPE, '-'], {}, JSON.stringify([{ 'bad key': 1 }])),
+      govpub(['pp', 'send', GROUP, TYPE], { PP_TOKEN: 'wrong-token-7c1e' }, one),
+      govpub(
+        ['pp', 'send', GROUP, TYPE],
+        { PP_BASE_URL: `http://127.0.0.1:${closedPort}`, PP_MAX_ATTEMPTS: '2' },
+        one,
+      ),
+      govpub(['pp', 'empty', GROUP, TYPE, '--json'], {
+        PP_BASE_URL: silentUrl(),
+        PP_REQUEST_TIMEOUT_MS: '300',
+        PP_MAX_ATTEMPTS: '1',
+      }),
+    ]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(fromFile.stdout).toMatch(/Forwarded 3 record\(s\) to carers-allowance\/transaction-count/);
+    expect(fromStdin.code, fromStdin.stderr).toBe(0);
+    expect(JSON.parse(fromStdin.stdout)).toMatchObject({ ok: true, outcome: 'forwarded', records: 2 });
+    expect(await pp.records(GROUP, TYPE)).toHaveLength(5);
+
+    expect(invalid.code).toBe(4);
+    expect(invalid.stderr).toMatch(/record 0: /);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^govpub pp send: Nothing was stored in .*refused the token/);
+    expect(refused.stdout + refused.stderr).not.toContain('wrong-token-7c1e');
+    expect(unreachable.code).toBe(6);
+    expect(unreachable.stderr).toMatch(/could not be reached \(ECONNREFUSED\)/);
+    expect(timedOut.code).toBe(7);
+    expect(JSON.parse(timedOut.stdout)).toMatchObject({ ok: false, exitCode: 7, attempts: 1 });
+
+    const emptied = await govpub(['pp', 'empty', GROUP, TYPE]);
+    expect(emptied.code, emptied.stderr).toBe(0);
+    expect(emptied.stdout).toMatch(/now holds 0 records/);
+    expect(await pp.records(GROUP, TYPE)).toHaveLength(0);
+  });
+});

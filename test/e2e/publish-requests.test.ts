@@ -1,0 +1,151 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
+import type { LocalPipeline } from '../../local/pipeline.js';
+import { outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+
+let pipeline: LocalPipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+async function api(p: LocalPipeline, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${p.httpApi.endpoint}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('the dataset HTTP API', () => {
+  it('hands out a presigned upload link into the drop bucket; a file PUT there is published', async () => {
+    pipeline = await startFastPipeline();
+    const { status, body } = await api(pipeline, 'POST', `/datasets/${POPULATION.alias}/uploads`, {
+      mode: 'replace',
+      name: 'from-a-laptop.csv',
+    });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({
+      method: 'PUT',
+      key: `incoming/${POPULATION.alias}/replace/from-a-laptop.csv`,
+    });
+    const put = await fetch(String(body.url), {
+      method: 'PUT',
+      headers: body.headers as Record<string, string>,
+      body: POPULATION_CSV,
+    });
+    expect(put.status).toBe(200);
+    await pipeline.whenIdle();
+    expect((await outcomeOf(pipeline, String(body.key))).outcome).toBe('published');
+  });
+
+  it('publishes an object already in the bucket, copying it into the dataset’s incoming folder', async () => {
+    pipeline = await startFastPipeline();
+    await pipeline.s3.send(
+      new PutObjectCommand({
+        Bucket: pipeline.bucket,
+        Key: 'exports/nightly/population.csv',
+        Body: POPULATION_CSV,
+      }),
+    );
+    const { status, body } = await api(pipeline, 'POST', `/datasets/${POPULATION.id}/uploads`, {
+      key: 'exports/nightly/population.csv',
+      mode: 'append',
+    });
+    expect(status).toBe(202);
+    expect(body.key).toBe(`incoming/${POPULATION.id}/append/population.csv`);
+    await pipeline.whenIdle();
+    expect((await outcomeOf(pipeline, String(body.key))).outcome).toBe('published');
+  });
+
+  it('answers 4xx with a message for a bad request, and never leaks internals', async () => {
+    pipeline = await startFastPipeline();
+    expect((await api(pipeline, 'POST', '/datasets/no-such-alias/uploads', { mode: 'replace' })).status).toBe(
+      404,
+    );
+    expect(
+      (await api(pipeline, 'POST', `/datasets/${POPULATION.alias}/uploads`, { mode: 'upsert' })).status,
+    ).toBe(400);
+    const traversal = await api(pipeline, 'POST', `/datasets/${POPULATION.alias}/uploads`, {
+      mode: 'replace',
+      name: '../x.csv',
+    });
+    expect(traversal.status).toBe(400);
+    const missing = await api(pipeline, 'POST', `/datasets/${POPULATION.alias}/uploads`, {
+      key: 'exports/none.csv',
+      mode: 'replace',
+    });
+    expect(missing).toMatchObject({ status: 400, body: { message: expect.stringMatching(/no object/) } });
+  });
+
+  it('describes a dataset: waiting files, the one in flight, the last outcome, data.gov.sg’s status', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    await pipeline.drop(`incoming/${POPULATION.alias}/replace/a.csv`, POPULATION_CSV);
+    const before = await api(pipeline, 'GET', `/datasets/${POPULATION.alias}`);
+    expect(before.body).toMatchObject({
+      datasetId: POPULATION.id,
+      waiting: [expect.objectContaining({ key: `incoming/${POPULATION.alias}/replace/a.csv` })],
+      inFlight: null,
+      lastOutcome: null,
+      dataGovSg: { status: 'NA' },
+    });
+    await pipeline.redeliver(`incoming/${POPULATION.alias}/replace/a.csv`);
+    await pipeline.whenIdle();
+    const after = await api(pipeline, 'GET', `/datasets/${POPULATION.alias}`);
+    expect(after.body).toMatchObject({
+      waiting: [],
+      inFlight: null,
+      lastOutcome: { outcome: 'published', sourceKey: `incoming/${POPULATION.alias}/replace/a.csv` },
+      dataGovSg: { status: 'INGESTION_SUCCESS' },
+    });
+  });
+});
+
+describe('the Publish Dataset Requested event', () => {
+  async function request(p: LocalPipeline, detail: Record<string, unknown>) {
+    await createEventBridgeClient(localEventBridgeClientConfig(p.eventBridge.endpoint)).send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: 'agency.etl', DetailType: 'Publish Dataset Requested', Detail: JSON.stringify(detail) },
+        ],
+      }),
+    );
+    await p.whenIdle();
+  }
+
+  it('starts the same pipeline for an object of the drop bucket', async () => {
+    pipeline = await startFastPipeline();
+    await pipeline.s3.send(
+      new PutObjectCommand({ Bucket: pipeline.bucket, Key: 'etl/out.csv', Body: POPULATION_CSV }),
+    );
+    await request(pipeline, {
+      bucket: pipeline.bucket,
+      key: 'etl/out.csv',
+      dataset: POPULATION.alias,
+      mode: 'replace',
+    });
+    expect((await outcomeOf(pipeline, `incoming/${POPULATION.alias}/replace/out.csv`)).outcome).toBe(
+      'published',
+    );
+  });
+
+  it('answers a request it cannot meet with a Dataset Publish Failed event', async () => {
+    pipeline = await startFastPipeline();
+    await request(pipeline, {
+      bucket: 'someone-elses-bucket',
+      key: 'x.csv',
+      dataset: POPULATION.alias,
+      mode: 'replace',
+    });
+    const failed = pipeline.eventBridge
+      .events()
+      .find((event) => event.detailType === 'Dataset Publish Failed');
+    expect(failed?.detail).toMatchObject({
+      error: { code: 'KEY_LAYOUT', message: expect.stringMatching(/drop bucket/) },
+    });
+  });
+});
