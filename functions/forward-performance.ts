@@ -4,7 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
-import { loadSettings, requireSettings, type Settings } from '../lib/config.js';
+import { loadSettings, type Settings } from '../lib/config.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { PpTokenMissingError } from '../lib/errors.js';
 import {

@@ -1,6 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { z } from 'zod';
 import {
   createDynamoDbClient,
   createEventBridgeClient,
@@ -13,7 +12,6 @@ import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory } from '../lib/datasets.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { isPerformanceKey } from '../lib/drop-key.js';
-import { DropRejectedError } from '../lib/errors.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
 import { logger } from '../lib/observability.js';
@@ -24,9 +22,8 @@ import {
   type PumpResult,
   pumpDataset,
 } from '../lib/publish/pump-dataset.js';
-import { requestPublication } from '../lib/publish/request-publication.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
-import { publishRequestedSchema, uploadSignalsOf } from '../lib/schemas.js';
+import { uploadSignalsOf } from '../lib/schemas.js';
 
 /**
  * The upload function: S3 ObjectCreated events on incoming/, and kicks from the sweep and from
