@@ -2,8 +2,9 @@
  * `npm start`: the whole pipeline on this machine, on loopback only, with no AWS account.
  *   npm start                 real wait times (the first status check comes after 30 s)
  *   npm start -- --fast       every Wait state and retry shortened to FAST_WAIT_MS (default 200 ms)
- *   npm start -- --demo       drops the example files, waits for their outcomes, prints the
- *                             reports and exits 0 only if each ended as expected (implies --fast)
+ *   npm start -- --demo       drops the example files (CSVs and a Performance Platform NDJSON),
+ *                             waits for their outcomes, prints the reports and exits 0 only if
+ *                             each ended as expected (implies --fast)
  * DGS_API_BASE_URL + DGS_API_KEY publish to a real data.gov.sg instead of the local one.
  */
 import { readFileSync } from 'node:fs';
@@ -29,21 +30,32 @@ const pipeline = await startLocalPipeline({
     ...(external ? { UPLOAD_ALLOWED_ORIGINS: process.env.UPLOAD_ALLOWED_ORIGINS } : {}),
   },
   s3Port: Number(process.env.LOCAL_S3_PORT ?? 4569),
+  httpPort: Number(process.env.LOCAL_HTTP_PORT ?? 4570),
   ...(fast ? { fastWaitMs: Number(process.env.FAST_WAIT_MS ?? 200) } : {}),
   log: consoleLog(),
   onProgress: progressPrinter(),
 });
 
 const s3 = pipeline.localS3.endpoint;
+const http = pipeline.httpApi.endpoint;
+const pp = pipeline.performancePlatform;
 process.stdout.write(`govpub is running locally (Ctrl-C to stop)
   drop bucket    s3://${pipeline.bucket} at ${s3} (path-style, access key S3RVER / secret S3RVER)
+  HTTP API       ${http} (no auth locally; IAM in AWS)
   data.gov.sg    ${pipeline.dataGovSg ? `${pipeline.dataGovSg.baseUrl} (local stand-in, API key ${LOCAL_API_KEY})` : `${process.env.DGS_API_BASE_URL} (real)`}
+  Perf. Platform ${pp ? `${pp.baseUrl} (local write API, data sets in config/performance-platform-local.json)` : `${process.env.PP_BASE_URL} (configured)`}
   waits          ${fast ? `shortened to ${process.env.FAST_WAIT_MS ?? 200} ms` : 'real (first status check after 30 s)'}
 
-Publish a file (any S3 client works):
+Publish a CSV (any S3 client works, or the govpub CLI):
+  DROP_BUCKET=${pipeline.bucket} npx govpub drop examples/resident-population.csv --dataset resident-population --replace --endpoint ${s3}
   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${s3} \\
     s3 cp examples/resident-population.csv s3://${pipeline.bucket}/incoming/resident-population/replace/resident-population.csv
-Then look in processed/ or failed/ for the file and its .report.json.
+Ask for an upload link, or look at a dataset:
+  curl -s -X POST -H 'content-type: application/json' -d '{"mode":"replace"}' ${http}/datasets/resident-population/uploads
+  curl -s ${http}/datasets/resident-population
+Forward records to the Performance Platform:
+  curl -s -X POST -H 'content-type: application/json' -d '[{"_timestamp":"2024-01-01T00:00:00Z","count":1}]' ${http}/performance/carers-allowance/transaction-count
+Then look in processed/ or failed/ for each file and its .report.json.
 
 `);
 
@@ -64,6 +76,11 @@ if (demo) {
       'examples/resident-population.csv',
       'failed',
     ],
+    [
+      'incoming/performance/carers-allowance/transaction-count/daily.ndjson',
+      'examples/carers-allowance-transactions.ndjson',
+      'forwarded',
+    ],
   ] as const;
   for (const [key, file] of expected) await pipeline.drop(key, readFileSync(file));
   await pipeline.whenIdle();
@@ -71,11 +88,11 @@ if (demo) {
   for (const [key, , outcome] of expected) {
     const rest = key.slice('incoming/'.length);
     const report = (await pipeline.report(`processed/${rest}`)) ?? (await pipeline.report(`failed/${rest}`));
-    const ok = report?.outcome === outcome;
+    // Both report shapes (CSV publication, forwarded records) carry `outcome`.
+    const got = (report as { outcome?: string } | undefined)?.outcome;
+    const ok = got === outcome;
     allAsExpected &&= ok;
-    process.stdout.write(
-      `\n${ok ? 'as expected' : 'UNEXPECTED'}: ${key} -> ${report?.outcome ?? 'no report'}\n`,
-    );
+    process.stdout.write(`\n${ok ? 'as expected' : 'UNEXPECTED'}: ${key} -> ${got ?? 'no report'}\n`);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   }
   await pipeline.close();

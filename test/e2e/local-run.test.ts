@@ -6,7 +6,15 @@ import { createS3Client } from '../../lib/aws-clients.js';
 import { localS3ClientConfig } from '../../local/aws/s3.js';
 
 const START = ['--import', 'tsx', 'local/start.ts'];
-const ENV = { ...process.env, LOCAL_S3_PORT: '0', FAST_WAIT_MS: '20', DGS_API_BASE_URL: '', DGS_API_KEY: '' };
+const ENV = {
+  ...process.env,
+  LOCAL_S3_PORT: '0',
+  LOCAL_HTTP_PORT: '0',
+  FAST_WAIT_MS: '20',
+  DGS_API_BASE_URL: '',
+  DGS_API_KEY: '',
+  PP_BASE_URL: '',
+};
 
 /** Resolves with the first stdout match of `pattern`, failing after `ms`. */
 function waitForOutput(child: ChildProcess, pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
@@ -31,7 +39,7 @@ describe('the local run (npm start)', () => {
         error ? reject(new Error(`${error.message}\n${out}`)) : resolve({ stdout: out }),
       );
     });
-    expect(stdout.match(/^as expected: /gm)).toHaveLength(3);
+    expect(stdout.match(/^as expected: /gm)).toHaveLength(4);
     expect(stdout).toMatch(/published incoming\/resident-population\/replace\/resident-population\.csv/);
     expect(stdout).toMatch(/failed .*\[UNKNOWN_ALIAS\]/);
     expect(stdout).toMatch(/"outcome": "published"/);
@@ -43,9 +51,9 @@ describe('the local run (npm start)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      const [, bucket = '', endpoint = ''] = await waitForOutput(
+      const [, bucket = '', endpoint = '', httpApi = ''] = await waitForOutput(
         child,
-        /drop bucket\s+s3:\/\/(\S+) at (http:\/\/127\.0\.0\.1:\d+)/,
+        /drop bucket\s+s3:\/\/(\S+) at (http:\/\/127\.0\.0\.1:\d+)[\s\S]*?HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/,
         60_000,
       );
       const published = waitForOutput(
@@ -61,6 +69,8 @@ describe('the local run (npm start)', () => {
         }),
       );
       await published;
+      const view = await fetch(`${httpApi}/datasets/resident-population`);
+      expect(await view.json()).toMatchObject({ lastOutcome: { outcome: 'published' } });
       child.kill('SIGINT');
       const [code] = await once(child, 'exit');
       expect(code).toBe(0);
