@@ -26,6 +26,14 @@ export function consoleLog(print: Print = (line) => process.stdout.write(`${line
         return `published ${key} -> ${f?.fileKey}`;
       case 'PUBLISH_FAILED':
         return `failed    ${key} -> ${f?.fileKey} [${f?.errorCode}]`;
+      case 'PP_CHUNK_STORED':
+        return `forwarded chunk ${f?.chunk} of ${f?.dataGroup}/${f?.dataType} (records ${f?.from}–${Number(f?.to) - 1})`;
+      case 'PP_FORWARD_DEFERRED':
+        return `waiting   ${key}: the Performance Platform is failing; it will be sent again`;
+      case 'PP_FILE_FORWARDED':
+        return `forwarded ${key} (${f?.records} records)`;
+      case 'PP_FILE_FAILED':
+        return `failed    ${key} [${f?.errorCode}]`;
       default:
         return undefined;
     }
