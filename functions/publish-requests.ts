@@ -96,14 +96,6 @@ async function onHttp(
           datasetRef,
           ...(parsed.mode ? { mode: parsed.mode } : {}),
         });
-        if (result.action === 'kick') {
-          await resolved.kicker.kick({
-            source: 'govpub.kick',
-            reason: 'route',
-            bucket: resolved.dropBucket,
-            key: result.key,
-          });
-        }
         return jsonResponse(202, { accepted: true, key: result.key });
       }
       const link = await createUploadLink(resolved, {
@@ -142,14 +134,6 @@ async function onPublishRequested(
       ...(detail.dataset ? { datasetRef: detail.dataset } : {}),
       ...(detail.mode ? { mode: detail.mode } : {}),
     });
-    if (result.action === 'kick') {
-      await deps.kicker.kick({
-        source: 'govpub.kick',
-        reason: 'route',
-        bucket: detail.bucket,
-        key: result.key,
-      });
-    }
     return { result: 'accepted', key: result.key };
   } catch (error) {
     if (!(error instanceof DropRejectedError)) throw error;

@@ -5,6 +5,7 @@ import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { INCOMING_PREFIX, type PublishMode, parseDropKey } from '../drop-key.js';
 import { DropRejectedError } from '../errors.js';
+import type { Kicker } from '../kicks.js';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,200}\.csv$/;
 
@@ -54,15 +55,15 @@ export async function createUploadLink(
   };
 }
 
-export type PublicationRequestResult = { action: 'kick'; key: string } | { action: 'copied'; key: string };
+export type PublicationRequestResult = { action: 'kicked' | 'copied'; key: string };
 
 /**
  * Publishes an object already in the drop bucket. A key under incoming/ for this dataset is
- * simply handled now; a key elsewhere in the bucket is copied into the dataset's incoming folder
- * (and its S3 event does the rest), which needs a mode.
+ * handed to the upload function now; a key elsewhere in the bucket is copied into the dataset's
+ * incoming folder (and its S3 event does the rest), which needs a mode.
  */
 export async function requestPublication(
-  deps: { bucket: DropBucket; datasets: DatasetDirectory },
+  deps: { bucket: DropBucket; datasets: DatasetDirectory; kicker: Kicker },
   request: { bucket: string; key: string; datasetRef?: string; mode?: PublishMode },
 ): Promise<PublicationRequestResult> {
   if (!(await deps.bucket.head(request.bucket, request.key))) {
@@ -76,7 +77,13 @@ export async function requestPublication(
         `${request.key} belongs to another dataset than ${request.datasetRef}.`,
       );
     }
-    return { action: 'kick', key: request.key };
+    await deps.kicker.kick({
+      source: 'govpub.kick',
+      reason: 'route',
+      bucket: request.bucket,
+      key: request.key,
+    });
+    return { action: 'kicked', key: request.key };
   }
   if (!request.datasetRef || !request.mode) {
     throw new DropRejectedError(
