@@ -124,7 +124,15 @@ async function onHttp(
 }
 
 function resultResponse(result: ForwardResult): APIGatewayProxyStructuredResultV2 {
-  const chunks = result.chunks.map(({ index, from, to, status }) => ({ index, from, to, status }));
+  // The failed chunk's cause (kind, status, the service's messages, token already redacted)
+  // tells the caller whether sending again can help.
+  const chunks = result.chunks.map(({ index, from, to, status, error }) => ({
+    index,
+    from,
+    to,
+    status,
+    ...(error ? { error } : {}),
+  }));
   if (result.outcome === 'forwarded' || result.outcome === 'empty') {
     return jsonResponse(200, {
       outcome: result.outcome,

@@ -27,6 +27,7 @@ export interface PutResult {
 }
 
 const MAX_ERROR_BODY = 16 * 1024;
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /**
  * Streams `body` into a presigned S3 PUT with an explicit Content-Length (S3 answers 501 to
@@ -154,6 +155,7 @@ function rejection(upload: PresignedUpload, status: number, xml: string): Upload
   return new UploadFailedError(`The upload link at ${upload.url.origin} refused the file (${detail})`, {
     status,
     ...(s3Code ? { s3Code: expired ? 'ExpiredLink' : s3Code } : {}),
-    retryWithNewLink: expired || status >= 500,
+    // 501 (chunked, not implemented) would repeat; throttling and S3's own failures pass.
+    retryWithNewLink: expired || RETRYABLE_STATUSES.has(status),
   });
 }

@@ -77,6 +77,11 @@ export function failureFromPoll(poll: PollState, uploads: number): Failure | und
         code: 'DGS_INGESTION_FAILED',
         message: `data.gov.sg failed to ingest the file ${uploads} time(s) (Ingestion Failed: a problem on its side, not in the data). Drop the file again later; if it keeps failing, contact the data.gov.sg team.`,
       };
+    case 'not-arrived':
+      return {
+        code: 'UPLOAD_UNCONFIRMED',
+        message: `The file was sent ${uploads} time(s) but the connection broke before S3 answered, and data.gov.sg never showed it arriving. Nothing was published. Drop the file again.`,
+      };
     case 'deadline-passed':
       return {
         code: 'INGESTION_TIMEOUT',

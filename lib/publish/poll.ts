@@ -18,6 +18,7 @@ export interface PollSettings {
   REUPLOAD_MAX_ATTEMPTS: number;
   REUPLOAD_FIRST_WAIT_SECONDS: number;
   LOCK_POLL_LEASE_SECONDS: number;
+  UNCONFIRMED_GRACE_POLLS: number;
 }
 
 export interface PollDeps {
@@ -88,6 +89,15 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
       };
     }
     return { ...base, decision: 'file', result: 'ingestion-failed', ...failures };
+  }
+  // A send whose answer was lost, and which data.gov.sg never shows arriving, did not arrive
+  // (S3 stores nothing short of its Content-Length): send it again rather than wait for the deadline.
+  if (lastUpload?.unconfirmed && !ofThisUpload && polls >= settings.UNCONFIRMED_GRACE_POLLS) {
+    if (publication.uploads.length - 1 < settings.REUPLOAD_MAX_ATTEMPTS) {
+      deps.log.warn('UNCONFIRMED_UPLOAD_NOT_ARRIVED', { datasetId: publication.datasetId, polls });
+      return { ...base, decision: 'reupload', nextWaitSeconds: 1 };
+    }
+    return { ...base, decision: 'file', result: 'not-arrived' };
   }
   const secondsLeft = Math.floor((Date.parse(poll.deadlineAt) - now.getTime()) / 1000);
   if (secondsLeft <= 0) return { ...base, decision: 'file', result: 'deadline-passed' };

@@ -76,6 +76,7 @@ export const pollResultSchema = z.enum([
   'validation-failed',
   'ingestion-failed',
   'deadline-passed',
+  'not-arrived',
 ]);
 
 export const pollStateSchema = z.object({

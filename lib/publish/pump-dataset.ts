@@ -196,7 +196,7 @@ async function publishOne(
     // before the PUT. So the dataset may go on.
     hold.keep = false;
     if (error instanceof SourceChangedError) return 'next';
-    if (error instanceof DatasetBusyError) {
+    if (error instanceof DatasetBusyError && !waitedTooLong(object, settings, deps.now())) {
       log.info('DATASET_BUSY_AT_DGS', { datasetId: drop.datasetId, key: object.key });
       return { result: 'dataset-busy' };
     }

@@ -15,6 +15,7 @@ const settings: PollSettings = {
   REUPLOAD_MAX_ATTEMPTS: 2,
   REUPLOAD_FIRST_WAIT_SECONDS: 120,
   LOCK_POLL_LEASE_SECONDS: 1200,
+  UNCONFIRMED_GRACE_POLLS: 3,
 };
 const T0 = new Date('2026-11-22T00:00:00Z');
 
@@ -138,6 +139,30 @@ describe('checkIngestion', () => {
     expect(await checkIngestion(deps(failed), state)).toMatchObject({
       decision: 'file',
       result: 'ingestion-failed',
+    });
+  });
+
+  it('sends again a file whose answer was lost when data.gov.sg never shows it arriving', async () => {
+    const upload = state.publication.uploads[0];
+    if (!upload) throw new Error('fixture has an upload');
+    upload.unconfirmed = true;
+    const unmoved = answering({
+      status: 'INGESTION_SUCCESS',
+      rawStatus: 'Ingestion Success',
+      version: 3,
+      updatedAt: 1000,
+    });
+    state.poll = await checkIngestion(deps(unmoved), state);
+    state.poll = await checkIngestion(deps(unmoved), state);
+    expect(state.poll.decision).toBe('wait');
+    expect(await checkIngestion(deps(unmoved), state)).toMatchObject({
+      decision: 'reupload',
+      nextWaitSeconds: 1,
+    });
+    state.publication.uploads.push({ ...upload }, { ...upload });
+    expect(await checkIngestion(deps(unmoved), state)).toMatchObject({
+      decision: 'file',
+      result: 'not-arrived',
     });
   });
 
