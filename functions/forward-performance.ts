@@ -27,7 +27,7 @@ import {
 import { forwardDroppedFile, PpForwardDeferredError } from '../lib/performance-platform/forward-file.js';
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import { once } from '../lib/runtime.js';
-import { kickSchema } from '../lib/schemas.js';
+import { describeIssues, detailTypeOf, kickSchema } from '../lib/schemas.js';
 
 export const RECORDS_SUBMITTED = 'Performance Records Submitted';
 const GROUP_OR_TYPE = /^[a-z0-9-]+$/;
@@ -59,8 +59,18 @@ const submittedSchema = z.object({
 export function makeForwarderHandler(deps: () => ForwarderDeps) {
   return async (event: unknown): Promise<unknown> => {
     if (isHttpEvent(event)) return onHttp(deps(), event);
-    const submitted = submittedSchema.safeParse(event);
-    if (submitted.success) return onSubmitted(deps(), submitted.data);
+    if (detailTypeOf(event) === RECORDS_SUBMITTED) {
+      const submitted = submittedSchema.safeParse(event);
+      if (submitted.success) return onSubmitted(deps(), submitted.data);
+      // Retrying cannot fix a malformed detail: tell the sender instead of failing the invocation.
+      const problems = describeIssues(submitted.error.issues);
+      await deps().events.publish('Performance Records Forward Failed', {
+        outcome: 'invalid',
+        error: { code: 'BAD_EVENT', message: `The event's detail is not usable: ${problems}.` },
+      });
+      deps().log.warn('PP_EVENT_REFUSED', { problems });
+      return { outcome: 'invalid', problems };
+    }
     const kick = kickSchema.safeParse(event);
     if (kick.success && 'key' in kick.data) {
       const report = await forwardDroppedFile(fileDeps(deps()), kick.data.bucket, kick.data.key);
@@ -142,9 +152,13 @@ function resultResponse(result: ForwardResult): APIGatewayProxyStructuredResultV
     });
   }
   if (result.outcome === 'invalid') {
-    return clientError(400, `${result.errors.length} problem(s) in the records; nothing was sent.`, {
-      errors: result.errors,
-    });
+    return clientError(
+      400,
+      `${result.errorCount ?? result.errors.length} problem(s) in the records; nothing was sent.`,
+      {
+        errors: result.errors,
+      },
+    );
   }
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');
   return failureResponse(result.dataGroup, result.dataType, failed?.error?.kind ?? 'http', chunks);

@@ -27,7 +27,7 @@ import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-eve
 import { describeDataset } from '../lib/publish/dataset-view.js';
 import { createUploadLink, requestPublication } from '../lib/publish/request-publication.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
-import { publishRequestedSchema } from '../lib/schemas.js';
+import { describeIssues, detailTypeOf, PUBLISH_REQUESTED, publishRequestedSchema } from '../lib/schemas.js';
 
 export interface PublishRequestsDeps {
   bucket: DropBucket;
@@ -55,8 +55,17 @@ const uploadsBody = z.union([
  */
 export function makePublishRequestsHandler(deps: () => PublishRequestsDeps) {
   return async (event: unknown): Promise<unknown> => {
-    const requested = publishRequestedSchema.safeParse(event);
-    if (requested.success) return onPublishRequested(deps(), requested.data.detail);
+    if (detailTypeOf(event) === PUBLISH_REQUESTED) {
+      const requested = publishRequestedSchema.safeParse(event);
+      if (requested.success) return onPublishRequested(deps(), requested.data.detail);
+      const problems = describeIssues(requested.error.issues);
+      await deps().events.publish('Dataset Publish Failed', {
+        request: (event as { detail?: unknown }).detail ?? null,
+        error: { code: 'BAD_EVENT', message: `The event's detail is not usable: ${problems}.` },
+      });
+      deps().log.warn('PUBLISH_REQUEST_REFUSED', { errorCode: 'BAD_EVENT' });
+      return { result: 'refused', problems };
+    }
     return onHttp(deps(), event as APIGatewayProxyEventV2);
   };
 }

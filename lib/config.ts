@@ -15,6 +15,14 @@ const nonNegativeInt = z.coerce.number().int().nonnegative();
 const onOff = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
   .transform((value) => value === 'on' || value === 'true' || value === '1');
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+/** An origin as the upload allow list reads it (see parsePresignedUpload). */
+const ORIGIN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/;
+/** https, or http to this machine only (the local stand-ins): a key never travels in clear. */
+const secureUrl = z.url().refine((value) => {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  return url?.protocol === 'https:' || (url?.protocol === 'http:' && LOOPBACK.test(url.hostname));
+}, 'must be an https URL (plain http only to 127.0.0.1 or localhost)');
 const commaList = z.string().transform((value) =>
   value
     .split(',')
@@ -32,12 +40,22 @@ const settingsSchema = z.object({
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   UPLOAD_FUNCTION_NAME: z.string().min(1).optional(),
   EVENT_BUS_NAME: z.string().min(1).default('default'),
-  DGS_API_BASE_URL: z.url().default(PRODUCTION_BASE_URL),
+  DGS_API_BASE_URL: secureUrl.default(PRODUCTION_BASE_URL),
   DGS_API_KEY: z.string().min(1).optional(),
   DGS_API_KEY_PARAMETER: z.string().startsWith('/').optional(),
   DGS_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   DGS_MAX_ATTEMPTS: positiveInt.default(4),
-  UPLOAD_ALLOWED_ORIGINS: commaList.default(DEFAULT_UPLOAD_ORIGINS),
+  UPLOAD_ALLOWED_ORIGINS: commaList
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(ORIGIN, 'each entry must be an origin: https://host[:port], "*." allowed before the host'),
+        )
+        .min(1, 'list at least one origin'),
+    )
+    .default(DEFAULT_UPLOAD_ORIGINS),
   UPLOAD_MAX_ATTEMPTS: positiveInt.default(3),
   MAX_FILE_BYTES: positiveInt.max(MAX_UPLOAD_BYTES).default(MAX_UPLOAD_BYTES),
   POLL_FIRST_WAIT_SECONDS: positiveInt.default(30),
@@ -52,7 +70,7 @@ const settingsSchema = z.object({
   SWEEP_MIN_AGE_SECONDS: nonNegativeInt.default(600),
   MAX_WAIT_SECONDS: positiveInt.default(86_400),
   FORWARDER_FUNCTION_NAME: z.string().min(1).optional(),
-  PP_BASE_URL: z.url().optional(),
+  PP_BASE_URL: secureUrl.optional(),
   PP_TOKEN_PARAMETER_PREFIX: z.string().startsWith('/').optional(),
   PP_TOKEN: z.string().min(1).optional(),
   PP_CHUNK_SIZE: positiveInt.max(10_000).default(100),

@@ -177,6 +177,22 @@ export class DropBucket {
     const source = await this.head(bucket, from);
     if (!source) return (await this.head(bucket, to)) ? 'already-moved' : 'missing';
     if (expectedEtag && source.etag !== expectedEtag) return 'source-replaced';
+    if (from === to) throw new Error(`Refusing to move ${from} onto itself`);
+    try {
+      await this.copy(bucket, from, to, source);
+    } catch (error) {
+      // Another run moved it first (a duplicate event filing the same file): that move stands.
+      if ((isNotFound(error) || isPreconditionFailed(error)) && (await this.head(bucket, to)))
+        return 'already-moved';
+      throw error;
+    }
+    // Checked again just before the delete, so a version dropped during the copy is kept.
+    if ((await this.head(bucket, from))?.etag !== source.etag) return 'source-replaced';
+    await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
+    return 'moved';
+  }
+
+  private async copy(bucket: string, from: string, to: string, source: DroppedObject): Promise<void> {
     if (source.size > this.singleCopyMax) {
       await this.copyInParts(bucket, from, to, source.size);
     } else {
@@ -190,10 +206,6 @@ export class DropBucket {
         }),
       );
     }
-    // Checked again just before the delete, so a version dropped during the copy is kept.
-    if ((await this.head(bucket, from))?.etag !== source.etag) return 'source-replaced';
-    await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
-    return 'moved';
   }
 
   private async copyInParts(bucket: string, from: string, to: string, size: number): Promise<void> {

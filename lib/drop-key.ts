@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ALIAS_PATTERN, type DatasetDirectory } from './datasets.js';
 import { DropRejectedError } from './errors.js';
 
@@ -63,6 +64,12 @@ export function parseDropKey(key: string, datasets: DatasetDirectory): DropKey {
       `The key ${key} does not follow the drop layout. ${layoutHint}.`,
     );
   }
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES - 13) {
+    throw new DropRejectedError(
+      'KEY_LAYOUT',
+      `The key is ${Buffer.byteLength(key)} bytes: too long to file as processed/…${REPORT_SUFFIX} within S3's 1024-byte limit. Use a shorter name.`,
+    );
+  }
   const [datasetRef = '', mode = '', ...nameParts] = segments;
   const name = nameParts.join('/');
   const datasetId = resolveDataset(datasetRef, datasets);
@@ -96,10 +103,25 @@ function resolveDataset(ref: string, datasets: DatasetDirectory): string {
   );
 }
 
-/** Where a dropped file ends: `processed/<rest>` or `failed/<rest>` for any key under incoming/. */
+/** S3's key limit; a report key adds `processed/` (one byte more than `incoming/`) and `.report.json`. */
+const MAX_KEY_BYTES = 1024;
+
+/**
+ * Where a dropped file ends: `processed/<rest>` or `failed/<rest>` for any key under incoming/.
+ * `.` and `..` segments are escaped, since tools that map keys to paths (and s3rver) would
+ * resolve them out of the folder; a key too long to file with its report beside it is filed
+ * under `long-keys/` by its hash (the report keeps the original key).
+ */
 export function outcomeKey(key: string, outcome: Outcome): string {
-  const rest = key.startsWith(INCOMING_PREFIX) ? key.slice(INCOMING_PREFIX.length) : key;
-  return `${outcome === 'processed' ? PROCESSED_PREFIX : FAILED_PREFIX}${rest}`;
+  const prefix = outcome === 'processed' ? PROCESSED_PREFIX : FAILED_PREFIX;
+  const rest = (key.startsWith(INCOMING_PREFIX) ? key.slice(INCOMING_PREFIX.length) : key)
+    .split('/')
+    .map((segment) => (segment === '.' || segment === '..' ? segment.replaceAll('.', '%2E') : segment))
+    .join('/');
+  const filed = `${prefix}${rest}`;
+  if (Buffer.byteLength(reportKeyFor(filed)) <= MAX_KEY_BYTES) return filed;
+  const extension = /\.[A-Za-z0-9]{1,10}$/.exec(key)?.[0] ?? '';
+  return `${prefix}long-keys/${createHash('sha256').update(key).digest('hex')}${extension}`;
 }
 
 export function reportKeyFor(fileKey: string): string {

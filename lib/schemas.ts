@@ -68,3 +68,17 @@ export const publishRequestedSchema = z.object({
     mode: z.enum(['replace', 'append']).optional(),
   }),
 });
+
+/** The `detail-type` of an EventBridge event, if the value is one. */
+export function detailTypeOf(event: unknown): unknown {
+  return typeof event === 'object' && event !== null
+    ? (event as Record<string, unknown>)['detail-type']
+    : undefined;
+}
+
+/** zod issues as one readable clause: `detail.records: expected array, received string; …`. */
+export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  return issues
+    .map((issue) => `${issue.path.map(String).join('.') || '(detail)'}: ${issue.message}`)
+    .join('; ');
+}

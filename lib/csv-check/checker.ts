@@ -8,6 +8,9 @@ import { Utf8Validator } from './utf8.js';
 import { ruleFor, type ValueRule } from './values.js';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** Control characters other than tab, LF and CR: no CSV value should hold them (NUL above all). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 /** After the file is known to be bad, read at most this much more to find further problems. */
 const READ_AFTER_REJECTION = 64 * 1024 * 1024;
 
@@ -100,6 +103,8 @@ class CheckRun {
   #utf8 = new Utf8Validator();
   #invalidUtf8 = false;
   #invalidUtf8Located = false;
+  #control = false;
+  #controlLocated = false;
   #decoder = new StringDecoder('utf8');
   #charsFed = 0;
   #cursor = 0;
@@ -169,6 +174,8 @@ class CheckRun {
     }
     if (!this.#utf8.push(bytes)) this.#invalidUtf8 = true;
     const text = this.#decoder.write(bytes);
+    // One scan per chunk; the record holding the character is found as the parser reaches it.
+    if (!this.#control && CONTROL.test(text)) this.#control = true;
     this.#charsFed += text.length;
     this.#write(text);
     // The parser keeps an unfinished record in memory: bound it.
@@ -245,6 +252,7 @@ class CheckRun {
     }
     if (this.#mixedLineEndings(record, linebreak, row)) return;
     if (this.#invalidUtf8 && !this.#invalidUtf8Located) this.#locateInvalidUtf8(record, row);
+    if (this.#control && !this.#controlLocated) this.#locateControl(record, row);
     if (row === 1) {
       this.#onHeader(record);
       return;
@@ -327,6 +335,22 @@ class CheckRun {
       column,
       value: this.#cut(record[index] ?? ''),
       message: `Row ${row}, column "${column}" has bytes that are not valid UTF-8 (shown as \uFFFD). Save the file as UTF-8.`,
+    });
+  }
+
+  #locateControl(record: string[], row: number): void {
+    const index = record.findIndex((field) => CONTROL.test(field));
+    if (index === -1) return;
+    this.#controlLocated = true;
+    const column = row === 1 ? `#${index + 1}` : (this.#header?.[index] ?? `#${index + 1}`);
+    const code = (record[index] ?? '').match(CONTROL)?.[0]?.codePointAt(0) ?? 0;
+    this.#add({
+      severity: 'error',
+      code: 'CONTROL_CHARACTER',
+      row,
+      column,
+      value: this.#cut((record[index] ?? '').replace(CONTROL, '\uFFFD')),
+      message: `Row ${row}, column "${column}" holds the control character U+${code.toString(16).padStart(4, '0').toUpperCase()}${code === 0 ? ' (NUL)' : ''}, which data.gov.sg would reject. Remove it.`,
     });
   }
 

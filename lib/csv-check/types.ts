@@ -14,6 +14,7 @@ export interface CsvProblem {
 
 export const CSV_PROBLEM_CODES = [
   'INVALID_UTF8',
+  'CONTROL_CHARACTER',
   'BOM',
   'MIXED_LINE_ENDINGS',
   'EMPTY_FILE',

@@ -146,7 +146,7 @@ function failureOf(result: ForwardResult): Failure {
       .map((e) => (e.index === null ? e.message : `record ${e.index}: ${e.message}`));
     return {
       code: 'PP_INVALID_RECORDS',
-      message: `${result.errors.length} problem(s) in the records, so nothing was sent (the Performance Platform stores all or nothing): ${shown.join('; ')}${result.errors.length > 3 ? '; …' : ''}. Fix them and drop the file again; every problem is listed in result.errors.`,
+      message: `${result.errorCount ?? result.errors.length} problem(s) in the records, so nothing was sent (the Performance Platform stores all or nothing): ${shown.join('; ')}${result.errors.length > 3 ? '; …' : ''}. Fix them and drop the file again; the first ones are listed in result.errors.`,
     };
   }
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');

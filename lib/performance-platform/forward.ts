@@ -41,6 +41,8 @@ export interface ForwardResult {
   dataType: string;
   records: number;
   errors: Array<{ index: number | null; message: string }>;
+  /** How many errors there are in all; `errors` lists the first of them. */
+  errorCount?: number;
   chunks: ChunkReport[];
   requestIds: string[];
 }
@@ -107,7 +109,7 @@ export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest)
   const base: Base = { dataGroup, dataType, records: records.length };
   if (records.length === 0) return finish(deps.log, empty(base));
   const errors = validateRecords(records, rules(request));
-  if (errors.length > 0) return finish(deps.log, invalid(base, errors));
+  if (errors.length > 0) return finish(deps.log, invalid(base, capped(errors), errors.length));
   const objects = records as readonly Record<string, unknown>[];
   const prepared = request.generateIds === false ? objects : withIds(objects, dataGroup, dataType);
   let chunks: Chunk[];
@@ -201,7 +203,7 @@ export async function forwardStream(
   if (block.length > 0) checkBlock();
 
   const base: Base = { dataGroup, dataType, records: count };
-  if (errors.total > 0) return finish(deps.log, invalid(base, errors.list()));
+  if (errors.total > 0) return finish(deps.log, invalid(base, errors.list(), errors.total));
   if (count === 0) return finish(deps.log, empty(base));
   if (builder) planned(builder.finish());
 
@@ -405,8 +407,18 @@ function empty(base: Base): ForwardResult {
   return { ...base, outcome: 'empty', errors: [], chunks: [], requestIds: [] };
 }
 
-function invalid(base: Base, errors: ForwardResult['errors']): ForwardResult {
-  return { ...base, outcome: 'invalid', errors, chunks: [], requestIds: [] };
+function invalid(base: Base, errors: ForwardResult['errors'], total = errors.length): ForwardResult {
+  return { ...base, outcome: 'invalid', errors, errorCount: total, chunks: [], requestIds: [] };
+}
+
+/** The first DEFAULT_MAX_LISTED_ERRORS errors, and one more entry saying how many were left out. */
+function capped(errors: ForwardResult['errors']): ForwardResult['errors'] {
+  const more = errors.length - DEFAULT_MAX_LISTED_ERRORS;
+  if (more <= 0) return errors;
+  return [
+    ...errors.slice(0, DEFAULT_MAX_LISTED_ERRORS),
+    { index: null, message: `${more} more errors are not listed (${errors.length} in all)` },
+  ];
 }
 
 function finish(log: Log, result: ForwardResult): ForwardResult {

@@ -3,7 +3,13 @@ import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { INCOMING_PREFIX, type PublishMode, parseDropKey } from '../drop-key.js';
+import {
+  FAILED_PREFIX,
+  INCOMING_PREFIX,
+  PROCESSED_PREFIX,
+  type PublishMode,
+  parseDropKey,
+} from '../drop-key.js';
 import { DropRejectedError } from '../errors.js';
 import type { Kicker } from '../kicks.js';
 
@@ -66,6 +72,12 @@ export async function requestPublication(
   deps: { bucket: DropBucket; datasets: DatasetDirectory; kicker: Kicker },
   request: { bucket: string; key: string; datasetRef?: string; mode?: PublishMode },
 ): Promise<PublicationRequestResult> {
+  if (request.key.startsWith(PROCESSED_PREFIX) || request.key.startsWith(FAILED_PREFIX)) {
+    throw new DropRejectedError(
+      'KEY_LAYOUT',
+      `${request.key} was already handled; publishing it again could add its rows twice. Copy it into incoming/ yourself if that is what you want.`,
+    );
+  }
   if (!(await deps.bucket.head(request.bucket, request.key))) {
     throw new DropRejectedError('KEY_LAYOUT', `There is no object ${request.key} in the drop bucket.`);
   }

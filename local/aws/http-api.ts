@@ -36,6 +36,12 @@ export async function startLocalHttpApi(options: {
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      decodeURIComponent(url.pathname);
+    } catch {
+      send(res, { statusCode: 400, body: JSON.stringify({ message: 'The path has a malformed %-escape.' }) });
+      return;
+    }
     const candidates = routes.filter((route) => route.match(url.pathname));
     const route = candidates.find((candidate) => candidate.method === req.method);
     if (!route) {
@@ -44,7 +50,11 @@ export async function startLocalHttpApi(options: {
     }
     const body = await readBody(req);
     if (body === undefined) {
-      send(res, { statusCode: 413, body: JSON.stringify({ message: 'Request Entity Too Large' }) });
+      send(res, {
+        statusCode: 413,
+        headers: { connection: 'close' },
+        body: JSON.stringify({ message: 'Request Entity Too Large' }),
+      });
       return;
     }
     send(res, await route.handler(toEvent(req, url, route, body)));
@@ -64,7 +74,13 @@ function pathMatcher(template: string): (path: string) => Record<string, string>
   return (path) => {
     const match = pattern.exec(path);
     if (!match) return undefined;
-    return Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]));
+    try {
+      return Object.fromEntries(
+        names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]),
+      );
+    } catch {
+      return undefined; // A malformed %-escape matches no route: API Gateway answers 4xx too.
+    }
   };
 }
 
@@ -120,16 +136,18 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        req.destroy();
-        resolve(undefined);
+        // Stop keeping the body but read it to the end, so the 413 reaches the client.
+        tooLarge = true;
+        chunks.length = 0;
         return;
       }
-      chunks.push(chunk);
+      if (!tooLarge) chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -70,6 +70,15 @@ describe('checkCsv', () => {
     expect(report.problems[0]).toMatchObject({ code: 'INVALID_UTF8', row: 2, column: 'name' });
   });
 
+  it('reports a NUL or other control character with its row and column', async () => {
+    const report = await check('year,sex,population\n2023,fe\u0000male,1\n');
+    expect(report.problems).toEqual([
+      expect.objectContaining({ code: 'CONTROL_CHARACTER', row: 2, column: 'sex' }),
+    ]);
+    expect(report.problems[0]?.message).toMatch(/U\+0000 \(NUL\)/);
+    expect((await check('a,b\n"tab\tok",1\n')).passed).toBe(true);
+  });
+
   it('reports a row with the wrong number of fields, and a blank line', async () => {
     const report = await check('a,b,c\n1,2,3\n4,5\n\n6,7,8,9\n');
     expect(report.problems.map((p) => [p.code, p.row])).toEqual([
