@@ -1,0 +1,421 @@
+/**
+ * Turns measurements into the verdicts (one row per target, each a figure against a baseline
+ * from the same run), the detail tables and the scaling plot.
+ */
+import type { ColdStartResult } from './coldstart/bench.js';
+import type { ForwarderBenchResult } from './forwarder/bench.js';
+import { MB, MIB } from './lib/stats.js';
+import { type Panel, renderPlots } from './lib/svg.js';
+import { renderTable } from './lib/table.js';
+import type { PollingBenchResult } from './polling/bench.js';
+import type { UploadBenchResult, UploadSizeResult } from './upload/bench.js';
+import type { UploadPath } from './upload/protocol.js';
+
+export const TARGETS = {
+  uploadRatio: 0.9,
+  uploadCheckRatio: 0.8,
+  rssGrowthBytes: 32 * MB,
+  rssMaxBytes: 256 * MB,
+  importOverheadMs: 50,
+  zipMaxBytes: 1 * MB,
+  transitionsFor10Minutes: 30,
+  lagFraction: 0.2,
+  forwarderRatio: 1.0,
+} as const;
+
+export interface TargetCheck {
+  section: string;
+  measure: string;
+  ours: string;
+  baseline: string;
+  /**
+   * ours ÷ baseline, when a ratio means something: for repeated measurements, the median over
+   * repetitions of the ratio within a repetition (so it need not equal the ratio of the medians).
+   */
+  ratio: number | null;
+  target: string;
+  met: boolean;
+}
+
+export interface Measurements {
+  upload?: UploadBenchResult;
+  coldStart?: ColdStartResult;
+  polling?: PollingBenchResult;
+  forwarder?: ForwarderBenchResult;
+}
+
+const PATH_NAMES: Record<UploadPath, string> = {
+  bare: 'bare pipe',
+  ours: 'sendFile',
+  'ours-check': 'sendFile + CSV check',
+};
+
+const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : '−'}${(Math.abs(bytes) / MB).toFixed(1)} MB`;
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+const duration = (seconds: number) =>
+  seconds >= 3600 ? `${seconds / 3600} h` : seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`;
+
+/** The sizes the upload targets are judged at: 64 MiB (or the smallest) and the largest. */
+export function judgedUploadSizes(upload: UploadBenchResult): UploadSizeResult[] {
+  const sizes = upload.sizes;
+  const small = sizes.find((size) => size.sizeMiB === 64) ?? sizes[0];
+  const large = sizes.at(-1);
+  return [...new Set([small, large])].filter((size): size is UploadSizeResult => size !== undefined);
+}
+
+export function targetChecks(results: Measurements): TargetCheck[] {
+  return [
+    ...uploadChecks(results.upload),
+    ...coldStartChecks(results.coldStart),
+    ...pollingChecks(results.polling),
+    ...forwarderChecks(results.forwarder),
+  ];
+}
+
+function uploadChecks(upload: UploadBenchResult | undefined): TargetCheck[] {
+  if (!upload) return [];
+  const judged = judgedUploadSizes(upload);
+  const checks: TargetCheck[] = [];
+  for (const size of judged) {
+    const bare = size.paths.bare.medianMiBps;
+    for (const [path, minimum, ratio] of [
+      ['ours', TARGETS.uploadRatio, size.ratios.ours],
+      ['ours-check', TARGETS.uploadCheckRatio, size.ratios.oursCheck],
+    ] as const) {
+      const ours = size.paths[path].medianMiBps;
+      checks.push({
+        section: '1 streaming',
+        measure: `${size.sizeMiB} MiB S3 → PUT, ${PATH_NAMES[path]}`,
+        ours: `${fixed(ours)} MiB/s`,
+        baseline: `${fixed(bare)} MiB/s (bare pipe)`,
+        ratio,
+        target: `≥ ${minimum.toFixed(2)} × bare`,
+        met: ratio >= minimum,
+      });
+    }
+  }
+  const small = judged[0];
+  const large = judged.at(-1);
+  for (const path of ['ours', 'ours-check'] as const) {
+    for (const size of judged) {
+      const ours = size.paths[path].peakRssBytes;
+      const bare = size.paths.bare.peakRssBytes;
+      checks.push({
+        section: '2 memory',
+        measure: `peak RSS, ${PATH_NAMES[path]}, ${size.sizeMiB} MiB`,
+        ours: mb(ours),
+        baseline: `${mb(bare)} (bare pipe)`,
+        ratio: ours / bare,
+        target: `< ${mb(TARGETS.rssMaxBytes)}`,
+        met: ours < TARGETS.rssMaxBytes,
+      });
+    }
+    if (small && large && small !== large) {
+      const growth = large.paths[path].peakRssBytes - small.paths[path].peakRssBytes;
+      const bareGrowth = large.paths.bare.peakRssBytes - small.paths.bare.peakRssBytes;
+      checks.push({
+        section: '2 memory',
+        measure: `peak RSS ${small.sizeMiB} → ${large.sizeMiB} MiB, ${PATH_NAMES[path]}`,
+        ours: signedMb(growth),
+        baseline: `${signedMb(bareGrowth)} (bare pipe)`,
+        ratio: null,
+        target: `differ < ${mb(TARGETS.rssGrowthBytes)}`,
+        met: Math.abs(growth) < TARGETS.rssGrowthBytes,
+      });
+    }
+  }
+  return checks;
+}
+
+function coldStartChecks(coldStart: ColdStartResult | undefined): TargetCheck[] {
+  if (!coldStart) return [];
+  const bare = coldStart.bareNode.medianWallMs;
+  const checks: TargetCheck[] = coldStart.functions.map((fn) => ({
+    section: '3 cold start',
+    measure: `import ${fn.name} bundle (node file.mjs)`,
+    ours: `${fixed(fn.medianWallMs, 0)} ms (+${fixed(fn.overheadMs, 0)})`,
+    baseline: `${fixed(bare, 0)} ms (node -e 0)`,
+    ratio: fn.ratio,
+    target: `≤ bare + ${TARGETS.importOverheadMs} ms`,
+    met: fn.overheadMs <= TARGETS.importOverheadMs,
+  }));
+  const largest = [...coldStart.functions].sort((a, b) => b.zipBytes - a.zipBytes)[0];
+  if (largest) {
+    checks.push({
+      section: '3 cold start',
+      measure: `largest of ${coldStart.functions.length} zips (${largest.name})`,
+      ours: `${fixed(largest.zipBytes / 1000, 0)} kB`,
+      baseline: '—',
+      ratio: null,
+      target: `every zip < ${mb(TARGETS.zipMaxBytes)}`,
+      met: coldStart.functions.every((fn) => fn.zipBytes < TARGETS.zipMaxBytes),
+    });
+  }
+  return checks;
+}
+
+function pollingChecks(polling: PollingBenchResult | undefined): TargetCheck[] {
+  if (!polling) return [];
+  const checks: TargetCheck[] = [];
+  const tenMinutes = polling.scenarios.find((scenario) => scenario.ingestionSeconds === 600);
+  if (tenMinutes) {
+    checks.push({
+      section: '4 polling',
+      measure: 'state transitions, 10 min ingestion',
+      ours: String(tenMinutes.ours.transitions),
+      baseline: `${tenMinutes.fixed30.transitions} (fixed 30 s poll)`,
+      ratio: tenMinutes.transitionRatio,
+      target: `≤ ${TARGETS.transitionsFor10Minutes}`,
+      met: tenMinutes.ours.transitions <= TARGETS.transitionsFor10Minutes,
+    });
+  }
+  const cap = polling.settings.POLL_MAX_WAIT_SECONDS;
+  for (const scenario of polling.scenarios) {
+    const { lagSeconds, lagFraction } = scenario.ours;
+    checks.push({
+      section: '4 polling',
+      measure: `detection lag, ${duration(scenario.ingestionSeconds)} ingestion`,
+      ours: `${fixed(lagSeconds, 0)} s (${fixed(lagFraction * 100)}%)`,
+      baseline: `${fixed(scenario.fixed30.lagSeconds, 0)} s (fixed 30 s poll)`,
+      ratio: null,
+      target: `≤ ${TARGETS.lagFraction * 100}% and ≤ ${cap} s`,
+      met: lagFraction <= TARGETS.lagFraction && lagSeconds <= cap,
+    });
+  }
+  return checks;
+}
+
+function forwarderChecks(forwarder: ForwarderBenchResult | undefined): TargetCheck[] {
+  if (!forwarder) return [];
+  const size = forwarder.sizes.find((entry) => entry.records === forwarder.targetSize);
+  if (!size) return [];
+  const { naive, ours } = size.paths;
+  return [
+    {
+      section: '5 forwarder',
+      measure: `${size.records.toLocaleString('en')} records, ${ours.requests} requests (naive ${naive.requests})`,
+      ours: `${fixed(ours.medianRecordsPerSec, 0)} records/s`,
+      baseline: `${fixed(naive.medianRecordsPerSec, 0)} records/s (naive)`,
+      ratio: size.ratio,
+      target: `≥ ${TARGETS.forwarderRatio.toFixed(2)} × naive`,
+      met: size.ratio >= TARGETS.forwarderRatio,
+    },
+  ];
+}
+
+export function renderTargets(checks: readonly TargetCheck[]): string {
+  return renderTable(
+    ['section', 'measure', 'ours', 'baseline (same run)', 'ratio', 'target', 'result'],
+    checks.map((check) => [
+      check.section,
+      check.measure,
+      check.ours,
+      check.baseline,
+      check.ratio === null ? '—' : check.ratio.toFixed(2),
+      check.target,
+      check.met ? 'met' : 'MISSED',
+    ]),
+  );
+}
+
+/** Detail tables, one per section that ran. */
+export function renderDetails(results: Measurements): string[] {
+  const tables: string[] = [];
+  const { upload, coldStart, polling, forwarder } = results;
+  if (upload) {
+    const rows = upload.sizes.flatMap((size) =>
+      (Object.keys(PATH_NAMES) as UploadPath[]).map((path) => {
+        const result = size.paths[path];
+        const cpu = (key: 'cpuMs' | 'serverCpuMs') =>
+          result.samples.reduce((sum, sample) => sum + sample[key], 0) /
+          ((result.samples.length * size.bytes) / MIB);
+        return [
+          `${size.sizeMiB} MiB`,
+          PATH_NAMES[path],
+          fixed(result.medianMiBps),
+          result.samples.map((sample) => fixed(sample.mibPerSec, 0)).join(' '),
+          (path === 'bare' ? 1 : path === 'ours' ? size.ratios.ours : size.ratios.oursCheck).toFixed(2),
+          mb(result.peakRssBytes),
+          fixed(cpu('cpuMs')),
+          fixed(cpu('serverCpuMs')),
+        ];
+      }),
+    );
+    tables.push(
+      `Streaming upload (median of ${upload.sizes[0]?.paths.bare.samples.length ?? 0} runs each; CPU per MiB moved)\n` +
+        renderTable(
+          [
+            'size',
+            'path',
+            'MiB/s',
+            'runs (MiB/s)',
+            '× bare (paired)',
+            'peak RSS',
+            'client CPU ms/MiB',
+            'servers CPU ms/MiB',
+          ],
+          rows,
+        ),
+    );
+  }
+  if (coldStart) {
+    tables.push(
+      `Cold start (median of ${coldStart.runs} processes each; packaged in ${fixed(coldStart.packageSeconds)} s)\n` +
+        renderTable(
+          ['function', 'zip', 'bundle', 'node file.mjs', 'node -e 0', 'overhead', 'import() in-process'],
+          coldStart.functions.map((fn) => [
+            fn.name,
+            `${fixed(fn.zipBytes / 1000, 0)} kB`,
+            `${fixed(fn.bundleBytes / 1000, 0)} kB`,
+            `${fixed(fn.medianWallMs, 0)} ms`,
+            `${fixed(coldStart.bareNode.medianWallMs, 0)} ms`,
+            `+${fixed(fn.overheadMs, 0)} ms`,
+            `${fixed(fn.medianInProcessImportMs, 0)} ms`,
+          ]),
+        ),
+    );
+  }
+  if (polling) {
+    const s = polling.settings;
+    tables.push(
+      `Polling (simulated time; first wait ${s.POLL_FIRST_WAIT_SECONDS} s, ×${s.POLL_BACKOFF_RATE}, cap ${s.POLL_MAX_WAIT_SECONDS} s)\n` +
+        renderTable(
+          [
+            'ingestion',
+            'transitions',
+            'status checks',
+            'seen at',
+            'lag',
+            'fixed 30 s: transitions',
+            'lag',
+            'ratio',
+          ],
+          polling.scenarios.map((scenario) => [
+            duration(scenario.ingestionSeconds),
+            String(scenario.ours.transitions),
+            String(scenario.ours.statusChecks),
+            `${scenario.ours.detectedAtSeconds} s`,
+            `${scenario.ours.lagSeconds} s (${fixed(scenario.ours.lagFraction * 100)}%)`,
+            String(scenario.fixed30.transitions),
+            `${scenario.fixed30.lagSeconds} s`,
+            scenario.transitionRatio.toFixed(2),
+          ]),
+        ) +
+        `\nWorst lag over ingestions of ${duration(polling.sweep.fromSeconds)} to ${duration(polling.sweep.toSeconds)} ` +
+        `(every ${polling.sweep.stepSeconds} s): ${fixed(polling.sweep.worstLagFraction * 100)}% ` +
+        `(at ${polling.sweep.worstAtSeconds} s), ${polling.sweep.worstLagSeconds} s (at ${polling.sweep.worstLagSecondsAt} s).`,
+    );
+  }
+  if (forwarder) {
+    const rows = forwarder.sizes.flatMap((size) =>
+      Object.entries(size.paths).map(([path, result]) => [
+        size.records.toLocaleString('en'),
+        path,
+        fixed(result.medianRecordsPerSec, 0),
+        result.samples.map((sample) => fixed(sample.recordsPerSec, 0)).join(' '),
+        (path === 'naive' ? 1 : path === 'ours' ? size.ratio : (size.diagnosticRatio ?? Number.NaN)).toFixed(
+          2,
+        ),
+        String(result.requests),
+        `${fixed(result.bytesSent / 1000, 0)} kB`,
+        mb(result.peakRssBytes),
+        `${fixed(result.medianCpuMs, 0)} ms`,
+      ]),
+    );
+    tables.push(
+      `Forwarder (median of ${forwarder.sizes[0]?.paths.naive.samples.length ?? 0} runs each; ours: chunks of ${forwarder.settings.PP_CHUNK_SIZE}, gzip above ${forwarder.settings.PP_GZIP_ABOVE_BYTES} B, ids ${forwarder.settings.PP_GENERATE_IDS ? 'on' : 'off'})\n` +
+        renderTable(
+          [
+            'records',
+            'path',
+            'records/s',
+            'runs',
+            '× naive (paired)',
+            'requests',
+            'sent',
+            'peak RSS',
+            'client CPU',
+          ],
+          rows,
+        ),
+    );
+  }
+  return tables;
+}
+
+const COLORS = { bare: '#777', ours: '#1f77b4', check: '#ff7f0e', naive: '#777', diag: '#2ca02c' };
+
+export function renderScalingSvg(results: Measurements, caption: string): string | undefined {
+  const { upload, forwarder } = results;
+  const panels: Panel[] = [];
+  if (upload) {
+    const series = (path: UploadPath, color: string, value: (size: UploadSizeResult) => number) => ({
+      name: PATH_NAMES[path],
+      color,
+      dashed: path === 'bare',
+      points: upload.sizes.map((size): [number, number] => [size.sizeMiB, value(size)]),
+    });
+    panels.push(
+      {
+        title: 'Streaming upload: throughput',
+        xLabel: 'file size (MiB)',
+        yLabel: 'MiB/s (median)',
+        xLog: true,
+        series: [
+          series('bare', COLORS.bare, (size) => size.paths.bare.medianMiBps),
+          series('ours', COLORS.ours, (size) => size.paths.ours.medianMiBps),
+          series('ours-check', COLORS.check, (size) => size.paths['ours-check'].medianMiBps),
+        ],
+      },
+      {
+        title: 'Streaming upload: peak resident memory',
+        xLabel: 'file size (MiB)',
+        yLabel: 'peak RSS (MB)',
+        xLog: true,
+        series: [
+          series('bare', COLORS.bare, (size) => size.paths.bare.peakRssBytes / MB),
+          series('ours', COLORS.ours, (size) => size.paths.ours.peakRssBytes / MB),
+          series('ours-check', COLORS.check, (size) => size.paths['ours-check'].peakRssBytes / MB),
+        ],
+        limits: [{ label: 'target < 256 MB', y: TARGETS.rssMaxBytes / MB }],
+      },
+    );
+  }
+  if (forwarder) {
+    const series = (
+      name: string,
+      color: string,
+      value: (size: ForwarderBenchResult['sizes'][number]) => number,
+    ) => ({
+      name,
+      color,
+      dashed: name === 'naive',
+      points: forwarder.sizes.map((size): [number, number] => [size.records, value(size)]),
+    });
+    panels.push(
+      {
+        title: 'Forwarder: throughput',
+        xLabel: 'records',
+        yLabel: 'records/s (median)',
+        xLog: true,
+        series: [
+          series('naive', COLORS.naive, (size) => size.paths.naive.medianRecordsPerSec),
+          series('forwardRecords', COLORS.ours, (size) => size.paths.ours.medianRecordsPerSec),
+        ],
+      },
+      {
+        title: 'Forwarder: peak resident memory',
+        xLabel: 'records',
+        yLabel: 'peak RSS (MB)',
+        xLog: true,
+        series: [
+          series('naive', COLORS.naive, (size) => size.paths.naive.peakRssBytes / MB),
+          series('forwardRecords', COLORS.ours, (size) => size.paths.ours.peakRssBytes / MB),
+        ],
+      },
+    );
+  }
+  if (panels.length === 0) return undefined;
+  return renderPlots('govpub scaling (npm run bench)', caption, panels);
+}
