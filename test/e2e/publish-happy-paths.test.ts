@@ -1,5 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import {
   crashedInvocations,
@@ -207,5 +208,34 @@ describe('a file dropped again at the same key', () => {
     expect(
       pipeline.eventBridge.events().map((event) => (event.detail as { notes: string[] }).notes.length),
     ).toEqual([1, 0]);
+  });
+});
+
+describe('an external data.gov.sg', () => {
+  it('publishes to the data.gov.sg given by DGS_API_BASE_URL and DGS_API_KEY instead of the embedded one', async () => {
+    const external = await startLocalDataGovSg({
+      apiKeys: ['external-key'],
+      datasets: SAMPLE_DATASETS,
+      stepDelayMs: 10,
+    });
+    try {
+      pipeline = await startFastPipeline({
+        env: {
+          DGS_API_BASE_URL: external.baseUrl,
+          DGS_API_KEY: 'external-key',
+          UPLOAD_ALLOWED_ORIGINS: external.uploadOrigin,
+        },
+      });
+      expect(pipeline.dataGovSg).toBeUndefined();
+      const key = `incoming/${POPULATION.alias}/replace/external.csv`;
+      await pipeline.drop(key, POPULATION_CSV);
+      await pipeline.whenIdle();
+      expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+      expect(external.uploads(POPULATION.id)).toHaveLength(1);
+    } finally {
+      await pipeline?.close();
+      pipeline = undefined;
+      await external.close();
+    }
   });
 });
