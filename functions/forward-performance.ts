@@ -64,7 +64,11 @@ export function makeForwarderHandler(deps: () => ForwarderDeps) {
       if (submitted.success) return onSubmitted(deps(), submitted.data);
       // Retrying cannot fix a malformed detail: tell the sender instead of failing the invocation.
       const problems = describeIssues(submitted.error.issues);
+      const raw = event as { id?: unknown; detail?: { dataGroup?: unknown; dataType?: unknown } };
       await deps().events.publish('Performance Records Forward Failed', {
+        sourceEventId: typeof raw.id === 'string' ? raw.id : null,
+        dataGroup: typeof raw.detail?.dataGroup === 'string' ? raw.detail.dataGroup : null,
+        dataType: typeof raw.detail?.dataType === 'string' ? raw.detail.dataType : null,
         outcome: 'invalid',
         error: { code: 'BAD_EVENT', message: `The event's detail is not usable: ${problems}.` },
       });

@@ -65,6 +65,7 @@ const settingsSchema = z.object({
   REUPLOAD_MAX_ATTEMPTS: nonNegativeInt.default(2),
   REUPLOAD_FIRST_WAIT_SECONDS: positiveInt.default(120),
   UNCONFIRMED_GRACE_POLLS: positiveInt.default(3),
+  UNCONFIRMED_GRACE_SECONDS: nonNegativeInt.default(600),
   LOCK_UPLOAD_LEASE_SECONDS: positiveInt.default(960),
   LOCK_POLL_LEASE_SECONDS: positiveInt.default(1200),
   SWEEP_MIN_AGE_SECONDS: nonNegativeInt.default(600),

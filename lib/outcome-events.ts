@@ -16,28 +16,31 @@ const MAX_DETAIL_BYTES = 200 * 1024;
  * the CSV check's problems) cut until it fits: the report keeps them whole.
  */
 export function fitDetail(detail: Record<string, unknown>): string {
-  let body = JSON.stringify(detail);
+  const body = JSON.stringify(detail);
   if (Buffer.byteLength(body) <= MAX_DETAIL_BYTES) return body;
   const note = '(too large for an event: see the report)';
-  const trimmed: Record<string, unknown> = {
-    ...detail,
-    failures: detail.failures === undefined ? undefined : note,
-  };
-  if (Array.isArray(detail.errors))
-    trimmed.errors = [...detail.errors.slice(0, 20), { index: null, message: note }];
+  const trimmed = trimLists(detail, note);
   if (typeof detail.check === 'object' && detail.check !== null)
     trimmed.check = { ...detail.check, problems: note };
   if (typeof detail.result === 'object' && detail.result !== null) {
-    const result = detail.result as Record<string, unknown>;
-    trimmed.result = {
-      ...result,
-      errors: Array.isArray(result.errors) ? result.errors.slice(0, 20) : result.errors,
-    };
+    trimmed.result = trimLists(detail.result as Record<string, unknown>, note);
   }
-  body = JSON.stringify(trimmed);
-  if (Buffer.byteLength(body) <= MAX_DETAIL_BYTES) return body;
+  const smaller = JSON.stringify(trimmed);
+  if (Buffer.byteLength(smaller) <= MAX_DETAIL_BYTES) return smaller;
+  // Last resort: what identifies the file or request, its outcome and its error code.
   const scalars = Object.entries(detail).filter(([, value]) => typeof value !== 'object' || value === null);
-  return JSON.stringify({ ...Object.fromEntries(scalars), note });
+  return JSON.stringify({ ...Object.fromEntries(scalars), error: detail.error ?? null, note });
+}
+
+/** Cuts the long lists an outcome may carry: failures, errors, chunks, request ids. */
+function trimLists(value: Record<string, unknown>, note: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...value };
+  if (value.failures !== undefined && value.failures !== null) out.failures = note;
+  if (Array.isArray(value.errors))
+    out.errors = [...value.errors.slice(0, 20), { index: null, message: note }];
+  if (Array.isArray(value.chunks)) out.chunks = `${value.chunks.length} chunks: ${note}`;
+  if (Array.isArray(value.requestIds)) out.requestIds = value.requestIds.slice(0, 20);
+  return out;
 }
 
 export interface OutcomeEvents {

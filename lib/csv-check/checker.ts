@@ -8,9 +8,11 @@ import { Utf8Validator } from './utf8.js';
 import { ruleFor, type ValueRule } from './values.js';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-/** Control characters other than tab, LF and CR: no CSV value should hold them (NUL above all). */
+/** NUL (an error) and the other control characters but tab, LF and CR (a warning). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const NUL = /\u0000/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 /** After the file is known to be bad, read at most this much more to find further problems. */
 const READ_AFTER_REJECTION = 64 * 1024 * 1024;
 
@@ -103,8 +105,11 @@ class CheckRun {
   #utf8 = new Utf8Validator();
   #invalidUtf8 = false;
   #invalidUtf8Located = false;
-  #control = false;
-  #controlLocated = false;
+  /** Per detector (NUL, other control characters): seen in the text, and located in a row. */
+  #controls = [
+    { pattern: NUL, severity: 'error' as const, seen: false, located: false },
+    { pattern: CONTROL, severity: 'warning' as const, seen: false, located: false },
+  ];
   #decoder = new StringDecoder('utf8');
   #charsFed = 0;
   #cursor = 0;
@@ -175,7 +180,8 @@ class CheckRun {
     if (!this.#utf8.push(bytes)) this.#invalidUtf8 = true;
     const text = this.#decoder.write(bytes);
     // One scan per chunk; the record holding the character is found as the parser reaches it.
-    if (!this.#control && CONTROL.test(text)) this.#control = true;
+    for (const control of this.#controls)
+      if (!control.seen && control.pattern.test(text)) control.seen = true;
     this.#charsFed += text.length;
     this.#write(text);
     // The parser keeps an unfinished record in memory: bound it.
@@ -252,7 +258,8 @@ class CheckRun {
     }
     if (this.#mixedLineEndings(record, linebreak, row)) return;
     if (this.#invalidUtf8 && !this.#invalidUtf8Located) this.#locateInvalidUtf8(record, row);
-    if (this.#control && !this.#controlLocated) this.#locateControl(record, row);
+    for (const control of this.#controls)
+      if (control.seen && !control.located) this.#locateControl(control, record, row);
     if (row === 1) {
       this.#onHeader(record);
       return;
@@ -338,19 +345,25 @@ class CheckRun {
     });
   }
 
-  #locateControl(record: string[], row: number): void {
-    const index = record.findIndex((field) => CONTROL.test(field));
+  #locateControl(
+    control: { pattern: RegExp; severity: 'error' | 'warning'; located: boolean },
+    record: string[],
+    row: number,
+  ): void {
+    const index = record.findIndex((field) => control.pattern.test(field));
     if (index === -1) return;
-    this.#controlLocated = true;
+    control.located = true;
+    const value = record[index] ?? '';
     const column = row === 1 ? `#${index + 1}` : (this.#header?.[index] ?? `#${index + 1}`);
-    const code = (record[index] ?? '').match(CONTROL)?.[0]?.codePointAt(0) ?? 0;
+    const code = value.match(control.pattern)?.[0]?.codePointAt(0) ?? 0;
+    // NUL breaks most loaders; other control characters are suspicious but not known to fail.
     this.#add({
-      severity: 'error',
+      severity: control.severity,
       code: 'CONTROL_CHARACTER',
       row,
       column,
-      value: this.#cut((record[index] ?? '').replace(CONTROL, '\uFFFD')),
-      message: `Row ${row}, column "${column}" holds the control character U+${code.toString(16).padStart(4, '0').toUpperCase()}${code === 0 ? ' (NUL)' : ''}, which data.gov.sg would reject. Remove it.`,
+      value: this.#cut(value.replace(control.pattern, '\uFFFD')),
+      message: `Row ${row}, column "${column}" holds the control character U+${code.toString(16).padStart(4, '0').toUpperCase()}${code === 0 ? ' (NUL)' : ''}, which data.gov.sg may reject. Remove it.`,
     });
   }
 

@@ -1,5 +1,12 @@
 import type { DataGovSgClient } from '../datagovsg/client.js';
-import { belongsToUpload, type IngestionStatus, isKnownStatus, isTerminal } from '../datagovsg/status.js';
+import {
+  belongsToUpload,
+  type IngestionStatus,
+  isIdle,
+  isKnownStatus,
+  isTerminal,
+  type StatusBaseline,
+} from '../datagovsg/status.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { Log } from '../observability.js';
 import type { PollState, PublicationState, StatusSeen } from './publication.js';
@@ -19,6 +26,7 @@ export interface PollSettings {
   REUPLOAD_FIRST_WAIT_SECONDS: number;
   LOCK_POLL_LEASE_SECONDS: number;
   UNCONFIRMED_GRACE_POLLS: number;
+  UNCONFIRMED_GRACE_SECONDS: number;
 }
 
 export interface PollDeps {
@@ -92,7 +100,7 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
   }
   // A send whose answer was lost, and which data.gov.sg never shows arriving, did not arrive
   // (S3 stores nothing short of its Content-Length): send it again rather than wait for the deadline.
-  if (lastUpload?.unconfirmed && !ofThisUpload && polls >= settings.UNCONFIRMED_GRACE_POLLS) {
+  if (lastUpload?.unconfirmed && neverArrived(current, lastUpload, settings, polls, now)) {
     if (publication.uploads.length - 1 < settings.REUPLOAD_MAX_ATTEMPTS) {
       deps.log.warn('UNCONFIRMED_UPLOAD_NOT_ARRIVED', { datasetId: publication.datasetId, polls });
       return { ...base, decision: 'reupload', nextWaitSeconds: 1 };
@@ -111,6 +119,27 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
 function boundedFailures(failures: unknown): Pick<PollState, 'failures' | 'failuresOmitted'> {
   const size = Buffer.byteLength(JSON.stringify(failures ?? null));
   return size <= MAX_FAILURES_IN_STATE_BYTES ? { failures } : { failuresOmitted: true };
+}
+
+/**
+ * Only when nothing at all happened: the status is idle and still exactly the pre-upload one
+ * (status, version, updatedAt), after both a number of polls and a time grace. A send that was
+ * stored shows Pending or a moved version/updatedAt well within that time.
+ */
+function neverArrived(
+  current: IngestionStatus,
+  upload: { baseline: StatusBaseline; finishedAt: string },
+  settings: PollSettings,
+  polls: number,
+  now: Date,
+): boolean {
+  const unchanged =
+    current.status === upload.baseline.status &&
+    current.version === upload.baseline.version &&
+    current.updatedAt === upload.baseline.updatedAt &&
+    isIdle(current.status);
+  const waited = now.getTime() - Date.parse(upload.finishedAt) >= settings.UNCONFIRMED_GRACE_SECONDS * 1000;
+  return unchanged && waited && polls >= settings.UNCONFIRMED_GRACE_POLLS;
 }
 
 /** Waits grow geometrically from the first wait up to the cap. */

@@ -1,4 +1,5 @@
 import type { DataGovSgClient } from '../datagovsg/client.js';
+import { belongsToUpload } from '../datagovsg/status.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { SourceChangedError } from '../errors.js';
@@ -23,6 +24,15 @@ export async function reuploadPublication(
 ): Promise<PublicationState> {
   const { publication } = state;
   const { datasetId, lockToken } = publication;
+  const last = publication.uploads.at(-1);
+  if (last?.unconfirmed) {
+    // Checked again right before sending: if the lost send did arrive after all, keep polling it.
+    const current = await deps.dgs.ingestionStatus(datasetId);
+    if (belongsToUpload(current, last.baseline)) {
+      deps.log.warn('UNCONFIRMED_UPLOAD_ARRIVED_LATE', { datasetId });
+      return { publication, poll: initialPoll(deps.settings, deps.now(), state.poll.statuses) };
+    }
+  }
   const object = await deps.bucket.head(publication.bucket, publication.sourceKey);
   if (!object || object.etag !== publication.etag) {
     throw new SourceChangedError(

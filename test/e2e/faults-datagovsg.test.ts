@@ -262,8 +262,11 @@ describe('the presigned PUT', () => {
     ['1 %', 0.01],
     ['99 %', 0.99],
   ])('connection reset at %s of the bytes: sent again with a new link, published once', async (_, at) => {
-    // A bounded deadline: an upload whose answer was lost is polled until then.
-    pipeline = await startFastPipeline({ env: { POLL_DEADLINE_SECONDS: '3' } });
+    // A bounded deadline, and no time grace before a lost send that never arrived is sent again
+    // (the poll-count grace still applies).
+    pipeline = await startFastPipeline({
+      env: { POLL_DEADLINE_SECONDS: '3', UNCONFIRMED_GRACE_SECONDS: '0' },
+    });
     pipeline.dataGovSg?.fault({ endpoint: 'put', resetAfterBytes: Math.floor(body.length * at), times: 1 });
     const key = `incoming/${POPULATION.alias}/replace/reset.csv`;
     await pipeline.drop(key, body);
