@@ -3,7 +3,7 @@
  * with the naive sender or with forwardRecords. Prints { ms, cpuMs, maxRssBytes, records, requests }.
  */
 
-import { PerformancePlatformClient } from '../../lib/performance-platform/client.js';
+import { createPpClient } from '../../lib/performance-platform/create-client.js';
 import { forwardRecords } from '../../lib/performance-platform/forward.js';
 import { childArgs, peakRssBytes, report, startMeasure } from '../lib/measure.js';
 import { type ForwardChildArgs, type ForwardChildResult, NAIVE_BATCH } from './protocol.js';
@@ -33,18 +33,7 @@ async function ours(): Promise<number> {
   const settings = args.settings;
   if (!settings) throw new Error('ours needs the settings');
   let requests = 0;
-  const client = new PerformancePlatformClient({
-    baseUrl: args.baseUrl,
-    token: async () => args.token,
-    timeoutMs: settings.PP_REQUEST_TIMEOUT_MS,
-    // As functions/forward-performance.ts builds it.
-    retry: {
-      maxAttempts: settings.PP_MAX_ATTEMPTS,
-      baseDelayMs: 500,
-      maxDelayMs: 10_000,
-      totalTimeMs: settings.PP_TOTAL_TIME_MS,
-    },
-    gzipAboveBytes: settings.PP_GZIP_ABOVE_BYTES,
+  const client = createPpClient({ ...settings, PP_BASE_URL: args.baseUrl }, async () => args.token, {
     fetch: (input, init) => {
       requests += 1;
       return fetch(input, init);

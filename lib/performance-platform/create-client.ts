@@ -1,11 +1,25 @@
-import { requireSettings, type Settings } from '../config.js';
-import { PerformancePlatformClient } from './client.js';
+import type { Settings } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { PerformancePlatformClient, type PpClientOptions } from './client.js';
 import type { PpTokenProvider } from './tokens.js';
 
-/** The forwarder's client, from the settings; shared by the Lambda, the CLI and the local run. */
-export function createPpClient(settings: Settings, token: PpTokenProvider): PerformancePlatformClient {
+type ClientSettings = Pick<
+  Settings,
+  'PP_BASE_URL' | 'PP_REQUEST_TIMEOUT_MS' | 'PP_MAX_ATTEMPTS' | 'PP_TOTAL_TIME_MS' | 'PP_GZIP_ABOVE_BYTES'
+>;
+
+/**
+ * The forwarder's client, from the settings; shared by the Lambda, the CLI, the local run and the
+ * benchmark (which passes a counting `fetch`).
+ */
+export function createPpClient(
+  settings: ClientSettings,
+  token: PpTokenProvider,
+  overrides: Pick<PpClientOptions, 'fetch'> = {},
+): PerformancePlatformClient {
+  if (!settings.PP_BASE_URL) throw new ConfigError('Missing configuration: PP_BASE_URL');
   return new PerformancePlatformClient({
-    baseUrl: requireSettings(settings, ['PP_BASE_URL']).PP_BASE_URL,
+    baseUrl: settings.PP_BASE_URL,
     token,
     timeoutMs: settings.PP_REQUEST_TIMEOUT_MS,
     retry: {
@@ -15,5 +29,6 @@ export function createPpClient(settings: Settings, token: PpTokenProvider): Perf
       totalTimeMs: settings.PP_TOTAL_TIME_MS,
     },
     gzipAboveBytes: settings.PP_GZIP_ABOVE_BYTES,
+    ...overrides,
   });
 }
