@@ -442,7 +442,9 @@ describe('what the status endpoint says', () => {
   });
 
   it('an unknown status string before the upload: the file waits, and is not kept waiting forever', async () => {
-    pipeline = await startFastPipeline({ env: { MAX_WAIT_SECONDS: '1', SWEEP_MIN_AGE_SECONDS: '0' } });
+    // 2 s, not 1: s3rver keeps LastModified to the whole second, so a file dropped late in a
+    // second can look a second old at once.
+    pipeline = await startFastPipeline({ env: { MAX_WAIT_SECONDS: '2', SWEEP_MIN_AGE_SECONDS: '0' } });
     pipeline.dataGovSg?.fault({
       endpoint: 'ingestion-status',
       status: 200,
@@ -457,7 +459,7 @@ describe('what the status endpoint says', () => {
     expect(await pipeline.lock.get(POPULATION.id)).toBeUndefined();
     expect(requestsTo(pipeline, 'put')).toEqual([]);
     // Past MAX_WAIT_SECONDS, the next sweep must file it, naming what data.gov.sg showed.
-    await sleep(1_100);
+    await sleep(2_100);
     await pipeline.sweep();
     await pipeline.whenIdle();
     const report = await outcomeOf(pipeline, key);

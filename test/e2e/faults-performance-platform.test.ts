@@ -101,14 +101,15 @@ describe('the Performance Platform failing for a while', () => {
 
   it('an outage past MAX_WAIT_SECONDS: the file is filed in failed/ with a report naming HTTP 503', async () => {
     pipeline = await startFastPipeline({
-      env: { PP_MAX_ATTEMPTS: '1', MAX_WAIT_SECONDS: '1', SWEEP_MIN_AGE_SECONDS: '0' },
+      // 2 s, not 1: s3rver keeps LastModified to the whole second.
+      env: { PP_MAX_ATTEMPTS: '1', MAX_WAIT_SECONDS: '2', SWEEP_MIN_AGE_SECONDS: '0' },
     });
     pipeline.performancePlatform?.fault({ method: 'POST', status: 503, times: 1_000 });
     const key = `incoming/performance/${GROUP}/${TYPE}/long-outage.json`;
     await pipeline.drop(key, JSON.stringify(records(5)));
     await pipeline.whenIdle();
     expect(await pipeline.keys('incoming/')).toEqual([key]);
-    await sleep(1_100);
+    await sleep(2_100);
     await pipeline.sweep();
     await pipeline.whenIdle();
     const report = await fileReport(pipeline, `failed/performance/${GROUP}/${TYPE}/long-outage.json`);
