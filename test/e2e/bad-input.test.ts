@@ -3,14 +3,11 @@
 // (a report's code, a status and message, an event, a ConfigError, an exit code and one sentence)
 // and that nothing reached data.gov.sg or the Performance Platform half-way. One pipeline serves
 // every row; the drops are made at once, the CLI rows run concurrently.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -20,10 +17,10 @@ import { loadSettings } from '../../lib/config.js';
 import { createDatasetDirectory } from '../../lib/datasets.js';
 import { ConfigError } from '../../lib/errors.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
-import { LOCAL_API_KEY, type LocalPipeline } from '../../local/pipeline.js';
+import type { LocalPipeline } from '../../local/pipeline.js';
+import { type CliRun, cliEnvironment, runGovpub } from './govpub-cli.js';
 import { crashedInvocations, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** MAX_FILE_BYTES of the shared pipeline: small enough to drop MAX + 1 bytes, above the 2 MB line. */
 const MAX_FILE_BYTES = 3_000_000;
 /** S3's longest key, in UTF-8 bytes. */
@@ -33,7 +30,6 @@ const LAMBDA_MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 const GROUP = 'carers-allowance';
 const TYPE = 'transaction-count';
 const PP_PATH = `/performance/${GROUP}/${TYPE}`;
-const PP_TOKEN = 'local-pp-token-carers';
 const UPLOADS_PATH = `/datasets/${POPULATION.alias}/uploads`;
 const HEADER = 'year,sex,population\n';
 const STACK_TRACE = /^\s+at \S/m;
@@ -1095,48 +1091,13 @@ describe('configuration values', () => {
 // CLI arguments (subprocesses, concurrently)
 // ---------------------------------------------------------------------------------------------
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `node bin/govpub.mjs …` with the pipeline's settings; `undefined` in `env` removes a variable. */
-async function govpub(
+function govpub(
   args: string[],
   env: Record<string, string | undefined> = {},
   input?: string,
-): Promise<Run> {
-  const base: Record<string, string | undefined> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    TMPDIR: tmpdir(),
-    DGS_API_BASE_URL: dgs().baseUrl,
-    DGS_API_KEY: LOCAL_API_KEY,
-    UPLOAD_ALLOWED_ORIGINS: dgs().uploadOrigin,
-    PP_BASE_URL: pp().baseUrl,
-    PP_TOKEN,
-    ...env,
-  };
-  const child = spawn(process.execPath, ['bin/govpub.mjs', ...args], {
-    cwd: ROOT,
-    env: Object.fromEntries(Object.entries(base).filter(([, value]) => value !== undefined)),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+): Promise<CliRun> {
+  return runGovpub(args, { ...cliEnvironment(pipeline), ...env }, input);
 }
 
 interface CliRow {

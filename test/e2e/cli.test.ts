@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
 import { LOCAL_API_KEY, type LocalPipeline } from '../../local/pipeline.js';
+import { type CliRun, cliEnvironment, runGovpub } from './govpub-cli.js';
 import {
   EXPENDITURE,
   outcomeOf,
@@ -17,17 +16,9 @@ import {
   TRANSACTIONS,
 } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GROUP = 'carers-allowance';
 const TYPE = 'transaction-count';
-const PP_TOKEN = 'local-pp-token-carers';
 const BAD_CSV = 'year,sex,population\n2023,female,2100000\n2023,male,lots\n';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let pipeline: LocalPipeline;
 let dir: string;
@@ -36,36 +27,9 @@ let closedPort: number;
 let silent: Server;
 const held = new Set<Socket>();
 
-/** Runs `node bin/govpub.mjs …` as a user would, with only the environment given. */
-async function govpub(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/govpub.mjs', ...args], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      TMPDIR: tmpdir(),
-      DGS_API_BASE_URL: pipeline.dataGovSg?.baseUrl ?? '',
-      DGS_API_KEY: LOCAL_API_KEY,
-      UPLOAD_ALLOWED_ORIGINS: pipeline.dataGovSg?.uploadOrigin ?? '',
-      PP_BASE_URL: pipeline.performancePlatform?.baseUrl ?? '',
-      PP_TOKEN,
-      ...env,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdin.end(input);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+/** `node bin/govpub.mjs …` with the local pipeline's settings, overridden by `env`. */
+function govpub(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliRun> {
+  return runGovpub(args, { ...cliEnvironment(pipeline), ...env }, input);
 }
 
 async function file(name: string, content: string): Promise<string> {

@@ -112,13 +112,13 @@ describe('the forwarder over HTTP', () => {
     await pipeline.close();
 
     pipeline = await startFastPipeline({
-      env: { PP_TOKEN: 'wrong' },
-      ppDataSets: [{ dataGroup: GROUP, dataType: TYPE, bearerToken: 'right' }],
+      env: { PP_TOKEN: 'wrong-token-of-the-caller' },
+      ppDataSets: [{ dataGroup: GROUP, dataType: TYPE, bearerToken: 'right-token-of-the-data-set' }],
     });
     const refused = await call(pipeline, 'POST', PATH, records(3));
     expect(refused.status).toBe(502);
     expect(writes(pipeline)).toHaveLength(1);
-    expect(JSON.stringify(refused.body)).not.toContain('wrong');
+    expect(JSON.stringify(refused.body)).not.toContain('wrong-token-of-the-caller');
   });
 
   it('reports a partial failure exactly, and a re-run completes it without duplicates', async () => {

@@ -1,9 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../lib/aws-clients.js';
 import { localS3ClientConfig } from '../../local/aws/s3.js';
+import { loadDataSetsConfig } from '../../local/performance-platform/server.js';
+import { exposeToScan, testSecret } from '../leak-scan.js';
 
 const START = ['--import', 'tsx', 'local/start.ts'];
 const ENV = {
@@ -15,6 +18,13 @@ const ENV = {
   DGS_API_KEY: '',
   PP_BASE_URL: '',
 };
+
+// What the local run prints is scanned for secrets. Its banner shows the local data.gov.sg key on
+// purpose (a user needs it); the write API's tokens must never be printed.
+beforeAll(() => {
+  const path = fileURLToPath(new URL('../../config/performance-platform-local.json', import.meta.url));
+  for (const dataSet of loadDataSetsConfig(path)) testSecret(dataSet.bearerToken);
+});
 
 /** Resolves with the first stdout match of `pattern`, failing after `ms`. */
 function waitForOutput(child: ChildProcess, pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
@@ -35,9 +45,12 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, ms: number): Promis
 describe('the local run (npm start)', () => {
   it('runs the demo: publishes the examples, files the bad one, prints the reports, exits 0', async () => {
     const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
-      execFile(process.execPath, [...START, '--demo'], { env: ENV, timeout: 90_000 }, (error, out) =>
-        error ? reject(new Error(`${error.message}\n${out}`)) : resolve({ stdout: out }),
-      );
+      execFile(process.execPath, [...START, '--demo'], { env: ENV, timeout: 90_000 }, (error, out, err) => {
+        exposeToScan('npm run demo stdout', out);
+        exposeToScan('npm run demo stderr', err);
+        if (error) reject(new Error(`${error.message}\n${out}`));
+        else resolve({ stdout: out });
+      });
     });
     expect(stdout.match(/^as expected: /gm)).toHaveLength(4);
     expect(stdout).toMatch(/published incoming\/resident-population\/replace\/resident-population\.csv/);
@@ -50,6 +63,8 @@ describe('the local run (npm start)', () => {
       env: ENV,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.stdout.on('data', (chunk: Buffer) => exposeToScan('npm start stdout', chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => exposeToScan('npm start stderr', chunk.toString()));
     try {
       const [, bucket = '', endpoint = '', httpApi = ''] = await waitForOutput(
         child,

@@ -1,5 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import type { PublishReport } from '../../lib/publish/file-outcome.js';
+import { loadDataSetsConfig } from '../../local/performance-platform/server.js';
 import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline.js';
+import { exposeToScan, testSecret } from '../leak-scan.js';
 
 /** The sample datasets of the local data.gov.sg, by the aliases config/datasets.json gives them. */
 export const POPULATION = { alias: 'resident-population', id: 'd_3c55210de27fcccda2ed0c63fdd2b352' };
@@ -8,12 +11,49 @@ export const TRANSACTIONS = { alias: 'online-transactions', id: 'd_5f2a6e1b9c0d4
 
 export const POPULATION_CSV = 'year,sex,population\n2023,female,2100000\n2023,male,2050000\n';
 
-/** A pipeline with every wait shortened to milliseconds and data.gov.sg stepping quickly. */
-export function startFastPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
-  return startLocalPipeline({
+const PP_CONFIG_PATH = new URL('../../config/performance-platform-local.json', import.meta.url);
+
+/**
+ * A pipeline with every wait shortened to milliseconds and data.gov.sg stepping quickly. Its keys
+ * and tokens are registered with the secret scan, and on close everything it let a person read
+ * (reports, events, function results and errors, executions) is exposed to it.
+ */
+export async function startFastPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const pipeline = await startLocalPipeline({
     fastWaitMs: 15,
     ...options,
     dataGovSg: { stepDelayMs: 10, ...options.dataGovSg },
+  });
+  const tokens = (options.ppDataSets ?? loadDataSetsConfig(fileURLToPath(PP_CONFIG_PATH))).map(
+    (dataSet) => dataSet.bearerToken,
+  );
+  const configured = [pipeline.settings.DGS_API_KEY, options.env?.PP_TOKEN];
+  for (const secret of [...configured, ...(pipeline.dataGovSg?.options.apiKeys ?? []), ...tokens]) {
+    if (secret) testSecret(secret);
+  }
+  const close = pipeline.close.bind(pipeline);
+  pipeline.close = async () => {
+    try {
+      exposeToScan('reports, events, function results and executions', await everythingFiled(pipeline));
+    } finally {
+      await close();
+    }
+  };
+  return pipeline;
+}
+
+/** Reports, events, function results and executions of a pipeline: what it filed for people to read. */
+export async function everythingFiled(pipeline: LocalPipeline): Promise<string> {
+  const reports = await Promise.all(
+    (await pipeline.keys(''))
+      .filter((key) => key.endsWith('.report.json'))
+      .map(async (key) => ({ key, report: await pipeline.report(key.replace(/\.report\.json$/, '')) })),
+  );
+  return JSON.stringify({
+    reports,
+    events: pipeline.eventBridge.events(),
+    invocations: pipeline.lambda.invocations(),
+    executions: pipeline.stepFunctions.executions(),
   });
 }
 

@@ -12,7 +12,7 @@ import {
   type LocalPerformancePlatform,
   startLocalPerformancePlatform,
 } from '../../../../local/performance-platform/server.js';
-import { recordingLog } from '../../../fakes/silent-log.js';
+import { recordingLog } from '../../../fakes/recording-log.js';
 
 const GROUP = 'carers-allowance';
 const TYPE = 'transaction-count';

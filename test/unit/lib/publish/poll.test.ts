@@ -4,7 +4,7 @@ import { LockLostError } from '../../../../lib/errors.js';
 import { checkIngestion, initialPoll, nextWait, type PollSettings } from '../../../../lib/publish/poll.js';
 import type { PublicationState } from '../../../../lib/publish/publication.js';
 import { MemoryLock } from '../../../fakes/memory-lock.js';
-import { recordingLog } from '../../../fakes/silent-log.js';
+import { recordingLog } from '../../../fakes/recording-log.js';
 
 const ID = 'd_07c63be0f37e6e59c07a4ddc2fd87fcb';
 const settings: PollSettings = {

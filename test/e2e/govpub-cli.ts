@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { LocalPipeline } from '../../local/pipeline.js';
+import { LOCAL_API_KEY } from '../../local/pipeline.js';
+import { exposeToScan, MIN_SECRET_LENGTH, testSecret } from '../leak-scan.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The local write API's token for carers-allowance/transaction-count (config/performance-platform-local.json). */
+export const LOCAL_PP_TOKEN = 'local-pp-token-carers';
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment a user of the local pipeline would set for the CLI. */
+export function cliEnvironment(pipeline: LocalPipeline): Record<string, string> {
+  return {
+    DGS_API_BASE_URL: pipeline.dataGovSg?.baseUrl ?? '',
+    DGS_API_KEY: LOCAL_API_KEY,
+    UPLOAD_ALLOWED_ORIGINS: pipeline.dataGovSg?.uploadOrigin ?? '',
+    PP_BASE_URL: pipeline.performancePlatform?.baseUrl ?? '',
+    PP_TOKEN: LOCAL_PP_TOKEN,
+  };
+}
+
+/**
+ * Runs `node bin/govpub.mjs …` as a user would, with only PATH, HOME, TMPDIR and `env` (where
+ * `undefined` removes a variable). Its key and token are registered with the secret scan and all
+ * it prints is exposed to it: a user reads the CLI's output.
+ */
+export async function runGovpub(
+  args: string[],
+  env: Record<string, string | undefined>,
+  input?: string,
+): Promise<CliRun> {
+  const full: Record<string, string | undefined> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    TMPDIR: tmpdir(),
+    ...env,
+  };
+  for (const secret of [full.DGS_API_KEY, full.PP_TOKEN]) {
+    if (secret && secret.length >= MIN_SECRET_LENGTH) testSecret(secret);
+  }
+  const child = spawn(process.execPath, ['bin/govpub.mjs', ...args], {
+    cwd: ROOT,
+    env: Object.fromEntries(Object.entries(full).filter(([, value]) => value !== undefined)),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // A command may exit before reading its input.
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  exposeToScan(`govpub ${args[0] ?? ''} stdout`, stdout);
+  exposeToScan(`govpub ${args[0] ?? ''} stderr`, stderr);
+  return { code, stdout, stderr };
+}
