@@ -106,4 +106,49 @@ describe('load', () => {
     }
     expect(most, 'datasets in flight at once').toBeGreaterThanOrEqual(5);
   }, 120_000);
+
+  it('forwards 100,000 records from a file delivered twice at once, through a lost answer and a 503 burst: each stored once', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    const total = 100_000;
+    const [group, type] = ['carers-allowance', 'transaction-count'];
+    const key = `incoming/performance/${group}/${type}/load.ndjson`;
+    const lines = Array.from({ length: total }, (_, i) =>
+      JSON.stringify({
+        _timestamp: `2024-${String((i % 12) + 1).padStart(2, '0')}-01T00:00:00Z`,
+        channel: `channel-${i}`,
+        count: i % 97,
+      }),
+    );
+    await pipeline.drop(key, `${lines.join('\n')}\n`);
+    const writeApi = pipeline.performancePlatform;
+    if (!writeApi) throw new Error('the local write API did not start');
+    // One chunk is stored but its answer lost (sent again), then a burst the retries ride out.
+    writeApi.fault({ method: 'POST', dropAfterStore: true, times: 1 });
+    writeApi.fault({ method: 'POST', status: 503, times: 3 });
+
+    await Promise.all([pipeline.redeliver(key), pipeline.redeliver(key)]);
+    await pipeline.whenIdle();
+
+    const stored = await writeApi.records(group, type);
+    expect(stored).toHaveLength(total);
+    expect(new Set(stored.map((record) => record.channel)).size).toBe(total);
+    expect(stored.reduce((sum, record) => sum + Number(record.count), 0)).toBe(
+      Array.from({ length: total }, (_, i) => i % 97).reduce((sum, count) => sum + count, 0),
+    );
+    const posts = writeApi.requests().filter((request) => request.method === 'POST');
+    // Each delivery sent every chunk of 100 at least once; the faults added a few more.
+    expect(posts.filter((request) => request.status === 200).length).toBeGreaterThanOrEqual(
+      2 * (total / 100),
+    );
+    expect(posts.filter((request) => request.status === 503)).toHaveLength(3);
+    const report = (await pipeline.report(
+      `processed/performance/${group}/${type}/load.ndjson`,
+    )) as unknown as {
+      outcome: string;
+      result: { records: number };
+    };
+    expect(report).toMatchObject({ outcome: 'forwarded', result: { records: total } });
+    expect(await pipeline.keys('incoming/')).toEqual([]);
+    expect(await pipeline.keys('failed/')).toEqual([]);
+  }, 120_000);
 });
