@@ -57,6 +57,7 @@ const settingsSchema = z.object({
     )
     .default(DEFAULT_UPLOAD_ORIGINS),
   UPLOAD_MAX_ATTEMPTS: positiveInt.default(3),
+  UPLOAD_IDLE_TIMEOUT_SECONDS: positiveInt.default(120),
   MAX_FILE_BYTES: positiveInt.max(MAX_UPLOAD_BYTES).default(MAX_UPLOAD_BYTES),
   POLL_FIRST_WAIT_SECONDS: positiveInt.default(30),
   POLL_BACKOFF_RATE: z.coerce.number().min(1).default(1.5),

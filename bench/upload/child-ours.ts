@@ -34,7 +34,12 @@ if (!object) throw new Error(`${args.key} not found`);
 const md5 = await bucket.md5(object);
 const measure = startMeasure();
 const attempt = await sendFile(
-  { dgs, settings: { UPLOAD_MAX_ATTEMPTS: 1 }, log: silent, now: () => new Date() },
+  {
+    dgs,
+    settings: { UPLOAD_MAX_ATTEMPTS: 1, UPLOAD_IDLE_TIMEOUT_SECONDS: 120 },
+    log: silent,
+    now: () => new Date(),
+  },
   {
     source: objectSource(bucket, object),
     datasetId: args.datasetId,

@@ -10,8 +10,8 @@ export interface PutOptions {
   contentLength: number;
   /** Base64 MD5 of the body; sent only when the URL signed `content-md5`. */
   md5Base64: string | undefined;
-  /** Gives up when no byte moves either way for this long. */
-  idleTimeoutMs?: number;
+  /** Gives up when no byte moves either way for this long (a stalled path, a server that stopped reading). */
+  idleTimeoutMs: number;
   /**
    * Aborting stops the PUT before it completes (S3 then stores nothing) and rejects with the
    * signal's reason; the body is left to its owner, who may still be reading it.
@@ -61,7 +61,7 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     request.on('close', () => options.signal?.removeEventListener('abort', onAbort));
-    request.setTimeout(options.idleTimeoutMs ?? 120_000, () => {
+    request.setTimeout(options.idleTimeoutMs, () => {
       request.destroy(
         Object.assign(new Error('no progress on the upload connection'), { code: 'ETIMEDOUT' }),
       );

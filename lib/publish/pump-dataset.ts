@@ -22,14 +22,13 @@ import { failureFromError } from './failure.js';
 import { fileOutcome } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
 import type { Publication, PublicationState, UploadAttempt } from './publication.js';
-import { objectSource, sendFile } from './send-file.js';
+import { objectSource, type SendSettings, sendFile } from './send-file.js';
 
-export interface PumpSettings extends PollSettings {
+export interface PumpSettings extends PollSettings, SendSettings {
   CSV_CHECK: boolean;
   CSV_CHECK_MAX_PROBLEMS: number;
   MAX_FILE_BYTES: number;
   MAX_WAIT_SECONDS: number;
-  UPLOAD_MAX_ATTEMPTS: number;
   LOCK_UPLOAD_LEASE_SECONDS: number;
 }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Settings } from '../config.js';
 import { createCsvCheck } from '../csv-check/checker.js';
 import type { CsvCheckOptions } from '../csv-check/types.js';
 import type { DataGovSgClient } from '../datagovsg/client.js';
@@ -10,9 +11,11 @@ import { CsvRejectedError, DatasetBusyError, UploadFailedError, UploadUnconfirme
 import type { Log } from '../observability.js';
 import type { UploadAttempt } from './publication.js';
 
+export type SendSettings = Pick<Settings, 'UPLOAD_MAX_ATTEMPTS' | 'UPLOAD_IDLE_TIMEOUT_SECONDS'>;
+
 export interface SendDeps {
   dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus'>;
-  settings: { UPLOAD_MAX_ATTEMPTS: number };
+  settings: SendSettings;
   log: Log;
   now: () => Date;
   /** Told before the first byte goes out, so the caller can record the baseline (crash recovery). */
@@ -78,6 +81,7 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
         body: inFlight ? source.pipe(inFlight.stream) : source,
         contentLength: object.size,
         md5Base64,
+        idleTimeoutMs: deps.settings.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
         ...(inFlight ? { signal: inFlight.signal } : {}),
         ...(deps.onProgress
           ? {

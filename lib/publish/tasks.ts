@@ -7,7 +7,7 @@ import { failureFromCaught, failureFromPoll } from './failure.js';
 import { type FileOutcomeDeps, fileOutcome, type PublishReport } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
 import type { PublicationState } from './publication.js';
-import { objectSource, type SendDeps, sendFile } from './send-file.js';
+import { objectSource, type SendDeps, type SendSettings, sendFile } from './send-file.js';
 
 /**
  * The state machine's re-upload after Ingestion Failed: the same object, pinned to the same
@@ -18,7 +18,7 @@ export async function reuploadPublication(
   deps: SendDeps & {
     bucket: DropBucket;
     lock: DatasetLock;
-    settings: PollSettings & { UPLOAD_MAX_ATTEMPTS: number; LOCK_UPLOAD_LEASE_SECONDS: number };
+    settings: PollSettings & SendSettings & { LOCK_UPLOAD_LEASE_SECONDS: number };
   },
   state: PublicationState,
 ): Promise<PublicationState> {

@@ -13,8 +13,10 @@ export class FaultQueue {
     if (!Number.isInteger(rule.times) || rule.times < 1) {
       throw new RangeError(`fault.times must be a positive integer, got ${rule.times}`);
     }
-    if (rule.resetAfterBytes !== undefined && rule.endpoint !== 'put') {
-      throw new RangeError('fault.resetAfterBytes applies to the put endpoint only');
+    for (const field of ['resetAfterBytes', 'stallAfterBytes'] as const) {
+      if (rule[field] !== undefined && rule.endpoint !== 'put') {
+        throw new RangeError(`fault.${field} applies to the put endpoint only`);
+      }
     }
     this.#queue.push({ rule: { ...rule }, remaining: rule.times });
   }

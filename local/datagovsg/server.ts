@@ -171,6 +171,10 @@ async function appliedFault(state: ServerState, exchange: Exchange, route: Route
     resetAfterBytes(exchange, rule.resetAfterBytes);
     return true;
   }
+  if (rule.stallAfterBytes !== undefined) {
+    stallAfterBytes(exchange, rule.stallAfterBytes);
+    return true;
+  }
   if (rule.status === undefined) return false;
   exchange.req.resume();
   const isPut = endpoint === 'put';
@@ -203,6 +207,26 @@ function resetAfterBytes(exchange: Exchange, limit: number): void {
     if (received >= limit) drop();
   });
   req.on('end', drop);
+}
+
+/** Reads `limit` bytes, then neither reads nor answers; the client's timeout (or close) ends it. */
+function stallAfterBytes(exchange: Exchange, limit: number): void {
+  const { req, log } = exchange;
+  let received = 0;
+  const stall = (): void => {
+    req.pause();
+    req.removeListener('data', count);
+    log.stalledAtBytes = received;
+  };
+  const count = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received >= limit) stall();
+  };
+  if (limit <= 0) {
+    stall();
+    return;
+  }
+  req.on('data', count);
 }
 
 function replyInternalError(exchange: Exchange, error: unknown): void {

@@ -51,7 +51,8 @@ export type FaultEndpoint =
 /**
  * Applies to the next `times` matching requests: `status` answers that status with `body`,
  * `delayMs` delays the answer, `resetAfterBytes` (put only) destroys the socket after that many
- * body bytes were received.
+ * body bytes were received, `stallAfterBytes` (put only) stops reading the body after that many
+ * bytes and never answers, as a network path that goes silent.
  */
 export interface FaultRule {
   endpoint: FaultEndpoint;
@@ -59,6 +60,7 @@ export interface FaultRule {
   body?: string;
   delayMs?: number;
   resetAfterBytes?: number;
+  stallAfterBytes?: number;
   times: number;
 }
 
@@ -82,6 +84,8 @@ export interface RequestLogEntry {
   path: string;
   /** 0 when no response was sent (connection reset or aborted) */
   status: number;
+  /** Set once a `stallAfterBytes` fault stopped reading the body: the bytes received by then. */
+  stalledAtBytes?: number;
   at: number;
 }
 

@@ -280,6 +280,30 @@ describe('the presigned PUT', () => {
     await expectSettled(pipeline);
   });
 
+  it('a PUT that goes silent at 10 % of the bytes: dropped after UPLOAD_IDLE_TIMEOUT_SECONDS, sent again with a new link, published once', async () => {
+    // Loopback buffers may take the rest of the body, and then the client cannot tell a silent
+    // path from a stored file whose answer was lost: no time grace, so that case re-sends too.
+    pipeline = await startFastPipeline({
+      env: { UPLOAD_IDLE_TIMEOUT_SECONDS: '1', POLL_DEADLINE_SECONDS: '5', UNCONFIRMED_GRACE_SECONDS: '0' },
+    });
+    const stallAt = Math.floor(body.length * 0.1);
+    pipeline.dataGovSg?.fault({ endpoint: 'put', stallAfterBytes: stallAt, times: 1 });
+    const key = `incoming/${POPULATION.alias}/replace/stalled.csv`;
+    const started = Date.now();
+    await pipeline.drop(key, body);
+    await pipeline.whenIdle();
+    const [stalled, resent] = requestsTo(pipeline, 'put');
+    expect(stalled?.stalledAtBytes).toBeGreaterThanOrEqual(stallAt);
+    expect(stalled?.stalledAtBytes).toBeLessThan(body.length);
+    expect(stalled?.status).toBe(0);
+    expect(resent?.status).toBe(200);
+    expect(requestsTo(pipeline, 'upload-link')).toHaveLength(2);
+    // Dropped by the idle timeout, not by the lease or a deadline minutes later.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await expectPublishedOnce(pipeline, key);
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id).map((upload) => upload.bytes)).toEqual([body.length]);
+  });
+
   it.each([
     [
       '501 NotImplemented (chunked)',

@@ -80,6 +80,7 @@ describe('nothing is lost', () => {
       upload: link,
       body: Readable.from([body]),
       contentLength: body.length,
+      idleTimeoutMs: 10_000,
       md5Base64: undefined,
     });
     const key = `incoming/${POPULATION.alias}/replace/after-ui.csv`;

@@ -35,7 +35,12 @@ if (!object) throw new Error(`${key} not found`);
 const md5 = await bucket.md5(object);
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 await sendFile(
-  { dgs, settings: { UPLOAD_MAX_ATTEMPTS: 1 }, log: silent, now: () => new Date() },
+  {
+    dgs,
+    settings: { UPLOAD_MAX_ATTEMPTS: 1, UPLOAD_IDLE_TIMEOUT_SECONDS: 120 },
+    log: silent,
+    now: () => new Date(),
+  },
   { source: objectSource(bucket, object), datasetId, mode: 'append', md5Base64: md5.base64 },
 );
 // maxRSS is in kibibytes.

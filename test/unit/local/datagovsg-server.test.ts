@@ -902,4 +902,39 @@ describe('local data.gov.sg faults', () => {
     expect(local.uploads()).toHaveLength(1);
     expect(local.statusOf(datasetId()).version).toBeGreaterThanOrEqual(1);
   });
+
+  it('stops reading after stallAfterBytes, never answers, records where it stalled, and stores nothing', async () => {
+    // Prepare
+    const local = await start();
+    local.fault({ endpoint: 'put', stallAfterBytes: 64 * 1024, times: 1 });
+    const url = await linkFor(local);
+    const body = 'x'.repeat(8 * 1024 * 1024);
+
+    // Act
+    const stalled = await fetch(url, {
+      method: 'PUT',
+      body: Buffer.from(body),
+      signal: AbortSignal.timeout(500),
+    }).catch((error: unknown) => error);
+    const retried = await put(url, 'year\n2024\n');
+
+    // Assess
+    expect((stalled as Error).name).toBe('TimeoutError');
+    const [first] = local.requests().filter((request) => request.method === 'PUT');
+    expect(first?.status).toBe(0);
+    expect(first?.stalledAtBytes).toBeGreaterThanOrEqual(64 * 1024);
+    expect(first?.stalledAtBytes).toBeLessThan(body.length);
+    expect(retried.status).toBe(200);
+    expect(local.uploads()).toHaveLength(1);
+  });
+
+  it('refuses byte-level faults on endpoints other than the PUT', async () => {
+    const local = await start();
+    expect(() => local.fault({ endpoint: 'upload-link', stallAfterBytes: 1, times: 1 })).toThrow(
+      /put endpoint only/,
+    );
+    expect(() => local.fault({ endpoint: 'whoami', resetAfterBytes: 1, times: 1 })).toThrow(
+      /put endpoint only/,
+    );
+  });
 });
