@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, S3EventRecord } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  S3Event,
+  S3EventRecord,
+} from 'aws-lambda';
 import {
   type ForwarderDeps,
   makeForwarderHandler,
@@ -116,6 +121,14 @@ export interface LocalPipeline {
   drop(key: string, body: string | Buffer): Promise<void>;
   /** Delivers an ObjectCreated event for a key again (S3 delivers at least once). */
   redeliver(key: string): Promise<void>;
+  /** The ObjectCreated event S3 sent for a key, as the upload function receives it. */
+  s3Event(key: string): S3Event;
+  /**
+   * The deployed upload function's environment (serverless.yml), pointed at these stand-ins through
+   * the SDK's AWS_ENDPOINT_URL_* variables, so that the real handler module can run in a process of
+   * its own (tests kill one mid-upload). `env` settings are included.
+   */
+  uploadFunctionEnvironment(): Record<string, string>;
   /** Runs the scheduled sweep once. */
   sweep(): Promise<Kick[]>;
   /** Resolves once no function, execution or event delivery is in progress. */
@@ -332,6 +345,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     deliveries.add(delivery);
   };
   const lastRecord = new Map<string, S3EventRecord>();
+  const recordFor = (key: string): S3EventRecord => {
+    const record = [...lastRecord.values()].find(
+      (candidate) => decodeURIComponent(candidate.s3.object.key.replace(/\+/g, ' ')) === key,
+    );
+    if (!record) throw new Error(`no event was seen for ${key}`);
+    return record;
+  };
   localS3.onObjectCreated((record) => {
     // As serverless.yml's notification filter: only keys under incoming/ reach the function.
     if (!decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')).startsWith(INCOMING_PREFIX)) return;
@@ -373,11 +393,33 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       );
     },
     async redeliver(key) {
-      const record = [...lastRecord.values()].find(
-        (candidate) => decodeURIComponent(candidate.s3.object.key.replace(/\+/g, ' ')) === key,
-      );
-      if (!record) throw new Error(`no event was seen for ${key}`);
-      deliver(record);
+      deliver(recordFor(key));
+    },
+    s3Event(key) {
+      return toS3Event([recordFor(key)]);
+    },
+    uploadFunctionEnvironment() {
+      return {
+        AWS_REGION: LOCAL_REGION,
+        // s3rver wants its own key id; the other stand-ins accept any signature.
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_ENDPOINT_URL_S3: localS3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+        AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+        POWERTOOLS_SERVICE_NAME: 'govpub',
+        DROP_BUCKET: LOCAL_BUCKET,
+        LOCK_TABLE_NAME: LOCAL_TABLE,
+        EVENT_BUS_NAME: settings.EVENT_BUS_NAME,
+        DGS_API_BASE_URL: settings.DGS_API_BASE_URL,
+        DGS_API_KEY: settings.DGS_API_KEY ?? '',
+        UPLOAD_ALLOWED_ORIGINS: settings.UPLOAD_ALLOWED_ORIGINS.join(','),
+        FORWARDER_FUNCTION_NAME: FORWARDER_FUNCTION,
+        STATE_MACHINE_ARN: stepFunctions.stateMachineArn(LOCAL_MACHINE),
+        ...env,
+      };
     },
     async sweep() {
       return (await sweepHandler()).kicks;

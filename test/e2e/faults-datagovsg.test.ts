@@ -10,14 +10,19 @@
  *   deadline: publish-failures.test.ts;
  * - a stale lock left by a crashed run: publish-recovery.test.ts.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { type Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalPipeline, LocalPipelineOptions } from '../../local/pipeline.js';
+import { exposeToScan } from '../leak-scan.js';
 import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
 
 let pipeline: LocalPipeline | undefined;
@@ -559,5 +564,127 @@ describe('the lock store unavailable for a while', () => {
     await p.whenIdle();
     const report = await expectPublishedOnce(p, key);
     expect(report.uploads).toBe(1);
+  });
+});
+
+describe('the upload function killed mid-invocation (a real process, SIGKILL)', () => {
+  const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+  const LEASE_SECONDS = 2;
+
+  /** The deployed upload handler on the key's S3 event, in a process of its own (test/e2e/child). */
+  function uploadFunctionProcess(
+    p: LocalPipeline,
+    key: string,
+    env: Record<string, string> = {},
+  ): ChildProcess {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/e2e/child/upload-function.ts', JSON.stringify(p.s3Event(key))],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...p.uploadFunctionEnvironment(),
+          // The leases a killed run leaves behind; in AWS 960 s and 1200 s, the time data.gov.sg has
+          // to show an upload that arrived before a take-over decides whether to send it.
+          LOCK_UPLOAD_LEASE_SECONDS: String(LEASE_SECONDS),
+          LOCK_POLL_LEASE_SECONDS: String(LEASE_SECONDS),
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.on('data', (chunk: Buffer) =>
+      exposeToScan('upload function process stdout', chunk.toString()),
+    );
+    child.stderr?.on('data', (chunk: Buffer) =>
+      exposeToScan('upload function process stderr', chunk.toString()),
+    );
+    return child;
+  }
+
+  async function killed(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null) throw new Error(`the upload function exited by itself (${child.exitCode})`);
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async function until(
+    condition: () => boolean | Promise<boolean>,
+    what: string,
+    ms = 30_000,
+  ): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(20);
+    }
+  }
+
+  /**
+   * Lambda retries a failed asynchronous invocation twice. The first retry comes while the dead
+   * run's lease is live and must leave the dataset alone; the second, once it ran out, takes over.
+   */
+  async function lambdaRetries(p: LocalPipeline, key: string, putsBefore: number): Promise<void> {
+    await p.redeliver(key);
+    await p.whenIdle();
+    expect(requestsTo(p, 'put')).toHaveLength(putsBefore);
+    expect(await p.keys('incoming/')).toEqual([key]);
+    await until(
+      async () => ((await p.lock.get(POPULATION.id))?.leaseExpiresAt ?? 0) < Date.now(),
+      'the lease of the killed run to run out',
+    );
+    await p.redeliver(key);
+    await p.whenIdle();
+  }
+
+  it('mid-PUT: the retry under its lease sends nothing; the take-over sends the file once; the dataset is free', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    const body = bigCsv(200_000);
+    const key = `incoming/${POPULATION.alias}/replace/killed-mid-put.csv`;
+    await pipeline.drop(key, body);
+    pipeline.dataGovSg?.fault({ endpoint: 'put', stallAfterBytes: Math.floor(body.length / 2), times: 1 });
+
+    const child = uploadFunctionProcess(pipeline, key);
+    const p = pipeline;
+    await until(() => requestsTo(p, 'put')[0]?.stalledAtBytes !== undefined, 'the PUT to be half-way');
+    expect(await p.lock.get(POPULATION.id)).toMatchObject({ phase: 'uploading', holderKey: key });
+    await killed(child);
+    await lambdaRetries(p, key, 1);
+
+    await expectPublishedOnce(p, key);
+    expect(p.dataGovSg?.uploads(POPULATION.id).map((upload) => upload.bytes)).toEqual([body.length]);
+    expect(requestsTo(p, 'put')).toHaveLength(2);
+    expect(crashedInvocations(p)).toEqual([]);
+  });
+
+  it('after its upload arrived, before the state machine had it: the take-over polls it and never sends it again', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    // A Step Functions endpoint that accepts connections and never answers holds the function
+    // right after its upload, where it is killed.
+    const held = new Set<Socket>();
+    const silentSfn = createServer((socket) => held.add(socket)).listen(0, '127.0.0.1');
+    await once(silentSfn, 'listening');
+    const key = `incoming/${POPULATION.alias}/replace/killed-after-put.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    try {
+      const child = uploadFunctionProcess(pipeline, key, {
+        AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${(silentSfn.address() as AddressInfo).port}`,
+      });
+      const p = pipeline;
+      await until(() => held.size > 0, 'the function to reach StartExecution');
+      expect(p.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+      await killed(child);
+      await lambdaRetries(p, key, 1);
+
+      const report = await expectPublishedOnce(p, key);
+      expect(report.uploads).toBe(1);
+      expect(requestsTo(p, 'put')).toHaveLength(1);
+      expect(crashedInvocations(p)).toEqual([]);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silentSfn.close();
+    }
   });
 });
