@@ -75,7 +75,7 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
   });
   const client = new S3Client(localS3ClientConfig(s3.endpoint));
   try {
-    const objects = new Map<number, { key: string; bytes: number; etag: string }>();
+    const objects = new Map<number, { key: string; bytes: number; etag: string; rows: number }>();
     for (const sizeMiB of options.sizesMiB) {
       options.log(`upload: generating a ${sizeMiB} MiB CSV`);
       objects.set(sizeMiB, await putCsv(client, options.storeDir, sizeMiB, dataset.columns));
@@ -111,8 +111,10 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
       );
       const serverUsed = process.cpuUsage(serverCpu);
       await checkReceived(dgs, dataset.datasetId, before, objects.get(sizeMiB)?.etag ?? '', args.size);
-      if (path === 'ours-check' && result.checkPassed !== true)
-        throw new Error('the CSV check failed the file');
+      // A fast but wrong check cannot pass: it must have passed the file and counted every row.
+      const rows = objects.get(sizeMiB)?.rows;
+      if (path === 'ours-check' && (result.checkPassed !== true || result.checkRows !== rows))
+        throw new Error(`the CSV check failed the file or counted ${result.checkRows} of its ${rows} rows`);
       return { ...result, serverCpuMs: (serverUsed.user + serverUsed.system) / 1000 };
     };
 
@@ -189,12 +191,12 @@ async function putCsv(
   workDir: string,
   sizeMiB: number,
   columns: Array<{ name: string; dataType: string }>,
-): Promise<{ key: string; bytes: number; etag: string }> {
+): Promise<{ key: string; bytes: number; etag: string; rows: number }> {
   const bytes = Math.round(sizeMiB * MIB);
   const file = join(workDir, `upload-${sizeMiB}.csv`);
   const key = `bench/${sizeMiB}MiB.csv`;
   try {
-    await writeCsv(file, bytes, columns);
+    const rows = await writeCsv(file, bytes, columns);
     const put = await client.send(
       new PutObjectCommand({
         Bucket: BUCKET,
@@ -204,7 +206,7 @@ async function putCsv(
         ContentType: 'text/csv',
       }),
     );
-    return { key, bytes, etag: (put.ETag ?? '').replaceAll('"', '') };
+    return { key, bytes, etag: (put.ETag ?? '').replaceAll('"', ''), rows };
   } finally {
     await rm(file, { force: true });
   }

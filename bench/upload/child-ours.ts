@@ -1,7 +1,7 @@
 /**
  * Our upload path, as the upload function runs it: sendFile (status check, append link, GetObject
  * pinned to the ETag, streamed PUT), optionally with the in-flight CSV check. Prints
- * { ms, maxRssBytes, bytes, checkPassed? }.
+ * { ms, maxRssBytes, bytes, checkPassed?, checkRows? }.
  */
 import { createS3Client } from '../../lib/aws-clients.js';
 import { DataGovSgClient } from '../../lib/datagovsg/client.js';
@@ -54,6 +54,6 @@ const result: UploadChildResult = {
   cpuMs,
   maxRssBytes: peakRssBytes(),
   bytes: object.size,
-  ...(attempt.check ? { checkPassed: attempt.check.passed } : {}),
+  ...(attempt.check ? { checkPassed: attempt.check.passed, checkRows: attempt.check.rows } : {}),
 };
 report(result);

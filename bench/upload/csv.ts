@@ -40,9 +40,10 @@ function paddedRow(columns: readonly Column[], row: number, bytes: number): stri
 
 /**
  * Writes a valid CSV of exactly `bytes` bytes for the given columns: the header row, then data
- * rows whose NUMERIC values are numbers, so the in-flight check passes it for `append`.
+ * rows whose NUMERIC values are numbers, so the in-flight check passes it for `append`. Returns
+ * the number of data rows.
  */
-export async function writeCsv(path: string, bytes: number, columns: readonly Column[]): Promise<void> {
+export async function writeCsv(path: string, bytes: number, columns: readonly Column[]): Promise<number> {
   const header = `${columns.map((column) => column.name).join(',')}\n`;
   if (bytes < header.length + TAIL_BYTES * 2) throw new Error(`a CSV of ${bytes} bytes is too small`);
   const file = await open(path, 'w');
@@ -63,6 +64,7 @@ export async function writeCsv(path: string, bytes: number, columns: readonly Co
       remaining -= block.length;
     }
     await file.write(paddedRow(columns, row, remaining));
+    return row + 1;
   } finally {
     await file.close();
   }

@@ -22,6 +22,7 @@ export interface UploadChildArgs {
 
 export interface UploadChildResult extends ChildMeasure {
   bytes: number;
-  /** ours-check only: whether the check passed the file (it must). */
+  /** ours-check only: whether the check passed the file (it must), and the data rows it counted. */
   checkPassed?: boolean;
+  checkRows?: number;
 }

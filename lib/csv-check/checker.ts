@@ -5,7 +5,7 @@ import Papa from 'papaparse';
 import { compareWithDataset, headerErrors, headerStyleWarnings } from './header.js';
 import type { CsvCheckOptions, CsvCheckReport, CsvProblem } from './types.js';
 import { Utf8Validator } from './utf8.js';
-import { ruleFor, type ValueRule } from './values.js';
+import { type ColumnRule, ruleFor } from './values.js';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** NUL (an error) and the other control characters but tab, LF and CR (a warning). */
@@ -15,6 +15,18 @@ const NUL = /\u0000/;
 const CONTROL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 /** After the file is known to be bad, read at most this much more to find further problems. */
 const READ_AFTER_REJECTION = 64 * 1024 * 1024;
+
+/** The index just after the `count`-th line feed from `from`, or the end of `text`. */
+function afterLineBreaks(text: string, from: number, count: number): number {
+  if (count === Number.POSITIVE_INFINITY) return text.length;
+  let at = from;
+  for (let seen = 0; seen < count; seen++) {
+    const lf = text.indexOf('\n', at);
+    if (lf === -1) return text.length;
+    at = lf + 1;
+  }
+  return at;
+}
 
 /** A check running over a byte stream that is on its way somewhere else. */
 export interface InFlightCheck {
@@ -62,12 +74,17 @@ export function createCsvCheck(options: CsvCheckOptions): InFlightCheck {
       callback(null);
     },
     flush(callback: TransformCallback) {
-      run.end().then((final) => {
-        if (final.passed && held) this.push(held);
-        held = undefined;
-        resolveReport(final);
-        callback(null);
-      }, callback);
+      let final: CsvCheckReport;
+      try {
+        final = run.end();
+      } catch (error) {
+        callback(error as Error);
+        return;
+      }
+      if (final.passed && held) this.push(held);
+      held = undefined;
+      resolveReport(final);
+      callback(null);
     },
   });
   // A source that fails mid-file ends the stream without a flush: settle the report anyway.
@@ -101,7 +118,9 @@ class CheckRun {
   #bytesAtRejection = 0;
   #row = 0;
   #header: string[] | undefined;
-  #rules: Array<ValueRule | undefined> = [];
+  #rules: ColumnRule[] = [];
+  /** Matches one whole row that would raise no problem (see #skipPlainRows); set from the header. */
+  #plainRow: RegExp | undefined;
   #utf8 = new Utf8Validator();
   #invalidUtf8 = false;
   #invalidUtf8Located = false;
@@ -111,53 +130,16 @@ class CheckRun {
     { pattern: CONTROL, severity: 'warning' as const, seen: false, located: false },
   ];
   #decoder = new StringDecoder('utf8');
-  #charsFed = 0;
-  #cursor = 0;
-  #input = new PassThrough({ objectMode: true });
-  #pending: string[] = [];
-  #parsed: Promise<void> | undefined;
+  /** Text not parsed yet: the unfinished last row, or everything before the first line break. */
+  #carry = '';
+  #newline: '\n' | '\r\n' | undefined;
+  #parser: Papa.Parser | undefined;
+  /** How many lines papaparse is given at once between stretches of plain rows (see #parse). */
+  #rowsPerParse = 1;
   #finished: CsvCheckReport | undefined;
 
   constructor(options: CsvCheckOptions) {
     this.#options = { maxProblems: 20, maxValueLength: 60, maxRecordBytes: 1024 * 1024, ...options };
-  }
-
-  /**
-   * Starts the parser once the line ending is known from the first line break: papaparse would
-   * guess it from its first chunk, which may hold no line break at all.
-   */
-  #startParser(newline: '\n' | '\r\n'): void {
-    this.#parsed = new Promise((resolve, reject) => {
-      Papa.parse<string[]>(this.#input as unknown as File, {
-        delimiter: ',',
-        newline,
-        quoteChar: '"',
-        escapeChar: '"',
-        step: (results, parser) => {
-          if (this.stopped) {
-            parser.abort();
-            return;
-          }
-          this.#cursor = results.meta.cursor;
-          this.#onRecord(results.data, results.errors, newline);
-        },
-        complete: () => resolve(),
-        error: (error: Error) => reject(error),
-      });
-    });
-    for (const text of this.#pending) this.#input.write(text);
-    this.#pending = [];
-  }
-
-  #write(text: string): void {
-    if (this.#parsed) {
-      this.#input.write(text);
-      return;
-    }
-    this.#pending.push(text);
-    const start = this.#pending.join('');
-    const lf = start.indexOf('\n');
-    if (lf !== -1) this.#startParser(start[lf - 1] === '\r' ? '\r\n' : '\n');
   }
 
   feed(chunk: Buffer): void {
@@ -178,14 +160,9 @@ class CheckRun {
       return;
     }
     if (!this.#utf8.push(bytes)) this.#invalidUtf8 = true;
-    const text = this.#decoder.write(bytes);
-    // One scan per chunk; the record holding the character is found as the parser reaches it.
-    for (const control of this.#controls)
-      if (!control.seen && control.pattern.test(text)) control.seen = true;
-    this.#charsFed += text.length;
-    this.#write(text);
-    // The parser keeps an unfinished record in memory: bound it.
-    if (!this.stopped && this.#charsFed - this.#cursor > this.#options.maxRecordBytes) {
+    this.#parse(this.#decoder.write(bytes), false);
+    // The unfinished record is kept in memory: bound it.
+    if (!this.stopped && this.#carry.length > this.#options.maxRecordBytes) {
       this.#add({
         severity: 'error',
         code: 'RECORD_TOO_LARGE',
@@ -196,17 +173,102 @@ class CheckRun {
     }
   }
 
-  async end(): Promise<CsvCheckReport> {
+  end(): CsvCheckReport {
     if (!this.stopped) {
-      const rest = this.#decoder.end();
-      if (rest) this.#write(rest);
-      // A file without any line break is one line: LF is as good as any.
-      if (!this.#parsed) this.#startParser('\n');
+      this.#parse(this.#decoder.end(), true);
+      if (!this.stopped) this.#endOfFileChecks();
     }
-    this.#endInput();
-    await this.#parsed;
-    if (!this.stopped) this.#endOfFileChecks();
     return this.finish();
+  }
+
+  /**
+   * Parses what is complete of the carried text and `text`, keeping the unfinished last row
+   * (unless `final`), as papaparse's own chunk streamer does. Rows that are plainly fine are
+   * skipped first without being split; the first other row, and the rest of the chunk, go to
+   * papaparse, which finds every problem the report lists.
+   */
+  #parse(text: string, final: boolean): void {
+    const input = this.#carry + text;
+    if (!this.#parser) {
+      // The line ending is taken from the first line break, not left to papaparse's guess from
+      // its first chunk (which may hold none). A file without any is one line: LF is as good.
+      const lf = input.indexOf('\n');
+      if (lf === -1 && !final) {
+        this.#carry = input;
+        return;
+      }
+      this.#newline = lf > 0 && input[lf - 1] === '\r' ? '\r\n' : '\n';
+      this.#parser = new Papa.Parser({
+        delimiter: ',',
+        newline: this.#newline,
+        quoteChar: '"',
+        escapeChar: '"',
+      });
+    }
+    let at = 0;
+    while (!this.stopped) {
+      const skipped = this.#skipPlainRows(input, at);
+      // Back to papaparse for a row or two after plain rows; for longer stretches while none are.
+      this.#rowsPerParse = skipped > at ? 1 : this.#rowsPerParse * 2;
+      at = skipped;
+      if (at >= input.length || (!final && !input.includes('\n', at))) break;
+      const consumed = this.#parseRows(input, at, final);
+      if (consumed === 0) break;
+      at += consumed;
+    }
+    this.#carry = input.slice(at);
+  }
+
+  /** Counts the rows from `at` that match the plain-row pattern; returns where they end. */
+  #skipPlainRows(input: string, from: number): number {
+    const plain = this.#plainRow;
+    if (!plain || this.rejected) return from;
+    let at = from;
+    let rows = 0;
+    for (;;) {
+      plain.lastIndex = at;
+      if (!plain.test(input)) break;
+      at = plain.lastIndex;
+      rows += 1;
+    }
+    this.#row += rows;
+    return at;
+  }
+
+  /**
+   * Parses rows from `at` with papaparse: #rowsPerParse lines of them while plain rows may follow,
+   * else all that is complete. Returns the characters consumed; 0 when no row is complete yet.
+   */
+  #parseRows(input: string, at: number, final: boolean): number {
+    const parser = this.#parser as Papa.Parser;
+    const fastPathOn = this.#plainRow !== undefined && !this.rejected;
+    for (let lines = fastPathOn ? this.#rowsPerParse : Number.POSITIVE_INFINITY; ; lines *= 2) {
+      const end = afterLineBreaks(input, at, lines);
+      const last = end === input.length;
+      const rest = at === 0 && last ? input : input.slice(at, end);
+      // One scan per parse, not per row; the record holding the character is found as it is
+      // reached. Plain rows hold none, so only what papaparse parses needs the scan.
+      for (const control of this.#controls)
+        if (!control.seen && control.pattern.test(rest)) control.seen = true;
+      const results = parser.parse(rest, 0, !(final && last)) as Papa.ParseResult<string[]>;
+      // A region that ends inside a quoted value holding line breaks has no complete row: widen it.
+      if (results.data.length === 0 && !last) continue;
+      this.#onRows(results);
+      return results.meta.cursor;
+    }
+  }
+
+  #onRows(results: Papa.ParseResult<string[]>): void {
+    const errorsOfRow = new Map<number, Papa.ParseError[]>();
+    // An error past the rows returned belongs to the unfinished row; it is found again with it.
+    for (const error of results.errors) {
+      const row = error.row ?? 0;
+      errorsOfRow.set(row, [...(errorsOfRow.get(row) ?? []), error]);
+    }
+    for (const [index, record] of results.data.entries()) {
+      if (this.stopped) return;
+      this.#onRecord(record, errorsOfRow.get(index) ?? [], this.#newline ?? '\n');
+    }
   }
 
   /**
@@ -216,7 +278,7 @@ class CheckRun {
   finish(): CsvCheckReport {
     if (this.#finished) return this.#finished;
     this.stopped = true;
-    this.#endInput();
+    this.#carry = '';
     this.#finished = {
       passed: this.#errors === 0,
       bytes: this.#bytes,
@@ -230,10 +292,6 @@ class CheckRun {
       ...(this.#metadataNote() ? { metadataNote: this.#metadataNote() } : {}),
     };
     return this.#finished;
-  }
-
-  #endInput(): void {
-    if (!this.#input.writableEnded) this.#input.end();
   }
 
   #metadataNote(): string | undefined {
@@ -278,9 +336,9 @@ class CheckRun {
       return;
     }
     for (let index = 0; index < this.#rules.length; index++) {
-      const rule = this.#rules[index];
+      const accepts = this.#rules[index]?.accepts;
       const value = record[index] ?? '';
-      if (rule && !rule(value)) {
+      if (accepts && !accepts(value)) {
         const column = header[index] ?? `#${index + 1}`;
         this.#add({
           severity: 'error',
@@ -298,13 +356,16 @@ class CheckRun {
     this.#header = header;
     for (const problem of [...headerErrors(header), ...headerStyleWarnings(header)]) this.#add(problem);
     const expected = this.#options.expectedColumns;
-    if (!expected) return;
-    for (const problem of compareWithDataset(header, expected, this.#options.mode)) this.#add(problem);
-    const types = new Map(expected.map((column) => [column.name, column.dataType]));
-    this.#rules = header.map((name) => {
-      const dataType = types.get(name);
-      return dataType ? ruleFor(dataType) : undefined;
-    });
+    if (expected) {
+      for (const problem of compareWithDataset(header, expected, this.#options.mode)) this.#add(problem);
+    }
+    const types = new Map(expected?.map((column) => [column.name, column.dataType]));
+    this.#rules = header.map((name) => ruleFor(types.get(name)));
+    if (this.#options.fastPath !== false) {
+      // Exactly the header's number of plain values, then the file's line ending.
+      const fields = this.#rules.map((rule) => rule.plainSource).join(',');
+      this.#plainRow = new RegExp(`${fields}${this.#newline === '\r\n' ? '\\r\\n' : '\\n'}`, 'y');
+    }
   }
 
   /**

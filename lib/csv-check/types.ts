@@ -52,6 +52,11 @@ export interface CsvCheckOptions {
   maxValueLength?: number;
   /** A record larger than this is an error, which bounds memory. Default 1 MiB. */
   maxRecordBytes?: number;
+  /**
+   * Rows of plain values are accepted without being split (default). False sends every row
+   * through the parser: the same report, slower; tests compare the two.
+   */
+  fastPath?: boolean;
 }
 
 /** What the checker found; it goes into the publish report as `check`. */

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ describe('bench CSV generator', () => {
     it(`writes exactly the size asked, and the CSV check passes it for ${dataset.name}`, async () => {
       for (const bytes of [1000, 65_537, 1024 * 1024 + 3]) {
         const file = join(dir, `${dataset.datasetId}-${bytes}.csv`);
-        await writeCsv(file, bytes, dataset.columns);
+        const rows = await writeCsv(file, bytes, dataset.columns);
         expect((await stat(file)).size).toBe(bytes);
         const report = await checkCsv(createReadStream(file), {
           mode: 'append',
@@ -52,6 +52,8 @@ describe('bench CSV generator', () => {
         expect(report.problems).toEqual([]);
         expect(report.passed).toBe(true);
         expect(report.bytes).toBe(bytes);
+        expect(report.rows).toBe(rows);
+        expect((await readFile(file, 'utf8')).split('\n').length - 2).toBe(rows);
       }
     });
   }
