@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSettings } from '../lib/config.js';
 import { type ColdStartResult, runColdStartBench } from './coldstart/bench.js';
+import { type CsvCheckBenchResult, runCsvCheckBench } from './csvcheck/bench.js';
 import { type ForwarderBenchResult, runForwarderBench } from './forwarder/bench.js';
 import { bundleChildren } from './lib/child.js';
 import { type BenchOptions, parseOptions, USAGE } from './lib/options.js';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     let polling: PollingBenchResult | undefined;
     let upload: UploadBenchResult | undefined;
     let forwarder: ForwarderBenchResult | undefined;
+    let csvCheck: CsvCheckBenchResult | undefined;
     // Cold start first, while no local server competes for the CPU.
     if (wants('coldstart')) {
       coldStart = await timed('coldstart', () =>
@@ -76,6 +78,12 @@ async function main(): Promise<void> {
     }
     if (wants('polling')) {
       polling = await timed('polling', () => runPollingBench(settings, options.ingestionSeconds));
+    }
+    // In this process, before any local server starts.
+    if (wants('csvcheck')) {
+      csvCheck = await timed('csvcheck', () =>
+        runCsvCheckBench({ sizeMiB: options.csvCheckSizeMiB, reps: options.csvCheckReps, log }),
+      );
     }
     if (wants('upload') || wants('forwarder')) {
       log('bundling the measured child processes (esbuild, as serverless.yml does)');
@@ -119,6 +127,7 @@ async function main(): Promise<void> {
     }
     Object.assign(measured, {
       ...(upload ? { upload } : {}),
+      ...(csvCheck ? { csvCheck } : {}),
       ...(coldStart ? { coldStart } : {}),
       ...(polling ? { polling } : {}),
       ...(forwarder ? { forwarder } : {}),

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['upload', 'coldstart', 'polling', 'forwarder'] as const;
+export const SECTIONS = ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -13,6 +13,9 @@ export interface BenchOptions {
   forwardTargetSize: number;
   forwardReps: number;
   coldStartRuns: number;
+  /** Size of each file of the CSV check section, and repetitions per shape. */
+  csvCheckSizeMiB: number;
+  csvCheckReps: number;
   /** Ingestion times of the polling scenarios, in seconds. */
   ingestionSeconds: number[];
   /** Where s3rver, the sink and the write API keep their data (tmpfs when there is one). */
@@ -92,6 +95,8 @@ export function parseOptions(
     forwardTargetSize: forwardSizes.includes(100_000) ? 100_000 : Math.max(...forwardSizes),
     forwardReps: count(values['forward-reps'] ?? env.BENCH_FORWARD_REPS, 'forward reps', 3),
     coldStartRuns: count(values['coldstart-runs'] ?? env.BENCH_COLDSTART_RUNS, 'cold start runs', 15),
+    csvCheckSizeMiB: 64,
+    csvCheckReps: 3,
     ingestionSeconds: [60, 600, 7200],
     storeDir: values['store-dir'] ?? env.BENCH_STORE_DIR ?? defaults.storeDir,
     outDir: values['out-dir'] ?? env.BENCH_OUT_DIR ?? defaults.outDir,

@@ -52,7 +52,8 @@ export interface UploadSizeResult {
   bytes: number;
   paths: Record<UploadPath, UploadPathResult>;
   /** Median over repetitions of each path's MiB/s ÷ the bare pipe's in the same repetition. */
-  ratios: { ours: number; oursCheck: number };
+  /** Paired throughput ratios: against the bare pipe, and the check's own cost (checked ÷ unchecked). */
+  ratios: { ours: number; oursCheck: number; checkedOverUnchecked: number };
 }
 
 export interface UploadBenchResult {
@@ -160,6 +161,7 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
         ratios: {
           ours: pairedRatio(throughputs(paths.ours), throughputs(paths.bare)),
           oursCheck: pairedRatio(throughputs(paths['ours-check']), throughputs(paths.bare)),
+          checkedOverUnchecked: pairedRatio(throughputs(paths['ours-check']), throughputs(paths.ours)),
         },
       };
     });

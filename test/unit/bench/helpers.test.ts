@@ -70,12 +70,14 @@ describe('bench options', () => {
 
   it('uses the documented defaults', () => {
     expect(parseOptions([], {}, defaults)).toMatchObject({
-      sections: ['upload', 'coldstart', 'polling', 'forwarder'],
+      sections: ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder'],
       uploadSizesMiB: [16, 64, 256],
       uploadReps: 3,
       forwardSizes: [10_000, 30_000, 100_000],
       forwardTargetSize: 100_000,
       coldStartRuns: 15,
+      csvCheckSizeMiB: 64,
+      csvCheckReps: 3,
       storeDir: '/store',
       outDir: '/out',
     });
