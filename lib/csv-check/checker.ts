@@ -184,8 +184,8 @@ class CheckRun {
   /**
    * Parses what is complete of the carried text and `text`, keeping the unfinished last row
    * (unless `final`), as papaparse's own chunk streamer does. Rows that are plainly fine are
-   * skipped first without being split; the first other row, and the rest of the chunk, go to
-   * papaparse, which finds every problem the report lists.
+   * skipped without being split; the others go to papaparse (see #parseRows), which finds every
+   * problem the report lists.
    */
   #parse(text: string, final: boolean): void {
     const input = this.#carry + text;
