@@ -15,6 +15,42 @@ const NUL = /\u0000/;
 const CONTROL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 /** After the file is known to be bad, read at most this much more to find further problems. */
 const READ_AFTER_REJECTION = 64 * 1024 * 1024;
+/** Lines papaparse is given at most between plain rows before it takes the rest of the chunk. */
+const MAX_LINES_PER_PARSE = 64;
+/**
+ * Runs of columns of one kind the plain-row pattern may have: a longer pattern compiles slowly
+ * and runs in V8's interpreter, slower than papaparse (measured on 300 alternating columns).
+ */
+const MAX_PLAIN_RUNS = 64;
+
+/**
+ * One whole row of plain values for these columns, then the line ending; undefined when the
+ * pattern would be too long to help. Columns of one kind in a row share a counted group, so a
+ * file of 5,000 NUMERIC columns still has a short pattern.
+ */
+function plainRowPattern(rules: readonly ColumnRule[], newline: string): RegExp | undefined {
+  const runs: Array<{ source: string; count: number }> = [];
+  for (const { plainSource } of rules) {
+    const last = runs.at(-1);
+    if (last?.source === plainSource) last.count += 1;
+    else runs.push({ source: plainSource, count: 1 });
+  }
+  if (runs.length === 0 || runs.length > MAX_PLAIN_RUNS) return undefined;
+  const fields = runs
+    .map(({ source, count }, index) => {
+      // Every field but the row's last is followed by a comma.
+      const followed = index === runs.length - 1 ? count - 1 : count;
+      const repeated =
+        followed === 0 ? '' : followed === 1 ? `(?:${source}),` : `(?:${source},){${followed}}`;
+      return index === runs.length - 1 ? `${repeated}(?:${source})` : repeated;
+    })
+    .join('');
+  try {
+    return new RegExp(`${fields}${newline === '\r\n' ? '\\r\\n' : '\\n'}`, 'y');
+  } catch {
+    return undefined;
+  }
+}
 
 /** The index just after the `count`-th line feed from `from`, or the end of `text`. */
 function afterLineBreaks(text: string, from: number, count: number): number {
@@ -56,7 +92,13 @@ export function createCsvCheck(options: CsvCheckOptions): InFlightCheck {
   });
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      run.feed(chunk);
+      try {
+        run.feed(chunk);
+      } catch (error) {
+        // A fault of the checker itself fails the stream (and the upload), never the process.
+        callback(error as Error);
+        return;
+      }
       if (run.rejected) {
         held = undefined;
         if (run.stopped) {
@@ -119,6 +161,8 @@ class CheckRun {
   #row = 0;
   #header: string[] | undefined;
   #rules: ColumnRule[] = [];
+  /** Plain rows are skipped without being split, unless turned off or found not to help. */
+  #fastPath: boolean;
   /** Matches one whole row that would raise no problem (see #skipPlainRows); set from the header. */
   #plainRow: RegExp | undefined;
   #utf8 = new Utf8Validator();
@@ -140,6 +184,7 @@ class CheckRun {
 
   constructor(options: CsvCheckOptions) {
     this.#options = { maxProblems: 20, maxValueLength: 60, maxRecordBytes: 1024 * 1024, ...options };
+    this.#fastPath = options.fastPath !== false;
   }
 
   feed(chunk: Buffer): void {
@@ -209,7 +254,7 @@ class CheckRun {
     while (!this.stopped) {
       const skipped = this.#skipPlainRows(input, at);
       // Back to papaparse for a row or two after plain rows; for longer stretches while none are.
-      this.#rowsPerParse = skipped > at ? 1 : this.#rowsPerParse * 2;
+      if (this.#plainRow) this.#rowsPerParse = skipped > at ? 1 : this.#rowsPerParse * 2;
       at = skipped;
       if (at >= input.length || (!final && !input.includes('\n', at))) break;
       const consumed = this.#parseRows(input, at, final);
@@ -222,14 +267,20 @@ class CheckRun {
   /** Counts the rows from `at` that match the plain-row pattern; returns where they end. */
   #skipPlainRows(input: string, from: number): number {
     const plain = this.#plainRow;
-    if (!plain || this.rejected) return from;
+    if (!plain || !this.#fastPath || this.rejected) return from;
     let at = from;
     let rows = 0;
-    for (;;) {
-      plain.lastIndex = at;
-      if (!plain.test(input)) break;
-      at = plain.lastIndex;
-      rows += 1;
+    try {
+      for (;;) {
+        plain.lastIndex = at;
+        if (!plain.test(input)) break;
+        at = plain.lastIndex;
+        rows += 1;
+      }
+    } catch {
+      // V8 gives up on a value of millions of doubled quotes (its backtrack stack): papaparse
+      // takes the rest of the file.
+      this.#fastPath = false;
     }
     this.#row += rows;
     return at;
@@ -241,8 +292,13 @@ class CheckRun {
    */
   #parseRows(input: string, at: number, final: boolean): number {
     const parser = this.#parser as Papa.Parser;
-    const fastPathOn = this.#plainRow !== undefined && !this.rejected;
-    for (let lines = fastPathOn ? this.#rowsPerParse : Number.POSITIVE_INFINITY; ; lines *= 2) {
+    // Until the header is parsed, only it: plain rows may follow it in the same chunk.
+    const fewLines = this.#fastPath && !this.rejected && this.#rowsPerParse <= MAX_LINES_PER_PARSE;
+    for (
+      let lines = fewLines ? this.#rowsPerParse : Number.POSITIVE_INFINITY;
+      ;
+      lines = lines >= MAX_LINES_PER_PARSE ? Number.POSITIVE_INFINITY : lines * 2
+    ) {
       const end = afterLineBreaks(input, at, lines);
       const last = end === input.length;
       const rest = at === 0 && last ? input : input.slice(at, end);
@@ -361,10 +417,9 @@ class CheckRun {
     }
     const types = new Map(expected?.map((column) => [column.name, column.dataType]));
     this.#rules = header.map((name) => ruleFor(types.get(name)));
-    if (this.#options.fastPath !== false) {
-      // Exactly the header's number of plain values, then the file's line ending.
-      const fields = this.#rules.map((rule) => rule.plainSource).join(',');
-      this.#plainRow = new RegExp(`${fields}${this.#newline === '\r\n' ? '\\r\\n' : '\\n'}`, 'y');
+    if (this.#fastPath) {
+      this.#plainRow = plainRowPattern(this.#rules, this.#newline ?? '\n');
+      if (!this.#plainRow) this.#fastPath = false;
     }
   }
 

@@ -31,7 +31,8 @@ export function randomCsv(seed: number): RandomCsv {
   const random = randomSource(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const chance = (p: number) => random() < p;
-  const columnCount = 1 + Math.floor(random() * 5);
+  // Mostly narrow; now and then wide enough for long runs of one kind, or too many runs to help.
+  const columnCount = chance(0.04) ? pick([70, 150]) : 1 + Math.floor(random() * 5);
   const header = Array.from({ length: columnCount }, (_, i) =>
     chance(0.9) ? `c${i}_${pick(NAMES)}` : pick(NAMES),
   );
@@ -100,7 +101,7 @@ export function randomCsv(seed: number): RandomCsv {
     ])();
 
   const lines: string[] = [header.map(quoted).join(',')];
-  const rowCount = Math.floor(random() * pick([5, 50, 400, 2000]));
+  const rowCount = Math.floor(random() * pick(columnCount > 5 ? [5, 50] : [5, 50, 400, 2000]));
   for (let r = 0; r < rowCount; r++) {
     if (chance(problemRate / 4)) {
       lines.push('');
