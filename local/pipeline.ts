@@ -40,7 +40,7 @@ import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import type { PublishReport } from '../lib/publish/file-outcome.js';
 import type { PumpDeps } from '../lib/publish/pump-dataset.js';
 import { createDataGovSgClient } from '../lib/runtime.js';
-import { PUBLISH_REQUESTED } from '../lib/schemas.js';
+import { decodeS3Key, PUBLISH_REQUESTED } from '../lib/schemas.js';
 import { LOCAL_REGION, localCredentials } from './aws/common.js';
 import { ensureTable, localDynamoClientConfig, startLocalDynamoDb } from './aws/dynamodb.js';
 import {
@@ -79,6 +79,11 @@ export const UPLOAD_FUNCTION = 'upload';
 export const FORWARDER_FUNCTION = 'forwarder';
 export const REQUESTS_FUNCTION = 'publishRequests';
 const PP_CONFIG_PATH = new URL('../config/performance-platform-local.json', import.meta.url);
+
+/** The data sets (and tokens) of the local Performance Platform, from config/performance-platform-local.json. */
+export function localPpDataSets(): LocalDataSetConfig[] {
+  return loadDataSetsConfig(fileURLToPath(PP_CONFIG_PATH));
+}
 const ASL_PATH = new URL('../statemachines/publish-dataset.asl.json', import.meta.url);
 
 export interface LocalPipelineOptions {
@@ -107,6 +112,8 @@ export interface LocalPipeline {
   dataGovSg: LocalDataGovSg | undefined;
   /** The local backdrop-compatible write API, unless PP_BASE_URL points elsewhere. */
   performancePlatform: LocalPerformancePlatform | undefined;
+  /** The Performance Platform data sets and tokens the forwarder was given. */
+  ppDataSets: LocalDataSetConfig[];
   httpApi: LocalHttpApi;
   localS3: LocalS3;
   eventBridge: LocalEventBridge;
@@ -151,7 +158,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     string
   >;
   const external = Boolean(env.DGS_API_BASE_URL);
-  const ppDataSets = options.ppDataSets ?? loadDataSetsConfig(fileURLToPath(PP_CONFIG_PATH));
+  const ppDataSets = options.ppDataSets ?? localPpDataSets();
   const performancePlatform = env.PP_BASE_URL
     ? undefined
     : await startLocalPerformancePlatform({ dataSets: ppDataSets });
@@ -346,15 +353,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
   const lastRecord = new Map<string, S3EventRecord>();
   const recordFor = (key: string): S3EventRecord => {
-    const record = [...lastRecord.values()].find(
-      (candidate) => decodeURIComponent(candidate.s3.object.key.replace(/\+/g, ' ')) === key,
-    );
+    const record = [...lastRecord.values()].find((candidate) => decodeS3Key(candidate.s3.object.key) === key);
     if (!record) throw new Error(`no event was seen for ${key}`);
     return record;
   };
   localS3.onObjectCreated((record) => {
     // As serverless.yml's notification filter: only keys under incoming/ reach the function.
-    if (!decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')).startsWith(INCOMING_PREFIX)) return;
+    if (!decodeS3Key(record.s3.object.key).startsWith(INCOMING_PREFIX)) return;
     lastRecord.set(record.s3.object.key, record);
     if (options.deliverEvents !== false) deliver(record);
   });
@@ -386,6 +391,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     deps: uploadDeps,
     forwarderDeps,
     performancePlatform,
+    ppDataSets,
     httpApi,
     async drop(key, body) {
       await s3.send(

@@ -161,9 +161,10 @@ class CheckRun {
   #row = 0;
   #header: string[] | undefined;
   #rules: ColumnRule[] = [];
-  /** Plain rows are skipped without being split, unless turned off or found not to help. */
-  #fastPath: boolean;
-  /** Matches one whole row that would raise no problem (see #skipPlainRows); set from the header. */
+  /**
+   * Matches one whole row that would raise no problem (see #skipPlainRows); made from the header
+   * unless `fastPath: false`, dropped when V8 gives up on it.
+   */
   #plainRow: RegExp | undefined;
   #utf8 = new Utf8Validator();
   #invalidUtf8 = false;
@@ -184,7 +185,12 @@ class CheckRun {
 
   constructor(options: CsvCheckOptions) {
     this.#options = { maxProblems: 20, maxValueLength: 60, maxRecordBytes: 1024 * 1024, ...options };
-    this.#fastPath = options.fastPath !== false;
+  }
+
+  /** Whether plain rows may be skipped from here on: before the header, whether they will be. */
+  get #skipping(): boolean {
+    if (this.#options.fastPath === false || this.rejected) return false;
+    return this.#header === undefined || this.#plainRow !== undefined;
   }
 
   feed(chunk: Buffer): void {
@@ -267,7 +273,7 @@ class CheckRun {
   /** Counts the rows from `at` that match the plain-row pattern; returns where they end. */
   #skipPlainRows(input: string, from: number): number {
     const plain = this.#plainRow;
-    if (!plain || !this.#fastPath || this.rejected) return from;
+    if (!plain || this.rejected) return from;
     let at = from;
     let rows = 0;
     try {
@@ -280,7 +286,7 @@ class CheckRun {
     } catch {
       // V8 gives up on a value of millions of doubled quotes (its backtrack stack): papaparse
       // takes the rest of the file.
-      this.#fastPath = false;
+      this.#plainRow = undefined;
     }
     this.#row += rows;
     return at;
@@ -293,7 +299,7 @@ class CheckRun {
   #parseRows(input: string, at: number, final: boolean): number {
     const parser = this.#parser as Papa.Parser;
     // Until the header is parsed, only it: plain rows may follow it in the same chunk.
-    const fewLines = this.#fastPath && !this.rejected && this.#rowsPerParse <= MAX_LINES_PER_PARSE;
+    const fewLines = this.#skipping && this.#rowsPerParse <= MAX_LINES_PER_PARSE;
     for (
       let lines = fewLines ? this.#rowsPerParse : Number.POSITIVE_INFINITY;
       ;
@@ -323,7 +329,7 @@ class CheckRun {
     }
     for (const [index, record] of results.data.entries()) {
       if (this.stopped) return;
-      this.#onRecord(record, errorsOfRow.get(index) ?? [], this.#newline ?? '\n');
+      this.#onRecord(record, errorsOfRow.get(index) ?? []);
     }
   }
 
@@ -357,7 +363,7 @@ class CheckRun {
       : undefined;
   }
 
-  #onRecord(record: string[], errors: Papa.ParseError[], linebreak: string): void {
+  #onRecord(record: string[], errors: Papa.ParseError[]): void {
     this.#row += 1;
     const row = this.#row;
     if (errors.some((error) => error.type === 'Quotes')) {
@@ -370,7 +376,7 @@ class CheckRun {
       this.#stop();
       return;
     }
-    if (this.#mixedLineEndings(record, linebreak, row)) return;
+    if (this.#mixedLineEndings(record, row)) return;
     if (this.#invalidUtf8 && !this.#invalidUtf8Located) this.#locateInvalidUtf8(record, row);
     for (const control of this.#controls)
       if (control.seen && !control.located) this.#locateControl(control, record, row);
@@ -417,17 +423,16 @@ class CheckRun {
     }
     const types = new Map(expected?.map((column) => [column.name, column.dataType]));
     this.#rules = header.map((name) => ruleFor(types.get(name)));
-    if (this.#fastPath) {
+    if (this.#options.fastPath !== false)
       this.#plainRow = plainRowPattern(this.#rules, this.#newline ?? '\n');
-      if (!this.#plainRow) this.#fastPath = false;
-    }
   }
 
   /**
    * The parser guesses the line ending from the start of the file. A file that mixes CRLF and LF
    * shows it as a field ending in CR (LF guessed) or rows run together (CRLF guessed).
    */
-  #mixedLineEndings(record: string[], linebreak: string, row: number): boolean {
+  #mixedLineEndings(record: string[], row: number): boolean {
+    const linebreak = this.#newline;
     const last = record.at(-1) ?? '';
     const crInLf = linebreak === '\n' && last.endsWith('\r');
     const lfInCrlf =

@@ -1,11 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../lib/aws-clients.js';
 import { localS3ClientConfig } from '../../local/aws/s3.js';
-import { loadDataSetsConfig } from '../../local/performance-platform/server.js';
+import { localPpDataSets } from '../../local/pipeline.js';
 import { exposeToScan, testSecret } from '../leak-scan.js';
 
 const START = ['--import', 'tsx', 'local/start.ts'];
@@ -22,8 +21,7 @@ const ENV = {
 // What the local run prints is scanned for secrets. Its banner shows the local data.gov.sg key on
 // purpose (a user needs it); the write API's tokens must never be printed.
 beforeAll(() => {
-  const path = fileURLToPath(new URL('../../config/performance-platform-local.json', import.meta.url));
-  for (const dataSet of loadDataSetsConfig(path)) testSecret(dataSet.bearerToken);
+  for (const dataSet of localPpDataSets()) testSecret(dataSet.bearerToken);
 });
 
 /** Resolves with the first stdout match of `pattern`, failing after `ms`. */

@@ -1,6 +1,4 @@
-import { fileURLToPath } from 'node:url';
 import type { PublishReport } from '../../lib/publish/file-outcome.js';
-import { loadDataSetsConfig } from '../../local/performance-platform/server.js';
 import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline.js';
 import { exposeToScan, testSecret } from '../leak-scan.js';
 
@@ -10,8 +8,6 @@ export const EXPENDITURE = { alias: 'operating-expenditure', id: 'd_8b84c4ee58e3
 export const TRANSACTIONS = { alias: 'online-transactions', id: 'd_5f2a6e1b9c0d4e7f8a3b2c1d0e9f8a7b' };
 
 export const POPULATION_CSV = 'year,sex,population\n2023,female,2100000\n2023,male,2050000\n';
-
-const PP_CONFIG_PATH = new URL('../../config/performance-platform-local.json', import.meta.url);
 
 /**
  * A pipeline with every wait shortened to milliseconds and data.gov.sg stepping quickly. Its keys
@@ -24,9 +20,7 @@ export async function startFastPipeline(options: LocalPipelineOptions = {}): Pro
     ...options,
     dataGovSg: { stepDelayMs: 10, ...options.dataGovSg },
   });
-  const tokens = (options.ppDataSets ?? loadDataSetsConfig(fileURLToPath(PP_CONFIG_PATH))).map(
-    (dataSet) => dataSet.bearerToken,
-  );
+  const tokens = pipeline.ppDataSets.map((dataSet) => dataSet.bearerToken);
   const configured = [pipeline.settings.DGS_API_KEY, options.env?.PP_TOKEN];
   for (const secret of [...configured, ...(pipeline.dataGovSg?.options.apiKeys ?? []), ...tokens]) {
     if (secret) testSecret(secret);
