@@ -3,8 +3,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
-import { createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
-import { loadSettings, type Settings } from '../lib/config.js';
+import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
+import { loadSettings, requireSettings, type Settings } from '../lib/config.js';
+import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { PpTokenMissingError } from '../lib/errors.js';
 import {
@@ -35,10 +36,15 @@ const GROUP_OR_TYPE = /^[a-z0-9-]+$/;
 export interface ForwarderDeps {
   client: Pick<PerformancePlatformClient, 'post' | 'empty'>;
   bucket: DropBucket;
+  /** File leases (lib/performance-platform/forward-file.ts), in the dataset lock table. */
+  lock: DatasetLock;
   events: OutcomeEvents;
   log: Log;
   now: () => Date;
-  settings: Pick<Settings, 'PP_CHUNK_SIZE' | 'PP_GENERATE_IDS' | 'PP_MAX_JSON_BYTES' | 'MAX_WAIT_SECONDS'>;
+  settings: Pick<
+    Settings,
+    'PP_CHUNK_SIZE' | 'PP_GENERATE_IDS' | 'PP_MAX_JSON_BYTES' | 'MAX_WAIT_SECONDS' | 'PP_FILE_LEASE_SECONDS'
+  >;
 }
 
 const submittedSchema = z.object({
@@ -78,6 +84,7 @@ export function makeForwarderHandler(deps: () => ForwarderDeps) {
     const kick = kickSchema.safeParse(event);
     if (kick.success && 'key' in kick.data) {
       const report = await forwardDroppedFile(fileDeps(deps()), kick.data.bucket, kick.data.key);
+      if (report === 'held') return { outcome: 'held', reportKey: null };
       return { outcome: report?.outcome ?? 'gone', reportKey: report?.reportKey ?? null };
     }
     throw new TypeError('The forwarder received an event it does not handle');
@@ -255,8 +262,10 @@ function fileDeps(deps: ForwarderDeps) {
 
 const runtimeDeps = once((): ForwarderDeps => {
   const settings = loadSettings();
+  const { LOCK_TABLE_NAME } = requireSettings(settings, ['LOCK_TABLE_NAME']);
   return {
     settings,
+    lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
     log: logger,
     now: () => new Date(),
     client: createPpClient(settings, ppTokenProvider(settings)),

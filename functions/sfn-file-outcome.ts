@@ -6,13 +6,14 @@ import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
+import type { PublishReport } from '../lib/publish/file-outcome.js';
 import { publicationStateSchema } from '../lib/publish/publication.js';
 import { fileOutcomeOfPublication } from '../lib/publish/tasks.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
 
 /** What the state machine keeps of a filed outcome (the report itself is in S3). */
 export interface FiledOutcome {
-  outcome: 'published' | 'failed';
+  outcome: PublishReport['outcome'];
   fileKey: string;
   reportKey: string;
   errorCode: string | null;

@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import {
   createDynamoDbClient,
   createEventBridgeClient,
@@ -38,8 +39,16 @@ export type UploadFunctionDeps = PumpDeps & {
 type UploadResult = PumpResult | { result: 'routed'; key: string };
 
 export function makeUploadHandler(deps: () => UploadFunctionDeps) {
-  return async (event: unknown): Promise<UploadResult[]> => {
+  return async (
+    event: unknown,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<UploadResult[]> => {
     const results: UploadResult[] = [];
+    // A send is started only if it can finish in the time this invocation has left (timeToSend).
+    const timeBudget = context
+      ? { totalMs: context.getRemainingTimeInMillis(), leftMs: () => context.getRemainingTimeInMillis() }
+      : undefined;
+    const pumpDeps = (): PumpDeps => ({ ...deps(), ...(timeBudget ? { timeBudget } : {}) });
     for (const signal of uploadSignalsOf(event)) {
       if ('key' in signal && isPerformanceKey(signal.key)) {
         await deps().forwarder.kick({
@@ -57,8 +66,8 @@ export function makeUploadHandler(deps: () => UploadFunctionDeps) {
       });
       results.push(
         'key' in signal
-          ? await handleDroppedKey(deps(), signal.bucket, signal.key)
-          : await pumpDataset(deps(), signal.bucket, signal.datasetId),
+          ? await handleDroppedKey(pumpDeps(), signal.bucket, signal.key)
+          : await pumpDataset(pumpDeps(), signal.bucket, signal.datasetId),
       );
     }
     return results;
@@ -72,6 +81,8 @@ const runtimeDeps = once((): UploadFunctionDeps => {
     'STATE_MACHINE_ARN',
     'FORWARDER_FUNCTION_NAME',
   ]);
+  // Lambda names the running function; a hand-over invokes this same function again.
+  const ownName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? settings.UPLOAD_FUNCTION_NAME;
   return {
     settings,
     log: logger,
@@ -83,6 +94,7 @@ const runtimeDeps = once((): UploadFunctionDeps => {
     events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
     executions: new StepFunctionsExecutions(createSfnClient(), STATE_MACHINE_ARN),
     forwarder: new LambdaKicker(createLambdaClient(), FORWARDER_FUNCTION_NAME),
+    ...(ownName ? { handOver: new LambdaKicker(createLambdaClient(), ownName) } : {}),
   };
 });
 

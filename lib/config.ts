@@ -43,6 +43,7 @@ const settingsSchema = z.object({
   DGS_API_BASE_URL: secureUrl.default(PRODUCTION_BASE_URL),
   DGS_API_KEY: z.string().min(1).optional(),
   DGS_API_KEY_PARAMETER: z.string().startsWith('/').optional(),
+  DGS_API_KEY_MAX_AGE_SECONDS: nonNegativeInt.default(300),
   DGS_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   DGS_MAX_ATTEMPTS: positiveInt.default(4),
   UPLOAD_ALLOWED_ORIGINS: commaList
@@ -58,6 +59,11 @@ const settingsSchema = z.object({
     .default(DEFAULT_UPLOAD_ORIGINS),
   UPLOAD_MAX_ATTEMPTS: positiveInt.default(3),
   UPLOAD_IDLE_TIMEOUT_SECONDS: positiveInt.default(120),
+  /** A conservative S3-to-data.gov.sg throughput: a send that would not finish in the time left is handed over. */
+  UPLOAD_ASSUMED_MIB_PER_SECOND: z.coerce.number().positive().default(16),
+  /** Between the two reads that confirm data.gov.sg is idle before a send (0: one read). */
+  IDLE_CONFIRM_SECONDS: nonNegativeInt.default(30),
+  MAX_TAKEOVERS: nonNegativeInt.default(3),
   MAX_FILE_BYTES: positiveInt.max(MAX_UPLOAD_BYTES).default(MAX_UPLOAD_BYTES),
   POLL_FIRST_WAIT_SECONDS: positiveInt.default(30),
   POLL_BACKOFF_RATE: z.coerce.number().min(1).default(1.5),
@@ -82,6 +88,8 @@ const settingsSchema = z.object({
   PP_MAX_ATTEMPTS: positiveInt.default(5),
   PP_TOTAL_TIME_MS: positiveInt.default(120_000),
   PP_MAX_JSON_BYTES: positiveInt.default(64 * 1024 * 1024),
+  /** How long a forwarder run holds a dropped file: above the function's 900 s, as the upload lease. */
+  PP_FILE_LEASE_SECONDS: positiveInt.default(960),
   CSV_CHECK: onOff.default(true),
   CSV_CHECK_MAX_PROBLEMS: positiveInt.max(1000).default(20),
 });

@@ -18,6 +18,10 @@ export interface DatasetLockRecord {
   token: string;
   phase: LockPhase;
   holderKey: string | undefined;
+  /** The ETag of the version of `holderKey` being published. */
+  holderEtag: string | undefined;
+  /** How many times runs holding this file died and were taken over. */
+  takeovers: number;
   acquiredAt: number;
   leaseExpiresAt: number;
   /** What a take-over needs to resume this file's publication (JSON of the publication). */
@@ -35,6 +39,8 @@ export type AcquireResult =
 export interface LockUpdate {
   phase?: LockPhase;
   holderKey?: string;
+  holderEtag?: string;
+  takeovers?: number;
   resumeState?: string;
   leaseMs: number;
 }
@@ -105,11 +111,11 @@ export class DynamoDatasetLock implements DatasetLock {
       ':ttl': { N: String(Math.ceil(leaseExpiresAt / 1000) + 86_400) },
     };
     const sets = ['#lease = :lease', '#ttl = :ttl'];
-    for (const field of ['phase', 'holderKey', 'resumeState'] as const) {
+    for (const field of ['phase', 'holderKey', 'holderEtag', 'resumeState', 'takeovers'] as const) {
       const value = update[field];
       if (value === undefined) continue;
       names[`#${field}`] = field;
-      values[`:${field}`] = { S: value };
+      values[`:${field}`] = typeof value === 'number' ? { N: String(value) } : { S: value };
       sets.push(`#${field} = :${field}`);
     }
     try {
@@ -171,6 +177,8 @@ function toRecord(item: Record<string, AttributeValue>): DatasetLockRecord {
     token: item.token?.S ?? '',
     phase: (item.phase?.S ?? 'selecting') as LockPhase,
     holderKey: item.holderKey?.S,
+    holderEtag: item.holderEtag?.S,
+    takeovers: Number(item.takeovers?.N ?? 0),
     acquiredAt: Number(item.acquiredAt?.N ?? 0),
     leaseExpiresAt: Number(item.leaseExpiresAt?.N ?? 0),
     resumeState: item.resumeState?.S,

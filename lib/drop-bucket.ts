@@ -16,8 +16,9 @@ import {
   S3ServiceException,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { INCOMING_PREFIX, isDroppedFile, REPORT_SUFFIX } from './drop-key.js';
+import { INCOMING_PREFIX, isDroppedFile } from './drop-key.js';
 import { SourceChangedError } from './errors.js';
+import { REPORT_SUFFIX } from './outcome-keys.js';
 
 /** A file waiting under `incoming/`, as listed or headed. */
 export interface DroppedObject {
@@ -145,9 +146,13 @@ export class DropBucket {
   async md5(
     object: DroppedObject & { serverSideEncryption?: string },
   ): Promise<{ hex: string; base64: string }> {
-    const etagIsMd5 = /^[0-9a-f]{32}$/i.test(object.etag) && object.serverSideEncryption !== 'aws:kms';
-    const hex = etagIsMd5 ? object.etag.toLowerCase() : await this.hash(object);
+    const hex = this.md5NeedsRead(object) ? await this.hash(object) : object.etag.toLowerCase();
     return { hex, base64: Buffer.from(hex, 'hex').toString('base64') };
+  }
+
+  /** True when the ETag is not the MD5 (multipart, SSE-KMS), so md5() reads the whole object. */
+  md5NeedsRead(object: DroppedObject & { serverSideEncryption?: string }): boolean {
+    return !/^[0-9a-f]{32}$/i.test(object.etag) || object.serverSideEncryption === 'aws:kms';
   }
 
   private async hash(object: DroppedObject): Promise<string> {

@@ -1,21 +1,16 @@
-import { createHash } from 'node:crypto';
 import { ALIAS_PATTERN, type DatasetDirectory } from './datasets.js';
 import { DropRejectedError } from './errors.js';
 
 export const INCOMING_PREFIX = 'incoming/';
 /** Files for the Performance Platform forwarder; `performance` is therefore no dataset alias. */
 export const PERFORMANCE_PREFIX = 'incoming/performance/';
-export const PROCESSED_PREFIX = 'processed/';
-export const FAILED_PREFIX = 'failed/';
-export const REPORT_SUFFIX = '.report.json';
 
 export type PublishMode = 'replace' | 'append';
-export type Outcome = 'processed' | 'failed';
 
 /** A key under `incoming/` taken apart: `incoming/<datasetRef>/<mode>/<name>`. */
 export interface DropKey {
   key: string;
-  /** The key without `incoming/`: what `processed/` and `failed/` keys are built from. */
+  /** The key without `incoming/`. */
   rest: string;
   datasetRef: string;
   datasetId: string;
@@ -64,10 +59,10 @@ export function parseDropKey(key: string, datasets: DatasetDirectory): DropKey {
       `The key ${key} does not follow the drop layout. ${layoutHint}.`,
     );
   }
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES - 13) {
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new DropRejectedError(
       'KEY_LAYOUT',
-      `The key is ${Buffer.byteLength(key)} bytes: too long to file as processed/…${REPORT_SUFFIX} within S3's 1024-byte limit. Use a shorter name.`,
+      `The key is ${Buffer.byteLength(key)} bytes: too long to file with its outcome and report (at most ${MAX_KEY_BYTES} bytes, within S3's 1024-byte limit). Use a shorter name.`,
     );
   }
   const [datasetRef = '', mode = '', ...nameParts] = segments;
@@ -103,27 +98,9 @@ function resolveDataset(ref: string, datasets: DatasetDirectory): string {
   );
 }
 
-/** S3's key limit; a report key adds `processed/` (one byte more than `incoming/`) and `.report.json`. */
-const MAX_KEY_BYTES = 1024;
-
 /**
- * Where a dropped file ends: `processed/<rest>` or `failed/<rest>` for any key under incoming/.
- * `.` and `..` segments are escaped, since tools that map keys to paths (and s3rver) would
- * resolve them out of the folder; a key too long to file with its report beside it is filed
- * under `long-keys/` by its hash (the report keeps the original key).
+ * Keys longer than this are refused: S3 allows 1024 bytes, and an outcome key adds its folder
+ * (`unconfirmed/` is three bytes longer than `incoming/`), the version stamp and `.report.json`
+ * (lib/outcome-keys.ts files longer ones by hash, which a person cannot read).
  */
-export function outcomeKey(key: string, outcome: Outcome): string {
-  const prefix = outcome === 'processed' ? PROCESSED_PREFIX : FAILED_PREFIX;
-  const rest = (key.startsWith(INCOMING_PREFIX) ? key.slice(INCOMING_PREFIX.length) : key)
-    .split('/')
-    .map((segment) => (segment === '.' || segment === '..' ? segment.replaceAll('.', '%2E') : segment))
-    .join('/');
-  const filed = `${prefix}${rest}`;
-  if (Buffer.byteLength(reportKeyFor(filed)) <= MAX_KEY_BYTES) return filed;
-  const extension = /\.[A-Za-z0-9]{1,10}$/.exec(key)?.[0] ?? '';
-  return `${prefix}long-keys/${createHash('sha256').update(key).digest('hex')}${extension}`;
-}
-
-export function reportKeyFor(fileKey: string): string {
-  return `${fileKey}${REPORT_SUFFIX}`;
-}
+const MAX_KEY_BYTES = 1024 - 3 - '.20261205T214607Z-3f2a9c1b'.length - '.report.json'.length;

@@ -145,6 +145,18 @@ export class LockStoreUnavailableError extends GovpubError {
   }
 }
 
+/**
+ * SSM could not give a parameter for a reason that may pass (throttling, a 5xx, a timeout or a
+ * network error): the file waits, as for an outage of data.gov.sg. A parameter that is missing or
+ * unreadable is a ConfigError instead.
+ */
+export class ParameterUnavailableError extends GovpubError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ParameterUnavailableError';
+  }
+}
+
 /** Narrows `unknown` from a catch clause to an Error without losing non-Error throws. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;

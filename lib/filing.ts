@@ -1,6 +1,14 @@
 import type { DropBucket, MoveResult } from './drop-bucket.js';
-import { type Outcome, outcomeKey, reportKeyFor } from './drop-key.js';
 import type { OutcomeDetailType, OutcomeEvents } from './outcome-events.js';
+import {
+  type FiledOutcome,
+  type FiledVersion,
+  type Outcome,
+  outcomeKey,
+  outcomeSearchFor,
+  reportKeyFor,
+  versionStamp,
+} from './outcome-keys.js';
 
 export interface FilingDeps {
   bucket: DropBucket;
@@ -10,34 +18,64 @@ export interface FilingDeps {
 export interface Filing<R> {
   bucket: string;
   sourceKey: string;
+  /** The version handled: only it moves, and its stamp names the outcome's keys. */
+  version: FiledVersion;
   outcome: Outcome;
   /** Builds the report once the final keys are known; it is also the event's detail. */
   report: (keys: { fileKey: string; reportKey: string; notes: string[] }) => R;
   detailType: OutcomeDetailType;
-  /** Only this version moves; a newer file dropped at the same key stays for its own turn. */
-  expectedEtag?: string;
 }
 
 /**
- * Files what happened to a dropped file: writes `<processed|failed>/<rest>.report.json`, moves
- * the file beside it and sends the event. Each step is idempotent, so a retried filing completes
- * the job; the report comes first so that a moved file always has one.
+ * Files what happened to a dropped file: writes its report, moves the file beside it and sends
+ * the event. The keys carry the version's stamp, so each drop at a key keeps its own file and
+ * report; the notes name the outcome filed before at the same key. Each step is idempotent, so a
+ * retried filing completes the job; the report comes first so that a moved file always has one.
  */
 export async function fileReport<R extends object>(
   deps: FilingDeps,
   filing: Filing<R>,
 ): Promise<{ report: R; moved: MoveResult }> {
-  const fileKey = outcomeKey(filing.sourceKey, filing.outcome);
-  const current = await deps.bucket.head(filing.bucket, filing.sourceKey);
-  const notes =
-    filing.expectedEtag && current && current.etag !== filing.expectedEtag
-      ? [
-          'A new file was dropped at the same key while this one was handled; it stays in incoming/ and is handled on its own, and its report will replace this one.',
-        ]
-      : [];
+  const fileKey = outcomeKey(filing.sourceKey, filing.outcome, filing.version);
+  const [current, earlier] = await Promise.all([
+    deps.bucket.head(filing.bucket, filing.sourceKey),
+    earlierOutcome(deps.bucket, filing),
+  ]);
+  const notes: string[] = [];
+  if (current && current.etag !== filing.version.etag) {
+    notes.push(
+      `A new file was dropped at the same key while this one was handled: it stays in incoming/ and is handled on its own, with a report of its own. It replaced this one in incoming/, so this file is not kept at ${fileKey} (with bucket versioning on, S3 keeps it as the key's previous version).`,
+    );
+  }
+  if (earlier) {
+    notes.push(
+      `A file dropped earlier at ${filing.sourceKey} was filed as ${earlier.fileKey}; it and its report are kept.`,
+    );
+  }
   const report = filing.report({ fileKey, reportKey: reportKeyFor(fileKey), notes });
   await deps.bucket.putJson(filing.bucket, reportKeyFor(fileKey), report);
-  const moved = await deps.bucket.move(filing.bucket, filing.sourceKey, fileKey, filing.expectedEtag);
+  const moved = await deps.bucket.move(filing.bucket, filing.sourceKey, fileKey, filing.version.etag);
   await deps.events.publish(filing.detailType, { ...report } as Record<string, unknown>);
   return { report, moved };
+}
+
+/**
+ * The latest outcome filed for another drop at the same key, dropped no later than this one (to
+ * the second: S3 keeps no finer time, so two drops in one second are told apart by ETag only).
+ */
+async function earlierOutcome(
+  bucket: DropBucket,
+  filing: Filing<unknown>,
+): Promise<FiledOutcome | undefined> {
+  const ours = versionStamp(filing.version);
+  const time = (stamp: string) => stamp.slice(0, stamp.indexOf('-'));
+  const found = await Promise.all(
+    outcomeSearchFor(filing.sourceKey).map(async ({ prefix, parse }) =>
+      (await bucket.listReports(filing.bucket, prefix)).flatMap((object) => parse(object.key) ?? []),
+    ),
+  );
+  return found
+    .flat()
+    .filter((outcome) => outcome.stamp !== ours && time(outcome.stamp) <= time(ours))
+    .sort((a, b) => (a.stamp < b.stamp ? 1 : -1))[0];
 }

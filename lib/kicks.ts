@@ -1,7 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 
 /** A nudge to a function: look at this key, or at this dataset's waiting files. */
-export type KickReason = 'sweep' | 'next' | 'route';
+export type KickReason = 'sweep' | 'next' | 'route' | 'handover';
 export type Kick =
   | { source: 'govpub.kick'; reason: KickReason; bucket: string; key: string }
   | { source: 'govpub.kick'; reason: KickReason; bucket: string; datasetId: string };

@@ -5,6 +5,7 @@ export const EVENT_SOURCE = 'govpub';
 export type OutcomeDetailType =
   | 'Dataset Publish Succeeded'
   | 'Dataset Publish Failed'
+  | 'Dataset Publish Unconfirmed'
   | 'Performance Records Forwarded'
   | 'Performance Records Forward Failed';
 

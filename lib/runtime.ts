@@ -1,17 +1,22 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { Settings } from './config.js';
 import { DataGovSgClient } from './datagovsg/client.js';
 import { ConfigError } from './errors.js';
+import { defaultSsmProvider, readSecureParameter } from './parameters.js';
+import type { Sleep } from './retry.js';
 
-/** Reads the API key: from SSM (SecureString, cached five minutes) in AWS, else from DGS_API_KEY. */
-export function apiKeyProvider(settings: Settings): () => Promise<string> {
+/**
+ * Reads the API key: from SSM (SecureString, cached DGS_API_KEY_MAX_AGE_SECONDS) in AWS, else
+ * from DGS_API_KEY. SSM's failures are typed (lib/parameters.ts).
+ */
+export function apiKeyProvider(
+  settings: Settings,
+  ssm: () => Pick<SSMProvider, 'get'> = defaultSsmProvider,
+): () => Promise<string> {
   const parameterName = settings.DGS_API_KEY_PARAMETER;
   if (parameterName) {
-    return async () => {
-      const value = await getParameter(parameterName, { decrypt: true, maxAge: 300 });
-      if (!value) throw new ConfigError(`The SSM parameter ${parameterName} is empty`);
-      return value;
-    };
+    return () =>
+      readSecureParameter(ssm(), parameterName, { maxAgeSeconds: settings.DGS_API_KEY_MAX_AGE_SECONDS });
   }
   const key = settings.DGS_API_KEY;
   if (!key) throw new ConfigError('Set DGS_API_KEY or DGS_API_KEY_PARAMETER');
@@ -21,6 +26,7 @@ export function apiKeyProvider(settings: Settings): () => Promise<string> {
 export function createDataGovSgClient(
   settings: Settings,
   apiKey = apiKeyProvider(settings),
+  options: { sleep?: Sleep } = {},
 ): DataGovSgClient {
   return new DataGovSgClient({
     baseUrl: settings.DGS_API_BASE_URL,
@@ -28,6 +34,7 @@ export function createDataGovSgClient(
     allowedUploadOrigins: settings.UPLOAD_ALLOWED_ORIGINS,
     timeoutMs: settings.DGS_REQUEST_TIMEOUT_MS,
     retry: { maxAttempts: settings.DGS_MAX_ATTEMPTS, baseDelayMs: 1_000, maxDelayMs: 20_000 },
+    ...(options.sleep ? { sleep: options.sleep } : {}),
   });
 }
 

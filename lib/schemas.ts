@@ -16,7 +16,7 @@ export const s3TestEventSchema = z.object({ Event: z.literal('s3:TestEvent') });
 
 const kickBase = {
   source: z.literal('govpub.kick'),
-  reason: z.enum(['sweep', 'next', 'route']),
+  reason: z.enum(['sweep', 'next', 'route', 'handover']),
   bucket: z.string().min(1),
 };
 export const kickSchema = z.union([

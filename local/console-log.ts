@@ -22,10 +22,22 @@ export function consoleLog(print: Print = (line) => process.stdout.write(`${line
         return `uploaded  ${key}`;
       case 'STATUS_CHECKED':
         return `status    ${f?.datasetId}: ${f?.status}${f?.ofThisUpload ? '' : ' (previous upload)'}`;
-      case 'PUBLISH_SUCCEEDED':
-        return `published ${key} -> ${f?.fileKey}`;
+      case 'PUBLISH_SUCCEEDED': {
+        const warnings = Number(f?.warnings ?? 0);
+        const note =
+          warnings > 0
+            ? ` (${warnings} warning${warnings === 1 ? '' : 's'}: see the report's check.problems)`
+            : '';
+        return `published ${key} -> ${f?.fileKey}${note}`;
+      }
       case 'PUBLISH_FAILED':
         return `failed    ${key} -> ${f?.fileKey} [${f?.errorCode}]`;
+      case 'PUBLISH_UNCONFIRMED':
+        return `unconfirmed ${key} -> ${f?.fileKey} [${f?.errorCode}]: sent, outcome unknown; read the report before doing anything`;
+      case 'STATUS_CHECK_FAILED':
+        return `waiting   ${f?.datasetId}: the status check failed (${f?.error}, ${f?.failedChecks} in a row); checking again later`;
+      case 'HANDED_OVER':
+        return `handing over ${key}: too little time left in this run to send it; a fresh run takes it`;
       case 'PP_CHUNK_STORED':
         return `forwarded chunk ${f?.chunk} of ${f?.dataGroup}/${f?.dataType} (records ${f?.from}–${Number(f?.to) - 1})`;
       case 'PP_FORWARD_DEFERRED':

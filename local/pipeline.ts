@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -30,16 +32,18 @@ import { loadSettings, type Settings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
 import { DropBucket } from '../lib/drop-bucket.js';
-import { INCOMING_PREFIX, reportKeyFor } from '../lib/drop-key.js';
+import { INCOMING_PREFIX } from '../lib/drop-key.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
+import { outcomeSearchFor, reportKeyFor } from '../lib/outcome-keys.js';
 import { createPpClient } from '../lib/performance-platform/create-client.js';
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import type { PublishReport } from '../lib/publish/file-outcome.js';
 import type { PumpDeps } from '../lib/publish/pump-dataset.js';
-import { createDataGovSgClient } from '../lib/runtime.js';
+import { realSleep, type Sleep } from '../lib/retry.js';
+import { apiKeyProvider, createDataGovSgClient } from '../lib/runtime.js';
 import { decodeS3Key, PUBLISH_REQUESTED } from '../lib/schemas.js';
 import { LOCAL_REGION, localCredentials } from './aws/common.js';
 import { ensureTable, localDynamoClientConfig, startLocalDynamoDb } from './aws/dynamodb.js';
@@ -52,6 +56,7 @@ import {
 import { type LocalHttpApi, startLocalHttpApi } from './aws/http-api.js';
 import { type LocalLambda, startLocalLambda } from './aws/lambda.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3, toS3Event } from './aws/s3.js';
+import { type LocalSsm, localSsmClientConfig, startLocalSsm } from './aws/ssm.js';
 import {
   type LocalStepFunctions,
   loadAslForLocalRun,
@@ -75,6 +80,8 @@ export const LOCAL_BUCKET = 'govpub-local-drop';
 export const LOCAL_TABLE = 'govpub-local-locks';
 export const LOCAL_MACHINE = 'govpub-local-publish-dataset';
 export const LOCAL_API_KEY = 'local-dev-key';
+/** Where the local run keeps the API key when it reads it from SSM, as a deployed stage does. */
+export const LOCAL_API_KEY_PARAMETER = '/govpub/local/dgs-api-key';
 export const UPLOAD_FUNCTION = 'upload';
 export const FORWARDER_FUNCTION = 'forwarder';
 export const REQUESTS_FUNCTION = 'publishRequests';
@@ -101,6 +108,15 @@ export interface LocalPipelineOptions {
   ppDataSets?: LocalDataSetConfig[];
   /** Whether S3 events reach the upload function (false simulates lost events). */
   deliverEvents?: boolean;
+  /**
+   * Read the API key from a local SSM stand-in (as in AWS: a SecureString, with SSM's failures)
+   * instead of DGS_API_KEY. Ignored when `env.DGS_API_BASE_URL` points elsewhere.
+   */
+  apiKeyFromSsm?: boolean;
+  /** The upload function's time limit, given to it as Lambda's context does (default: none). */
+  uploadTimeoutMs?: number;
+  /** The clock of every function (default: the machine's); tests move it to expire leases. */
+  now?: () => Date;
   log?: Log;
   onProgress?: PumpDeps['onProgress'];
 }
@@ -116,6 +132,8 @@ export interface LocalPipeline {
   ppDataSets: LocalDataSetConfig[];
   httpApi: LocalHttpApi;
   localS3: LocalS3;
+  /** The SSM stand-in holding the API key, when `apiKeyFromSsm` is set. */
+  ssm: LocalSsm | undefined;
   eventBridge: LocalEventBridge;
   stepFunctions: LocalStepFunctions;
   lambda: LocalLambda;
@@ -142,6 +160,8 @@ export interface LocalPipeline {
   whenIdle(): Promise<void>;
   keys(prefix: string): Promise<string[]>;
   report(fileKey: string): Promise<PublishReport | undefined>;
+  /** Every report filed for files dropped at `sourceKey`, oldest drop first (any outcome folder). */
+  outcomes(sourceKey: string): Promise<PublishReport[]>;
   close(): Promise<void>;
 }
 
@@ -169,8 +189,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         datasets: SAMPLE_DATASETS,
         ...options.dataGovSg,
       });
+  const ssm = options.apiKeyFromSsm && !external ? await startLocalSsm() : undefined;
+  ssm?.put(LOCAL_API_KEY_PARAMETER, LOCAL_API_KEY);
   const settings = loadSettings({
-    DGS_API_KEY: LOCAL_API_KEY,
+    ...(ssm ? { DGS_API_KEY_PARAMETER: LOCAL_API_KEY_PARAMETER } : { DGS_API_KEY: LOCAL_API_KEY }),
     LOCK_TABLE_NAME: LOCAL_TABLE,
     DROP_BUCKET: LOCAL_BUCKET,
     UPLOAD_FUNCTION_NAME: UPLOAD_FUNCTION,
@@ -193,11 +215,23 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   await ensureTable(dynamoClient, { tableName: LOCAL_TABLE, partitionKey: 'datasetId' });
 
   const log = options.log ?? logger;
-  const now = () => new Date();
+  const now = options.now ?? (() => new Date());
   const datasets = options.datasets ?? bundledDatasetDirectory;
   const bucket = new DropBucket(s3);
-  const lock = new DynamoDatasetLock(dynamoClient, LOCAL_TABLE);
-  const dgs = createDataGovSgClient(settings);
+  const lock = new DynamoDatasetLock(dynamoClient, LOCAL_TABLE, () => now().getTime());
+  const fast = options.fastWaitMs;
+  // With shortened waits, every wait in the functions (retry backoff, the idle confirmation) is shortened too.
+  const sleep: Sleep = fast === undefined ? realSleep : () => realSleep(fast);
+  const ssmProvider = ssm
+    ? new SSMProvider({
+        awsSdkV3Client: new SSMClient({ ...localSsmClientConfig(ssm.endpoint), maxAttempts: 2 }),
+      })
+    : undefined;
+  const dgs = createDataGovSgClient(
+    settings,
+    ssmProvider ? apiKeyProvider(settings, () => ssmProvider) : apiKeyProvider(settings),
+    { sleep },
+  );
   const events = new EventBridgeOutcomeEvents(
     createEventBridgeClient(localEventBridgeClientConfig(eventBridge.endpoint)),
     settings.EVENT_BUS_NAME,
@@ -217,7 +251,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     );
   };
 
-  const fast = options.fastWaitMs;
   const stepFunctions = await startLocalStepFunctions({
     machines: [
       {
@@ -225,7 +258,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         definition: loadAslForLocalRun(JSON.parse(readFileSync(ASL_PATH, 'utf8'))),
         taskHandlers: {
           CheckIngestionStatus: makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
-          Reupload: makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock })),
+          Reupload: makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock, sleep })),
           FileOutcome: makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
           StartNextFile: async (input) => {
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
@@ -270,6 +303,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       stepFunctions.stateMachineArn(LOCAL_MACHINE),
     ),
     forwarder: kicker(FORWARDER_FUNCTION),
+    handOver: kicker(UPLOAD_FUNCTION),
+    sleep,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   };
   const localTokens = Object.fromEntries(
@@ -280,6 +315,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     log,
     now,
     bucket,
+    lock,
     events,
     client: createPpClient(settings, ppTokenProvider(settings, localTokens)),
   };
@@ -296,6 +332,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     now,
   }));
   const lambda = await startLocalLambda({
+    ...(options.uploadTimeoutMs ? { timeoutsMs: { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } } : {}),
     functions: {
       [UPLOAD_FUNCTION]: makeUploadHandler(() => uploadDeps),
       [FORWARDER_FUNCTION]: forwarder,
@@ -378,12 +415,24 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     }
   };
 
+  const readReport = async (fileKey: string): Promise<PublishReport | undefined> => {
+    try {
+      const output = await s3.send(
+        new GetObjectCommand({ Bucket: LOCAL_BUCKET, Key: reportKeyFor(fileKey) }),
+      );
+      return JSON.parse(await (output.Body?.transformToString() ?? Promise.resolve('null'))) as PublishReport;
+    } catch {
+      return undefined;
+    }
+  };
+
   return {
     bucket: LOCAL_BUCKET,
     s3,
     settings,
     dataGovSg,
     localS3,
+    ssm,
     eventBridge,
     stepFunctions,
     lambda,
@@ -424,6 +473,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         UPLOAD_ALLOWED_ORIGINS: settings.UPLOAD_ALLOWED_ORIGINS.join(','),
         FORWARDER_FUNCTION_NAME: FORWARDER_FUNCTION,
         STATE_MACHINE_ARN: stepFunctions.stateMachineArn(LOCAL_MACHINE),
+        // A process of its own sleeps in real time: with shortened waits, confirm idle within a second.
+        ...(fast === undefined ? {} : { IDLE_CONFIRM_SECONDS: '1' }),
         ...env,
       };
     },
@@ -435,18 +486,22 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: LOCAL_BUCKET, Prefix: prefix }));
       return (listed.Contents ?? []).map((item) => item.Key ?? '').sort();
     },
-    async report(fileKey) {
-      try {
-        const output = await s3.send(
-          new GetObjectCommand({ Bucket: LOCAL_BUCKET, Key: reportKeyFor(fileKey) }),
-        );
-        return JSON.parse(
-          await (output.Body?.transformToString() ?? Promise.resolve('null')),
-        ) as PublishReport;
-      } catch {
-        return undefined;
-      }
+    async outcomes(sourceKey) {
+      const found = (
+        await Promise.all(
+          outcomeSearchFor(sourceKey).map(async ({ prefix, parse }) =>
+            (await bucket.listReports(LOCAL_BUCKET, prefix)).flatMap((object) => parse(object.key) ?? []),
+          ),
+        )
+      ).flat();
+      const reports = (await Promise.all(found.map((filed) => readReport(filed.fileKey)))).filter(
+        (report): report is PublishReport => report !== undefined,
+      );
+      // Stamps hold the drop time to the second only: within a second, the filing order tells.
+      const order = (report: PublishReport) => `${report.times.droppedAt} ${report.times.finishedAt}`;
+      return reports.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     },
+    report: readReport,
     async close() {
       await stepFunctions.close();
       await lambda.close();
@@ -457,6 +512,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         eventBridge.close(),
         dataGovSg?.close(),
         performancePlatform?.close(),
+        ssm?.close(),
       ]);
     },
   };

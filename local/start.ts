@@ -55,7 +55,7 @@ Ask for an upload link, or look at a dataset:
   curl -s ${http}/datasets/resident-population
 Forward records to the Performance Platform:
   curl -s -X POST -H 'content-type: application/json' -d '[{"_timestamp":"2024-01-01T00:00:00Z","count":1}]' ${http}/performance/carers-allowance/transaction-count
-Then look in processed/ or failed/ for each file and its .report.json.
+Then look in processed/, failed/ or unconfirmed/ for each file and its .report.json.
 
 `);
 
@@ -86,8 +86,7 @@ if (demo) {
   await pipeline.whenIdle();
   let allAsExpected = true;
   for (const [key, , outcome] of expected) {
-    const rest = key.slice('incoming/'.length);
-    const report = (await pipeline.report(`processed/${rest}`)) ?? (await pipeline.report(`failed/${rest}`));
+    const report = (await pipeline.outcomes(key)).at(-1);
     // Both report shapes (CSV publication, forwarded records) carry `outcome`.
     const got = (report as { outcome?: string } | undefined)?.outcome;
     const ok = got === outcome;

@@ -36,7 +36,7 @@ const measure = startMeasure();
 const attempt = await sendFile(
   {
     dgs,
-    settings: { UPLOAD_MAX_ATTEMPTS: 1, UPLOAD_IDLE_TIMEOUT_SECONDS: 120 },
+    settings: { UPLOAD_MAX_ATTEMPTS: 1, UPLOAD_IDLE_TIMEOUT_SECONDS: 120, IDLE_CONFIRM_SECONDS: 0 },
     log: silent,
     now: () => new Date(),
   },

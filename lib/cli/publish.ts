@@ -146,6 +146,11 @@ interface SendInput {
 }
 
 async function send(out: Output, input: SendInput, body: Record<string, unknown>): Promise<UploadAttempt> {
+  if (input.settings.IDLE_CONFIRM_SECONDS > 0) {
+    out.info(
+      `Checking that no other upload to ${input.datasetId} is starting: two status reads ${input.settings.IDLE_CONFIRM_SECONDS} s apart (IDLE_CONFIRM_SECONDS).`,
+    );
+  }
   const progress = progressBar(out.stderr, 'upload', input.size);
   try {
     const upload = await sendFile(

@@ -58,6 +58,8 @@ const metadataPayload = z.object({
 });
 
 const INTERNAL_COLUMNS = new Set(['_id', '_full_text']);
+const REDACTED = '[redacted]';
+const MIN_REDACTED_KEY_LENGTH = 8;
 
 /**
  * The data.gov.sg Write API (and the public metadata endpoint). Both envelope shapes are read:
@@ -67,6 +69,8 @@ const INTERNAL_COLUMNS = new Set(['_id', '_full_text']);
 export class DataGovSgClient {
   readonly #options: DataGovSgClientOptions;
   readonly #fetch: typeof fetch;
+  /** The keys this client has sent (more than one across a rotation): redacted from every answer. */
+  readonly #keysSent = new Set<string>();
 
   constructor(options: DataGovSgClientOptions) {
     this.#options = { ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
@@ -158,9 +162,31 @@ export class DataGovSgClient {
     });
   }
 
+  /**
+   * Removes the API key from a text that came from outside (an answer, an error, a URL), as
+   * data.gov.sg or S3 may echo a request: such texts reach reports, events and logs.
+   */
+  redact(text: string): string {
+    let redacted = text;
+    for (const key of this.#keysSent) {
+      // A string this short would match ordinary text (and break URLs); real keys are far longer.
+      if (key.length < MIN_REDACTED_KEY_LENGTH) continue;
+      redacted = redacted.split(key).join(REDACTED).split(JSON.stringify(key).slice(1, -1)).join(REDACTED);
+    }
+    return redacted;
+  }
+
   async #once(endpoint: string, path: string, admin: boolean): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (admin) headers['x-dgs-admin-api-key'] = await this.#options.apiKey();
+    if (admin) {
+      const key = await this.#options.apiKey();
+      if (!this.#keysSent.has(key)) {
+        // Bounded: a long-lived warm container sees few rotations, but never let this grow.
+        if (this.#keysSent.size >= 8) this.#keysSent.clear();
+        this.#keysSent.add(key);
+      }
+      headers['x-dgs-admin-api-key'] = key;
+    }
     let response: Response;
     let text: string;
     try {
@@ -169,7 +195,7 @@ export class DataGovSgClient {
         redirect: 'error',
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
-      text = await response.text();
+      text = this.redact(await response.text());
     } catch (error) {
       throw networkError(endpoint, error, this.#options.timeoutMs);
     }

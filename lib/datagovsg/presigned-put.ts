@@ -18,6 +18,8 @@ export interface PutOptions {
    */
   signal?: AbortSignal;
   onProgress?: (bytesSent: number) => void;
+  /** Removes secrets from S3's answer before it becomes an error message (S3 may echo the request). */
+  redact?: (text: string) => string;
 }
 
 export interface PutResult {
@@ -83,7 +85,8 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
           settle(() => resolve({ status, etag: etagHeader?.replaceAll('"', ''), bytesSent }));
         } else {
           body.destroy();
-          settle(() => reject(rejection(upload, status, Buffer.concat(chunks).toString('utf8'))));
+          const answer = Buffer.concat(chunks).toString('utf8');
+          settle(() => reject(rejection(upload, status, options.redact ? options.redact(answer) : answer)));
         }
       });
     });

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { PERFORMANCE_PREFIX } from '../drop-key.js';
 import { DropRejectedError, GovpubError, PpTokenMissingError } from '../errors.js';
@@ -75,6 +76,8 @@ export interface ForwardFileReport {
 
 export interface ForwardFileDeps {
   bucket: DropBucket;
+  /** Leases on files, in the dataset lock table: one run per file at a time. */
+  lock: DatasetLock;
   events: OutcomeEvents;
   log: Log;
   now: () => Date;
@@ -85,7 +88,50 @@ export interface ForwardFileDeps {
     open: () => Promise<Readable>;
     format: 'json' | 'ndjson';
   }) => Promise<ForwardResult>;
-  settings: { MAX_WAIT_SECONDS: number };
+  settings: { MAX_WAIT_SECONDS: number; PP_FILE_LEASE_SECONDS: number };
+}
+
+/** Lease records of files sit beside datasets' locks; dataset ids start with `d_`. */
+export function fileLeaseId(bucket: string, key: string): string {
+  return `file:${bucket}/${key}`;
+}
+
+/**
+ * Forwards a dropped file under a lease: the upload function's hand-over, Lambda's retries and
+ * the sweep may all ask for one file at once, and only one run may send it. A run that finds the
+ * file held does nothing ('held'); one that dies holds it until its lease ends, after which the
+ * sweep's next kick takes it. A newer version dropped at the key meanwhile is forwarded next.
+ */
+export async function forwardDroppedFile(
+  deps: ForwardFileDeps,
+  bucket: string,
+  key: string,
+): Promise<ForwardFileReport | 'held' | undefined> {
+  let report: ForwardFileReport | undefined;
+  for (let round = 0; round < 3; round++) {
+    const leaseId = fileLeaseId(bucket, key);
+    const lease = await deps.lock.acquire(leaseId, deps.settings.PP_FILE_LEASE_SECONDS * 1000);
+    if (!lease.acquired) {
+      deps.log.info('PP_FILE_HELD', { key });
+      return report ?? 'held';
+    }
+    let filed: ForwardFileReport | undefined;
+    try {
+      filed = await forwardHeldFile(deps, bucket, key);
+    } finally {
+      await deps.lock.release(leaseId, lease.token).catch((error: unknown) =>
+        deps.log.warn('PP_FILE_LEASE_NOT_RELEASED', {
+          key,
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      );
+    }
+    if (!filed) return report;
+    report = filed;
+    const next = await deps.bucket.head(bucket, key);
+    if (!next) return report;
+  }
+  return report;
 }
 
 /**
@@ -93,7 +139,7 @@ export interface ForwardFileDeps {
  * failure that may pass leaves the file in incoming/ (PpForwardDeferredError; the Lambda's retries
  * and the sweep try again, and deterministic ids make that safe) until MAX_WAIT_SECONDS.
  */
-export async function forwardDroppedFile(
+async function forwardHeldFile(
   deps: ForwardFileDeps,
   bucket: string,
   key: string,
@@ -198,7 +244,7 @@ async function file(
     sourceKey: object.key,
     outcome: error ? 'failed' : 'processed',
     detailType: error ? 'Performance Records Forward Failed' : 'Performance Records Forwarded',
-    expectedEtag: object.etag,
+    version: { etag: object.etag, droppedAt: object.lastModified },
     report: ({ fileKey, reportKey, notes }): ForwardFileReport => ({
       reportVersion: 1,
       outcome: error ? 'failed' : 'forwarded',

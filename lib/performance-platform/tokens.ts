@@ -1,6 +1,7 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { Settings } from '../config.js';
 import { PpTokenMissingError } from '../errors.js';
+import { defaultSsmProvider, readSecureParameter } from '../parameters.js';
 
 export type PpTokenProvider = (dataGroup: string, dataType: string) => Promise<string>;
 
@@ -12,18 +13,17 @@ export type PpTokenProvider = (dataGroup: string, dataType: string) => Promise<s
 export function ppTokenProvider(
   settings: Settings,
   localTokens: Record<string, string> = {},
+  ssm: () => Pick<SSMProvider, 'get'> = defaultSsmProvider,
 ): PpTokenProvider {
   const prefix = settings.PP_TOKEN_PARAMETER_PREFIX;
   if (prefix) {
-    return async (dataGroup, dataType) => {
+    return (dataGroup, dataType) => {
       const name = `${prefix}/${dataGroup}/${dataType}`;
-      const token = await getParameter(name, { decrypt: true, maxAge: 300 }).catch((error: unknown) => {
-        if (error instanceof Error && error.name === 'ParameterNotFound') return undefined;
-        throw error;
+      return readSecureParameter(ssm(), name, {
+        maxAgeSeconds: 300,
+        missing: () =>
+          new PpTokenMissingError(`No token is configured for ${dataGroup}/${dataType} (SSM ${name})`),
       });
-      if (!token)
-        throw new PpTokenMissingError(`No token is configured for ${dataGroup}/${dataType} (SSM ${name})`);
-      return token;
     };
   }
   return async (dataGroup, dataType) => {

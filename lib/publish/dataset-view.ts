@@ -2,7 +2,7 @@ import type { DataGovSgClient } from '../datagovsg/client.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { FAILED_PREFIX, PROCESSED_PREFIX } from '../drop-key.js';
+import { OUTCOME_PREFIX, OUTCOMES } from '../outcome-keys.js';
 import type { PublishReport } from './file-outcome.js';
 
 export interface DatasetView {
@@ -77,7 +77,7 @@ async function lastReport(
   name: string,
   refs: string[],
 ): Promise<DatasetView['lastOutcome']> {
-  const prefixes = refs.flatMap((ref) => [`${PROCESSED_PREFIX}${ref}/`, `${FAILED_PREFIX}${ref}/`]);
+  const prefixes = refs.flatMap((ref) => OUTCOMES.map((outcome) => `${OUTCOME_PREFIX[outcome]}${ref}/`));
   const reports = (await Promise.all(prefixes.map((prefix) => bucket.listReports(name, prefix)))).flat();
   const latest = reports.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime())[0];
   if (!latest) return null;

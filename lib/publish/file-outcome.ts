@@ -1,19 +1,21 @@
 import type { CsvCheckReport } from '../csv-check/types.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { reportKeyFor } from '../drop-key.js';
 import { fileReport } from '../filing.js';
 import type { Log } from '../observability.js';
-import type { OutcomeEvents } from '../outcome-events.js';
-import type { Failure } from './failure.js';
+import type { OutcomeDetailType, OutcomeEvents } from '../outcome-events.js';
+import { type FiledVersion, type Outcome, reportKeyFor } from '../outcome-keys.js';
+import type { Failure, Verdict } from './failure.js';
 import type { PollState, Publication, StatusSeen } from './publication.js';
 
-export const REPORT_VERSION = 1;
+/** 2: outcome keys carry the version stamp, and `unconfirmed` is an outcome. */
+export const REPORT_VERSION = 2;
 
 /** The report filed beside every file that leaves `incoming/`, and the detail of its event. */
 export interface PublishReport {
   reportVersion: number;
-  outcome: 'published' | 'failed';
+  /** `unconfirmed`: the file was sent, but whether data.gov.sg published it is not known. */
+  outcome: Verdict['outcome'];
   datasetId: string | null;
   datasetRef: string | null;
   mode: string | null;
@@ -25,7 +27,7 @@ export interface PublishReport {
   md5: string | null;
   publicationId: string | null;
   times: {
-    droppedAt: string | null;
+    droppedAt: string;
     uploadStartedAt: string | null;
     uploadFinishedAt: string | null;
     finishedAt: string;
@@ -46,15 +48,14 @@ export interface OutcomeFacts {
   bucket: string;
   sourceKey: string;
   /** The version that was handled; another version found at the key is left where it is. */
-  expectedEtag?: string;
+  version: FiledVersion;
   datasetId?: string;
   datasetRef?: string;
   mode?: string;
   size?: number;
-  droppedAt?: Date | string;
   publication?: Publication;
   poll?: PollState;
-  failure?: Failure;
+  verdict: Verdict;
   /** The CSV check's report when it, not an upload, decided the outcome. */
   check?: CsvCheckReport;
   /** Released once the outcome is filed, so the dataset's next file can go. */
@@ -69,19 +70,26 @@ export interface FileOutcomeDeps {
   now: () => Date;
 }
 
+const FILED: Record<Verdict['outcome'], { folder: Outcome; detailType: OutcomeDetailType }> = {
+  published: { folder: 'processed', detailType: 'Dataset Publish Succeeded' },
+  failed: { folder: 'failed', detailType: 'Dataset Publish Failed' },
+  unconfirmed: { folder: 'unconfirmed', detailType: 'Dataset Publish Unconfirmed' },
+};
+
 /**
- * Files a file's outcome: writes the report, moves the file to processed/ or failed/ beside it,
- * sends the outcome event, and releases the dataset. Each step is idempotent, so a retried
- * filing completes the job; the lock is released last so no other file starts before this one
- * has left incoming/.
+ * Files a file's outcome: writes the report, moves the file to processed/, failed/ or
+ * unconfirmed/ beside it, sends the outcome event, and releases the dataset. Each step is
+ * idempotent, so a retried filing completes the job; the lock is released last so no other file
+ * starts before this one has left incoming/.
  */
 export async function fileOutcome(deps: FileOutcomeDeps, facts: OutcomeFacts): Promise<PublishReport> {
+  const filed = FILED[facts.verdict.outcome];
   const { report, moved } = await fileReport(deps, {
     bucket: facts.bucket,
     sourceKey: facts.sourceKey,
-    outcome: facts.failure ? 'failed' : 'processed',
-    detailType: facts.failure ? 'Dataset Publish Failed' : 'Dataset Publish Succeeded',
-    ...(facts.expectedEtag ? { expectedEtag: facts.expectedEtag } : {}),
+    version: facts.version,
+    outcome: filed.folder,
+    detailType: filed.detailType,
     report: ({ fileKey, notes }) => ({ ...buildReport(facts, fileKey, deps.now()), notes }),
   });
   const datasetId = facts.publication?.datasetId ?? facts.datasetId;
@@ -93,7 +101,9 @@ export async function fileOutcome(deps: FileOutcomeDeps, facts: OutcomeFacts): P
     moved,
     errorCode: report.error?.code,
   };
-  if (report.outcome === 'published') deps.log.info('PUBLISH_SUCCEEDED', logFields);
+  if (report.outcome === 'published') {
+    deps.log.info('PUBLISH_SUCCEEDED', { ...logFields, warnings: report.check?.warnings ?? 0 });
+  } else if (report.outcome === 'unconfirmed') deps.log.warn('PUBLISH_UNCONFIRMED', logFields);
   else deps.log.warn('PUBLISH_FAILED', logFields);
   return report;
 }
@@ -103,10 +113,10 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
   const firstUpload = publication?.uploads[0];
   const lastUpload = publication?.uploads.at(-1);
   const lastStatus = poll?.statuses.at(-1);
-  const droppedAt = publication?.droppedAt ?? facts.droppedAt;
+  const failure: Failure | null = facts.verdict.outcome === 'published' ? null : facts.verdict.failure;
   return {
     reportVersion: REPORT_VERSION,
-    outcome: facts.failure ? 'failed' : 'published',
+    outcome: facts.verdict.outcome,
     datasetId: publication?.datasetId ?? facts.datasetId ?? null,
     datasetRef: publication?.datasetRef ?? facts.datasetRef ?? null,
     mode: publication?.mode ?? facts.mode ?? null,
@@ -118,7 +128,7 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
     md5: publication?.md5Hex ?? null,
     publicationId: publication?.publicationId ?? null,
     times: {
-      droppedAt: droppedAt ? new Date(droppedAt).toISOString() : null,
+      droppedAt: new Date(facts.version.droppedAt).toISOString(),
       uploadStartedAt: firstUpload?.startedAt ?? null,
       uploadFinishedAt: lastUpload?.finishedAt ?? null,
       finishedAt: finishedAt.toISOString(),
@@ -127,7 +137,7 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
     statuses: poll?.statuses ?? [],
     finalStatus: lastStatus?.ofThisUpload ? lastStatus.rawStatus : null,
     failures: poll?.failures ?? null,
-    error: facts.failure ?? null,
+    error: failure,
     check: facts.check ?? publication?.uploads.find((upload) => upload.check)?.check ?? null,
     notes: [],
   };

@@ -8,8 +8,9 @@ import {
   type StatusBaseline,
 } from '../datagovsg/status.js';
 import type { DatasetLock } from '../dataset-lock.js';
+import { DgsTransientError, LockStoreUnavailableError, ParameterUnavailableError } from '../errors.js';
 import type { Log } from '../observability.js';
-import type { PollState, PublicationState, StatusSeen } from './publication.js';
+import type { PollState, Publication, PublicationState, StatusSeen } from './publication.js';
 
 /**
  * Step Functions state is limited to 256 KB: a larger `failures` list stays out of the state,
@@ -27,6 +28,7 @@ export interface PollSettings {
   LOCK_POLL_LEASE_SECONDS: number;
   UNCONFIRMED_GRACE_POLLS: number;
   UNCONFIRMED_GRACE_SECONDS: number;
+  MAX_WAIT_SECONDS: number;
 }
 
 export interface PollDeps {
@@ -55,17 +57,36 @@ export function initialPoll(settings: PollSettings, now: Date, earlier: StatusSe
 /**
  * One status check: renews the dataset lock, reads the ingestion status and decides what the
  * state machine does next (wait, re-upload, or file the outcome). Only a terminal status that
- * belongs to this upload ends the loop; unknown statuses keep it polling until the deadline.
+ * belongs to this upload ends the loop; unknown statuses keep it polling until the deadline. A
+ * check that fails for a reason that may pass (data.gov.sg, the lock store or SSM unavailable)
+ * is an outage: the publication waits at the backoff cap, since the file was sent and only
+ * data.gov.sg can say what became of it.
  */
 export async function checkIngestion(deps: PollDeps, state: PublicationState): Promise<PollState> {
   const { publication, poll } = state;
   const { settings } = deps;
-  await deps.lock.update(publication.datasetId, publication.lockToken, {
-    phase: 'polling',
-    leaseMs: settings.LOCK_POLL_LEASE_SECONDS * 1000,
-  });
-  const current = await deps.dgs.ingestionStatus(publication.datasetId);
+  let current: IngestionStatus;
+  try {
+    await deps.lock.update(publication.datasetId, publication.lockToken, {
+      phase: 'polling',
+      leaseMs: settings.LOCK_POLL_LEASE_SECONDS * 1000,
+    });
+    current = await deps.dgs.ingestionStatus(publication.datasetId);
+  } catch (error) {
+    if (!isOutage(error)) throw error;
+    return waitThroughOutage(deps, state, error);
+  }
   const now = deps.now();
+  const { outage, ...answered } = poll;
+  // Time lost to an outage does not count against the deadline, up to the longest wait allowed.
+  const deadlineAt = outage
+    ? new Date(
+        Math.min(
+          Date.parse(poll.deadlineAt) + (now.getTime() - Date.parse(outage.since)),
+          outageDeadline(publication, poll, settings),
+        ),
+      ).toISOString()
+    : poll.deadlineAt;
   const lastUpload = publication.uploads.at(-1);
   const ofThisUpload = lastUpload ? belongsToUpload(current, lastUpload.baseline) : false;
   if (!isKnownStatus(current.status)) {
@@ -73,7 +94,7 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
   }
   const statuses = recordStatus(poll.statuses, current, ofThisUpload, now);
   const polls = poll.polls + 1;
-  const base = { ...poll, polls, statuses };
+  const base = { ...answered, deadlineAt, polls, statuses };
   deps.log.info('STATUS_CHECKED', {
     datasetId: publication.datasetId,
     status: current.status,
@@ -107,13 +128,59 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
     }
     return { ...base, decision: 'file', result: 'not-arrived' };
   }
-  const secondsLeft = Math.floor((Date.parse(poll.deadlineAt) - now.getTime()) / 1000);
+  const secondsLeft = Math.floor((Date.parse(deadlineAt) - now.getTime()) / 1000);
   if (secondsLeft <= 0) return { ...base, decision: 'file', result: 'deadline-passed' };
   return {
     ...base,
     decision: 'wait',
     nextWaitSeconds: Math.max(1, Math.min(nextWait(settings, polls), secondsLeft)),
   };
+}
+
+/** Failures that may pass; anything else (a refused key, a lost lock, a bug) ends the polling. */
+function isOutage(error: unknown): error is Error {
+  return (
+    error instanceof DgsTransientError ||
+    error instanceof LockStoreUnavailableError ||
+    error instanceof ParameterUnavailableError
+  );
+}
+
+/**
+ * A failed check: wait at the backoff cap and check again, until the later of the polling
+ * deadline and MAX_WAIT_SECONDS after the first send; then the file is filed as unconfirmed.
+ */
+function waitThroughOutage(deps: PollDeps, state: PublicationState, error: Error): PollState {
+  const { publication, poll } = state;
+  const now = deps.now();
+  const outage = {
+    since: poll.outage?.since ?? now.toISOString(),
+    failedChecks: (poll.outage?.failedChecks ?? 0) + 1,
+    lastError: `${error.name}: ${error.message}`,
+  };
+  deps.log.warn('STATUS_CHECK_FAILED', {
+    datasetId: publication.datasetId,
+    error: error.name,
+    failedChecks: outage.failedChecks,
+  });
+  const secondsLeft = Math.floor((outageDeadline(publication, poll, deps.settings) - now.getTime()) / 1000);
+  if (secondsLeft <= 0) return { ...poll, outage, decision: 'file', result: 'no-answer' };
+  return {
+    ...poll,
+    outage,
+    decision: 'wait',
+    nextWaitSeconds: Math.max(1, Math.min(deps.settings.POLL_MAX_WAIT_SECONDS, secondsLeft)),
+  };
+}
+
+/** The latest a sent file may wait for an answer: the polling deadline, or MAX_WAIT_SECONDS after the first send. */
+function outageDeadline(
+  publication: Pick<Publication, 'uploads'>,
+  poll: Pick<PollState, 'deadlineAt' | 'startedAt'>,
+  settings: Pick<PollSettings, 'MAX_WAIT_SECONDS'>,
+): number {
+  const firstSent = Date.parse(publication.uploads[0]?.startedAt ?? poll.startedAt);
+  return Math.max(Date.parse(poll.deadlineAt), firstSent + settings.MAX_WAIT_SECONDS * 1000);
 }
 
 function boundedFailures(failures: unknown): Pick<PollState, 'failures' | 'failuresOmitted'> {

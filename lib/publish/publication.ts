@@ -77,7 +77,17 @@ export const pollResultSchema = z.enum([
   'ingestion-failed',
   'deadline-passed',
   'not-arrived',
+  /** The status could not be read (an outage) until the deadline. */
+  'no-answer',
 ]);
+
+/** Status checks failing for a reason that may pass: the publication waits at the backoff cap. */
+const outageSchema = z.object({
+  since: z.string(),
+  failedChecks: z.number().int().positive(),
+  /** The last error's name and message (texts from outside are redacted by the clients). */
+  lastError: z.string(),
+});
 
 export const pollStateSchema = z.object({
   startedAt: z.string(),
@@ -90,6 +100,8 @@ export const pollStateSchema = z.object({
   failures: z.unknown().optional(),
   /** True when `failures` was too large for the state; the outcome step reads it again. */
   failuresOmitted: z.boolean().optional(),
+  /** Set while status checks fail; cleared by the next answer. */
+  outage: outageSchema.optional(),
 });
 
 /** A Step Functions `Catch` result: `Cause` is the message, or a Lambda error as JSON. */
@@ -102,6 +114,28 @@ export const publicationStateSchema = z.object({
   error: caughtErrorSchema.optional(),
 });
 
+/**
+ * What the dataset lock records about a publication, so that a take-over or a retried task can
+ * go on from it. `baseline` is set from just before a send's first byte until the send is
+ * recorded in `publication.uploads`: while it is there, that send may have reached data.gov.sg.
+ */
+export const resumeStateSchema = z.object({
+  publication: publicationSchema,
+  baseline: baselineSchema.optional(),
+});
+
+/** The lock record's resume state, or undefined when there is none or it cannot be read. */
+export function parseResumeState(text: string | undefined): ResumeState | undefined {
+  if (!text) return undefined;
+  try {
+    const parsed = resumeStateSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type ResumeState = z.infer<typeof resumeStateSchema>;
 export type Publication = z.infer<typeof publicationSchema>;
 export type UploadAttempt = z.infer<typeof uploadAttemptSchema>;
 export type StatusSeen = z.infer<typeof statusSeenSchema>;

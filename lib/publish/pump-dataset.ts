@@ -1,10 +1,11 @@
 import type { DataGovSgClient } from '../datagovsg/client.js';
-import { belongsToUpload, type StatusBaseline } from '../datagovsg/status.js';
+import { belongsToUpload } from '../datagovsg/status.js';
 import type { DatasetLock, DatasetLockRecord } from '../dataset-lock.js';
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import { type DropKey, isDropCandidate, parseDropKey } from '../drop-key.js';
 import {
+  ConfigError,
   CsvRejectedError,
   DatasetBusyError,
   DgsAuthError,
@@ -12,17 +13,27 @@ import {
   DropRejectedError,
   LockLostError,
   LockStoreUnavailableError,
+  ParameterUnavailableError,
   SourceChangedError,
 } from '../errors.js';
 import type { PublicationExecutions } from '../executions.js';
+import type { Kicker } from '../kicks.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
+import type { Sleep } from '../retry.js';
 import { checkOptionsFor } from './check-options.js';
-import { failureFromError } from './failure.js';
+import { failed, failureFromError, unconfirmed } from './failure.js';
 import { fileOutcome } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
-import type { Publication, PublicationState, UploadAttempt } from './publication.js';
+import {
+  type Publication,
+  type PublicationState,
+  parseResumeState,
+  type ResumeState,
+  type UploadAttempt,
+} from './publication.js';
 import { objectSource, type SendSettings, sendFile } from './send-file.js';
+import { type TimeBudget, timeToSend } from './time-budget.js';
 
 export interface PumpSettings extends PollSettings, SendSettings {
   CSV_CHECK: boolean;
@@ -30,11 +41,13 @@ export interface PumpSettings extends PollSettings, SendSettings {
   MAX_FILE_BYTES: number;
   MAX_WAIT_SECONDS: number;
   LOCK_UPLOAD_LEASE_SECONDS: number;
+  MAX_TAKEOVERS: number;
+  UPLOAD_ASSUMED_MIB_PER_SECOND: number;
 }
 
 export interface PumpDeps {
   bucket: DropBucket;
-  dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus' | 'metadata'>;
+  dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus' | 'metadata' | 'redact'>;
   lock: DatasetLock;
   executions: PublicationExecutions;
   events: OutcomeEvents;
@@ -43,11 +56,17 @@ export interface PumpDeps {
   log: Log;
   now: () => Date;
   onProgress?: (progress: { key: string; bytesSent: number; size: number }) => void;
+  /** This invocation's time limit (Lambda's context); without it, sends are not timed. */
+  timeBudget?: TimeBudget;
+  /** Starts a fresh invocation for a dataset, when this one has too little time left to send. */
+  handOver?: Kicker;
+  sleep?: Sleep;
 }
 
 export type PumpResult =
   | { result: 'uploaded'; key: string; publicationId: string }
   | { result: 'resumed'; key: string; publicationId: string }
+  | { result: 'handed-over'; key: string }
   | { result: 'locked' | 'idle' | 'dataset-busy' | 'deferred' | 'stopped' };
 
 /**
@@ -66,9 +85,9 @@ export async function handleDroppedKey(deps: PumpDeps, bucket: string, key: stri
       await fileOutcome(deps, {
         bucket,
         sourceKey: key,
+        version: { etag: object.etag, droppedAt: object.lastModified },
         size: object.size,
-        droppedAt: object.lastModified,
-        failure: failureFromError(error),
+        verdict: failed(failureFromError(error)),
       });
     }
     return { result: 'stopped' };
@@ -86,6 +105,11 @@ export async function handleDroppedKey(deps: PumpDeps, bucket: string, key: stri
 export async function pumpDataset(deps: PumpDeps, bucket: string, datasetId: string): Promise<PumpResult> {
   for (let round = 1; ; round++) {
     const result = await pumpOnce(deps, bucket, datasetId);
+    if (result.result === 'handed-over' && deps.handOver) {
+      // Sent once the lock is released, so that the fresh invocation finds the dataset free.
+      await deps.handOver.kick({ source: 'govpub.kick', reason: 'handover', bucket, datasetId });
+      deps.log.info('HANDED_OVER', { datasetId, key: result.key });
+    }
     // A file dropped while this round was finding nothing saw the lock held and left the work
     // to us, so look once more after releasing it rather than leave the file to the sweep.
     if (result.result !== 'idle' || round >= 3) return result;
@@ -112,19 +136,22 @@ async function pumpOnce(deps: PumpDeps, bucket: string, datasetId: string): Prom
   const token = acquired.token;
   const hold: Hold = { keep: false };
   try {
+    let carried: Carried | undefined;
     if (acquired.previous) {
       log.warn('STALE_LOCK_TAKEN_OVER', {
         datasetId,
         holderKey: acquired.previous.holderKey,
         phase: acquired.previous.phase,
+        takeovers: acquired.previous.takeovers + 1,
       });
-      const resumed = await resumeStale(deps, bucket, token, acquired.previous, hold);
-      if (resumed) return resumed;
+      const taken = await takeOver(deps, bucket, token, acquired.previous, hold);
+      if ('result' in taken) return taken;
+      carried = taken.carried;
     }
     for (;;) {
       const next = (await deps.bucket.listWaiting(bucket, deps.datasets.refsFor(datasetId)))[0];
       if (!next) return { result: 'idle' };
-      const outcome = await publishOne(deps, token, next, hold);
+      const outcome = await publishOne(deps, token, next, hold, carried);
       if (outcome !== 'next') return outcome;
     }
   } finally {
@@ -134,12 +161,20 @@ async function pumpOnce(deps: PumpDeps, bucket: string, datasetId: string): Prom
   }
 }
 
+/** A file whose run died before sending it, and how many times that happened. */
+interface Carried {
+  key: string;
+  etag: string;
+  takeovers: number;
+}
+
 /** Publishes the first waiting file; 'next' means it was filed without upload, try the next. */
 async function publishOne(
   deps: PumpDeps,
   token: string,
   listed: DroppedObject,
   hold: Hold,
+  carried: Carried | undefined,
 ): Promise<PumpResult | 'next'> {
   const { settings, log } = deps;
   let drop: DropKey;
@@ -151,15 +186,41 @@ async function publishOne(
     await fileOutcome(deps, {
       bucket: listed.bucket,
       sourceKey: listed.key,
-      expectedEtag: listed.etag,
+      version: { etag: listed.etag, droppedAt: listed.lastModified },
       size: listed.size,
-      droppedAt: listed.lastModified,
-      failure: failureFromError(error),
+      verdict: failed(failureFromError(error)),
     });
     return 'next';
   }
   const object = await deps.bucket.head(listed.bucket, listed.key);
   if (!object) return 'next';
+  const timing = timeToSend(deps.timeBudget, object.size, deps.bucket.md5NeedsRead(object), settings);
+  if (timing.verdict === 'hand-over' && deps.handOver) {
+    log.info('TOO_LITTLE_TIME_LEFT', { key: object.key, size: object.size, ...timing });
+    return { result: 'handed-over', key: object.key };
+  }
+  if (timing.verdict === 'too-slow') {
+    await fileOutcome(deps, {
+      bucket: object.bucket,
+      sourceKey: object.key,
+      version: { etag: object.etag, droppedAt: object.lastModified },
+      datasetId: drop.datasetId,
+      datasetRef: drop.datasetRef,
+      mode: drop.mode,
+      size: object.size,
+      verdict: failed(timing.failure),
+    });
+    return 'next';
+  }
+  const takeovers = carried?.key === object.key && carried.etag === object.etag ? carried.takeovers : 0;
+  // Recorded before any work on the file, so that a run that dies on it is counted (takeOver).
+  await deps.lock.update(drop.datasetId, token, {
+    phase: 'selecting',
+    holderKey: object.key,
+    holderEtag: object.etag,
+    takeovers,
+    leaseMs: settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
+  });
   let publication: Publication | undefined;
   let attempt: UploadAttempt;
   try {
@@ -176,7 +237,7 @@ async function publishOne(
           await deps.lock.update(drop.datasetId, token, {
             phase: 'uploading',
             holderKey: object.key,
-            resumeState: JSON.stringify({ publication: unsent, baseline }),
+            resumeState: JSON.stringify({ publication: unsent, baseline } satisfies ResumeState),
             leaseMs: settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
           });
           hold.keep = true;
@@ -206,19 +267,19 @@ async function publishOne(
     await fileOutcome(deps, {
       bucket: object.bucket,
       sourceKey: object.key,
-      expectedEtag: object.etag,
+      version: { etag: object.etag, droppedAt: object.lastModified },
       datasetId: drop.datasetId,
       datasetRef: drop.datasetRef,
       mode: drop.mode,
       size: object.size,
-      droppedAt: object.lastModified,
       ...(publication ? { publication } : {}),
       ...(error instanceof CsvRejectedError ? { check: error.report } : {}),
-      failure: failureFromError(error),
+      verdict: failed(failureFromError(error)),
     });
     log.warn('UPLOAD_FAILED', { datasetId: drop.datasetId, key: object.key, error: errorName(error) });
-    // A refused key would be refused for the next file too: leave the rest waiting for the sweep.
-    return error instanceof DgsAuthError ? { result: 'stopped' } : 'next';
+    // A refused key or a broken configuration would stop the next file too: leave the rest
+    // waiting for the sweep.
+    return error instanceof DgsAuthError || error instanceof ConfigError ? { result: 'stopped' } : 'next';
   }
   const uploaded = { ...publication, uploads: [attempt] };
   await startPolling(deps, uploaded, `${token}-1`);
@@ -230,7 +291,8 @@ function isPassing(error: unknown): boolean {
   return (
     error instanceof DgsTransientError ||
     error instanceof LockStoreUnavailableError ||
-    error instanceof LockLostError
+    error instanceof LockLostError ||
+    error instanceof ParameterUnavailableError
   );
 }
 
@@ -271,7 +333,7 @@ async function startPolling(deps: PumpDeps, publication: Publication, executionN
   await deps.lock.update(publication.datasetId, publication.lockToken, {
     phase: 'polling',
     holderKey: publication.sourceKey,
-    resumeState: JSON.stringify({ publication }),
+    resumeState: JSON.stringify({ publication } satisfies ResumeState),
     leaseMs: deps.settings.LOCK_POLL_LEASE_SECONDS * 1000,
   });
   const state: PublicationState = { publication, poll: initialPoll(deps.settings, deps.now()) };
@@ -280,32 +342,40 @@ async function startPolling(deps: PumpDeps, publication: Publication, executionN
 }
 
 /**
- * A lock whose lease ran out belongs to a run that crashed. If its file is still waiting and
- * data.gov.sg shows that the upload arrived, polling resumes for it instead of sending it twice;
- * otherwise the file is treated as never sent. The crashed run's record is first copied under
- * the new token, so that a crash during the take-over loses nothing either.
+ * A lock whose lease ran out belongs to a run that died (killed, timed out, out of memory). The
+ * lease is the grace that lets a send it may have finished show in data.gov.sg's status, so:
+ * - a send recorded in the lock (its baseline) that data.gov.sg shows arriving, or a file already
+ *   polled for, resumes polling: never a second send;
+ * - a file it was working on that never reached data.gov.sg is sent again, by the caller's loop.
+ * Take-overs of one file are counted in the record; after MAX_TAKEOVERS the file is filed
+ * (`TASK_TIMEOUT`): in failed/ if nothing reached data.gov.sg, else in unconfirmed/. The record is
+ * first copied under the new token, so that a crash during the take-over loses nothing either.
  */
-async function resumeStale(
+async function takeOver(
   deps: PumpDeps,
   bucket: string,
   token: string,
   previous: DatasetLockRecord,
   hold: Hold,
-): Promise<PumpResult | undefined> {
-  if (!previous.resumeState || !previous.holderKey || previous.phase === 'selecting') return undefined;
+): Promise<PumpResult | { carried?: Carried }> {
+  const { settings } = deps;
+  const saved = parseResumeState(previous.resumeState);
+  const key = previous.holderKey ?? saved?.publication.sourceKey;
+  const etag = previous.holderEtag ?? saved?.publication.etag;
+  if (!key || !etag) return {};
+  const takeovers = previous.takeovers + 1;
   await deps.lock.update(previous.datasetId, token, {
     phase: previous.phase,
-    holderKey: previous.holderKey,
-    resumeState: previous.resumeState,
-    leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
+    holderKey: key,
+    holderEtag: etag,
+    takeovers,
+    ...(previous.resumeState ? { resumeState: previous.resumeState } : {}),
+    leaseMs: settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
   });
   hold.keep = true;
-  const saved = JSON.parse(previous.resumeState) as { publication: Publication; baseline?: StatusBaseline };
-  const object = await deps.bucket.head(bucket, previous.holderKey);
-  const publication: Publication = { ...saved.publication, lockToken: token };
-  let uploads = publication.uploads;
-  if (object?.etag === publication.etag && previous.phase === 'uploading' && saved.baseline) {
-    const current = await deps.dgs.ingestionStatus(publication.datasetId);
+  let uploads = saved?.publication.uploads ?? [];
+  if (saved?.baseline) {
+    const current = await deps.dgs.ingestionStatus(previous.datasetId);
     if (belongsToUpload(current, saved.baseline)) {
       const at = deps.now().toISOString();
       uploads = [
@@ -314,18 +384,56 @@ async function resumeStale(
       ];
     }
   }
-  if (object?.etag !== publication.etag || uploads.length === 0) {
-    hold.keep = false;
-    return undefined;
+  if (saved && uploads.length > 0) {
+    const publication: Publication = { ...saved.publication, lockToken: token, uploads };
+    if (takeovers > settings.MAX_TAKEOVERS) {
+      await fileOutcome(deps, {
+        bucket: publication.bucket,
+        sourceKey: publication.sourceKey,
+        version: { etag: publication.etag, droppedAt: publication.droppedAt },
+        publication,
+        verdict: unconfirmed(
+          publication,
+          undefined,
+          'TASK_TIMEOUT',
+          `then the pipeline's runs stopped ${takeovers} times while following it (each ran out of time or died), so its outcome was never read.`,
+        ),
+      });
+      hold.keep = false;
+      return {};
+    }
+    await startPolling(
+      deps,
+      publication,
+      `${publication.publicationId}-${uploads.length}-r${deps.now().getTime()}`,
+    );
+    deps.log.warn('PUBLICATION_RESUMED', {
+      datasetId: publication.datasetId,
+      key: publication.sourceKey,
+      takeovers,
+    });
+    return { result: 'resumed', key: publication.sourceKey, publicationId: publication.publicationId };
   }
-  const resumed = { ...publication, uploads };
-  await startPolling(
-    deps,
-    resumed,
-    `${publication.publicationId}-${uploads.length}-r${deps.now().getTime()}`,
-  );
-  deps.log.warn('PUBLICATION_RESUMED', { datasetId: publication.datasetId, key: publication.sourceKey });
-  return { result: 'resumed', key: publication.sourceKey, publicationId: publication.publicationId };
+  // Nothing reached data.gov.sg: the file is sent again, unless it changed or its runs keep dying.
+  hold.keep = false;
+  const object = await deps.bucket.head(bucket, key);
+  if (object?.etag !== etag) return {};
+  if (takeovers > settings.MAX_TAKEOVERS) {
+    const drop = saved?.publication;
+    await fileOutcome(deps, {
+      bucket,
+      sourceKey: key,
+      version: { etag, droppedAt: object.lastModified },
+      size: object.size,
+      ...(drop ? { datasetId: drop.datasetId, datasetRef: drop.datasetRef, mode: drop.mode } : {}),
+      verdict: failed({
+        code: 'TASK_TIMEOUT',
+        message: `The upload function stopped ${takeovers} times while publishing this file (it ran out of its 15-minute limit or of memory), and data.gov.sg never showed the file arriving: nothing was published. The file (${object.size} bytes) is probably too large, or the connection too slow, to send within the limit. Split it into smaller files (the first with replace, the rest with append) and drop those.`,
+      }),
+    });
+    return {};
+  }
+  return { carried: { key, etag, takeovers } };
 }
 
 function checkSize(object: DroppedObject, maxBytes: number): void {

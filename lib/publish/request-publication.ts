@@ -3,15 +3,10 @@ import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket } from '../drop-bucket.js';
-import {
-  FAILED_PREFIX,
-  INCOMING_PREFIX,
-  PROCESSED_PREFIX,
-  type PublishMode,
-  parseDropKey,
-} from '../drop-key.js';
+import { INCOMING_PREFIX, type PublishMode, parseDropKey } from '../drop-key.js';
 import { DropRejectedError } from '../errors.js';
 import type { Kicker } from '../kicks.js';
+import { OUTCOME_PREFIX, OUTCOMES } from '../outcome-keys.js';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,200}\.csv$/;
 
@@ -72,7 +67,7 @@ export async function requestPublication(
   deps: { bucket: DropBucket; datasets: DatasetDirectory; kicker: Kicker },
   request: { bucket: string; key: string; datasetRef?: string; mode?: PublishMode },
 ): Promise<PublicationRequestResult> {
-  if (request.key.startsWith(PROCESSED_PREFIX) || request.key.startsWith(FAILED_PREFIX)) {
+  if (OUTCOMES.some((outcome) => request.key.startsWith(OUTCOME_PREFIX[outcome]))) {
     throw new DropRejectedError(
       'KEY_LAYOUT',
       `${request.key} was already handled; publishing it again could add its rows twice. Copy it into incoming/ yourself if that is what you want.`,

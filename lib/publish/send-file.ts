@@ -4,23 +4,29 @@ import { createCsvCheck } from '../csv-check/checker.js';
 import type { CsvCheckOptions } from '../csv-check/types.js';
 import type { DataGovSgClient } from '../datagovsg/client.js';
 import { putToPresignedUrl } from '../datagovsg/presigned-put.js';
-import { isIdle, type StatusBaseline } from '../datagovsg/status.js';
+import { type IngestionStatus, isIdle, type StatusBaseline } from '../datagovsg/status.js';
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import type { PublishMode } from '../drop-key.js';
 import { CsvRejectedError, DatasetBusyError, UploadFailedError, UploadUnconfirmedError } from '../errors.js';
 import type { Log } from '../observability.js';
+import { realSleep, type Sleep } from '../retry.js';
 import type { UploadAttempt } from './publication.js';
 
-export type SendSettings = Pick<Settings, 'UPLOAD_MAX_ATTEMPTS' | 'UPLOAD_IDLE_TIMEOUT_SECONDS'>;
+export type SendSettings = Pick<
+  Settings,
+  'UPLOAD_MAX_ATTEMPTS' | 'UPLOAD_IDLE_TIMEOUT_SECONDS' | 'IDLE_CONFIRM_SECONDS'
+>;
 
 export interface SendDeps {
-  dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus'>;
+  dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus' | 'redact'>;
   settings: SendSettings;
   log: Log;
   now: () => Date;
   /** Told before the first byte goes out, so the caller can record the baseline (crash recovery). */
   onSending?: (baseline: StatusBaseline) => Promise<void>;
   onProgress?: (progress: { key: string; bytesSent: number; size: number }) => void;
+  /** The wait between the two idle reads (default: a real timer). */
+  sleep?: Sleep;
 }
 
 export interface UploadSource {
@@ -47,18 +53,13 @@ export interface SendRequest {
 /**
  * Sends one dropped object to data.gov.sg: checks that nothing is in progress for the dataset
  * (and records that status as the baseline this upload's statuses are told apart from), asks
- * for an upload or append link, and streams the source (an S3 object, or a local file) into it. An expired link or a
- * connection broken before the whole body went out gets a new link and a fresh stream; other
- * rejections are thrown as they are.
+ * for an upload or append link, and streams the source (an S3 object, or a local file) into it.
+ * An expired link or a connection broken before the whole body went out gets a new link and a
+ * fresh stream; other rejections are thrown as they are. Throws only when nothing was stored.
  */
 export async function sendFile(deps: SendDeps, request: SendRequest): Promise<UploadAttempt> {
   const { source: object, datasetId, mode, md5Base64 } = request;
-  const current = await deps.dgs.ingestionStatus(datasetId);
-  if (!isIdle(current.status)) {
-    throw new DatasetBusyError(
-      `data.gov.sg shows an upload to ${datasetId} in progress (status ${current.rawStatus}); a second one would fail`,
-    );
-  }
+  const current = await confirmedIdle(deps, datasetId);
   const baseline: StatusBaseline = {
     status: current.status,
     version: current.version,
@@ -82,6 +83,7 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
         contentLength: object.size,
         md5Base64,
         idleTimeoutMs: deps.settings.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
+        redact: (text: string) => deps.dgs.redact(text),
         ...(inFlight ? { signal: inFlight.signal } : {}),
         ...(deps.onProgress
           ? {
@@ -127,5 +129,39 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
       }
       throw error;
     }
+  }
+}
+
+/**
+ * The dataset's status, read twice `IDLE_CONFIRM_SECONDS` apart and required idle and unchanged:
+ * right after an upload data.gov.sg may still answer the status from before it, so one idle read
+ * does not show that nobody (the web UI, another tool) has just started one. Two equal reads do
+ * not prove it either (a status stale for longer, an upload started between the second read and
+ * ours); the architecture doc lists those limits.
+ */
+async function confirmedIdle(deps: SendDeps, datasetId: string): Promise<IngestionStatus> {
+  const first = await deps.dgs.ingestionStatus(datasetId);
+  assertIdle(datasetId, first);
+  if (deps.settings.IDLE_CONFIRM_SECONDS === 0) return first;
+  await (deps.sleep ?? realSleep)(deps.settings.IDLE_CONFIRM_SECONDS * 1000);
+  const second = await deps.dgs.ingestionStatus(datasetId);
+  assertIdle(datasetId, second);
+  if (
+    second.status !== first.status ||
+    second.version !== first.version ||
+    second.updatedAt !== first.updatedAt
+  ) {
+    throw new DatasetBusyError(
+      `data.gov.sg's status for ${datasetId} changed while govpub confirmed it was idle (${first.rawStatus}, version ${first.version} → ${second.rawStatus}, version ${second.version}): someone else may have just uploaded`,
+    );
+  }
+  return second;
+}
+
+function assertIdle(datasetId: string, status: IngestionStatus): void {
+  if (!isIdle(status.status)) {
+    throw new DatasetBusyError(
+      `data.gov.sg shows an upload to ${datasetId} in progress (status ${status.rawStatus}); a second one would fail`,
+    );
   }
 }

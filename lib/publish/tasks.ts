@@ -2,17 +2,25 @@ import type { DataGovSgClient } from '../datagovsg/client.js';
 import { belongsToUpload } from '../datagovsg/status.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { SourceChangedError } from '../errors.js';
-import { failureFromCaught, failureFromPoll } from './failure.js';
+import { LockLostError, SourceChangedError } from '../errors.js';
+import { verdictOfPublication } from './failure.js';
 import { type FileOutcomeDeps, fileOutcome, type PublishReport } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
-import type { PublicationState } from './publication.js';
+import {
+  type PublicationState,
+  parseResumeState,
+  type ResumeState,
+  type UploadAttempt,
+} from './publication.js';
 import { objectSource, type SendDeps, type SendSettings, sendFile } from './send-file.js';
 
 /**
- * The state machine's re-upload after Ingestion Failed: the same object, pinned to the same
- * ETag, sent again under the lock the publication already holds; polling starts afresh and
- * keeps the statuses seen so far.
+ * The state machine's re-upload after Ingestion Failed (or after a send that never arrived): the
+ * same object, pinned to the same ETag, sent again under the lock the publication already holds;
+ * polling starts afresh and keeps the statuses seen so far. Never sends twice: a send an earlier
+ * try of this task recorded in the lock is polled; one it began (its baseline is still in the
+ * lock record) may have arrived, so it is polled as an unconfirmed upload; a send whose answer
+ * was lost is checked again first.
  */
 export async function reuploadPublication(
   deps: SendDeps & {
@@ -24,6 +32,30 @@ export async function reuploadPublication(
 ): Promise<PublicationState> {
   const { publication } = state;
   const { datasetId, lockToken } = publication;
+  const held = await deps.lock.get(datasetId);
+  if (held?.token !== lockToken) {
+    throw new LockLostError(`The lock on ${datasetId} is no longer held by this publication`);
+  }
+  const begun = parseResumeState(held.resumeState);
+  if (begun && begun.publication.uploads.length > publication.uploads.length) {
+    // An earlier try of this task sent the file and recorded it, then died before answering.
+    deps.log.warn('REUPLOAD_ALREADY_SENT', { datasetId, uploads: begun.publication.uploads.length });
+    return {
+      publication: { ...begun.publication, lockToken },
+      poll: initialPoll(deps.settings, deps.now(), state.poll.statuses),
+    };
+  }
+  if (begun?.baseline && begun.publication.uploads.length === publication.uploads.length) {
+    deps.log.warn('REUPLOAD_MAY_HAVE_ARRIVED', { datasetId, uploads: publication.uploads.length });
+    const at = deps.now().toISOString();
+    return startedPolling(deps, state, {
+      startedAt: at,
+      finishedAt: at,
+      baseline: begun.baseline,
+      links: 1,
+      unconfirmed: true,
+    });
+  }
   const last = publication.uploads.at(-1);
   if (last?.unconfirmed) {
     // Checked again right before sending: if the lost send did arrive after all, keep polling it.
@@ -39,54 +71,97 @@ export async function reuploadPublication(
       `${publication.sourceKey} changed or disappeared before it could be sent again`,
     );
   }
-  const attempt = await sendFile(
-    {
-      ...deps,
-      // As the first upload does: the lease covers a whole send, and a take-over after a crash
-      // can tell from the baseline whether this send arrived.
-      onSending: (baseline) =>
-        deps.lock.update(datasetId, lockToken, {
-          phase: 'uploading',
-          resumeState: JSON.stringify({ publication, baseline }),
-          leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
-        }),
-    },
-    {
-      source: objectSource(deps.bucket, object),
-      datasetId,
-      mode: publication.mode,
-      md5Base64: publication.md5Base64,
-    },
-  );
-  const sent = { ...publication, uploads: [...publication.uploads, attempt] };
-  await deps.lock.update(datasetId, lockToken, {
-    phase: 'polling',
-    resumeState: JSON.stringify({ publication: sent }),
-    leaseMs: deps.settings.LOCK_POLL_LEASE_SECONDS * 1000,
-  });
+  let attempt: UploadAttempt;
+  try {
+    attempt = await sendFile(
+      {
+        ...deps,
+        // As the first upload does: the lease covers a whole send, and a take-over after a crash
+        // (or a retry of this task) can tell from the baseline whether this send arrived.
+        onSending: (baseline) =>
+          deps.lock.update(datasetId, lockToken, {
+            phase: 'uploading',
+            resumeState: JSON.stringify({ publication, baseline } satisfies ResumeState),
+            leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
+          }),
+      },
+      {
+        source: objectSource(deps.bucket, object),
+        datasetId,
+        mode: publication.mode,
+        md5Base64: publication.md5Base64,
+      },
+    );
+  } catch (error) {
+    // sendFile throws only when this send stored nothing: forget its baseline, so that a retry
+    // of this task sends instead of waiting for a send that never happened.
+    await deps.lock
+      .update(datasetId, lockToken, {
+        phase: 'polling',
+        resumeState: JSON.stringify({ publication } satisfies ResumeState),
+        leaseMs: deps.settings.LOCK_POLL_LEASE_SECONDS * 1000,
+      })
+      .catch((cleanup: unknown) =>
+        deps.log.warn('SEND_INTENT_NOT_CLEARED', { datasetId, error: errorName(cleanup) }),
+      );
+    throw error;
+  }
+  return startedPolling(deps, state, attempt);
+}
+
+/** Records a send in the publication and the lock, and starts polling for it. */
+async function startedPolling(
+  deps: { lock: DatasetLock; settings: PollSettings; log: SendDeps['log']; now: () => Date },
+  state: PublicationState,
+  attempt: UploadAttempt,
+): Promise<PublicationState> {
+  const { datasetId, lockToken } = state.publication;
+  const sent = { ...state.publication, uploads: [...state.publication.uploads, attempt] };
+  try {
+    await deps.lock.update(datasetId, lockToken, {
+      phase: 'polling',
+      resumeState: JSON.stringify({ publication: sent } satisfies ResumeState),
+      leaseMs: deps.settings.LOCK_POLL_LEASE_SECONDS * 1000,
+    });
+  } catch (error) {
+    // The send is done: failing the task now would lose it. The record keeps the baseline, so a
+    // retry or take-over treats the send as one that may have arrived; the next check renews the lease.
+    if (error instanceof LockLostError) throw error;
+    deps.log.warn('SEND_NOT_RECORDED_IN_LOCK', { datasetId, error: errorName(error) });
+  }
   return { publication: sent, poll: initialPoll(deps.settings, deps.now(), state.poll.statuses) };
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'unknown';
 }
 
 /**
  * The state machine's last step: the outcome of a publication, from its poll state or error.
- * A `failures` list too large for the state is read again here, so the report has it whole.
+ * A `failures` list too large for the state is read again here, so the report has it whole. The
+ * lock record tells whether a send was begun that the state does not know of (a re-upload that
+ * died): then a failed re-upload may still have stored the file.
  */
 export async function fileOutcomeOfPublication(
   deps: FileOutcomeDeps & { dgs: Pick<DataGovSgClient, 'ingestionStatus'> },
   state: PublicationState,
 ): Promise<PublishReport> {
-  const { publication, error } = state;
+  const { publication } = state;
   const poll = state.poll.failuresOmitted
     ? { ...state.poll, failures: (await deps.dgs.ingestionStatus(publication.datasetId)).failures }
     : state.poll;
-  const failure = error ? failureFromCaught(error) : failureFromPoll(poll, publication.uploads.length);
+  const held = state.error ? await deps.lock.get(publication.datasetId) : undefined;
+  const begun = held?.token === publication.lockToken ? parseResumeState(held.resumeState) : undefined;
+  const unrecordedSend =
+    held?.token !== publication.lockToken ||
+    (begun?.baseline !== undefined && begun.publication.uploads.length === publication.uploads.length);
   return fileOutcome(deps, {
     bucket: publication.bucket,
     sourceKey: publication.sourceKey,
+    version: { etag: publication.etag, droppedAt: publication.droppedAt },
     publication,
     poll,
     lockToken: publication.lockToken,
-    expectedEtag: publication.etag,
-    ...(failure ? { failure } : {}),
+    verdict: verdictOfPublication({ ...state, poll }, { unrecordedSend }),
   });
 }

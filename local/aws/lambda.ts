@@ -17,13 +17,20 @@ import {
  * A local stand-in for a deployed function. Declared as a method so that functions with a
  * narrower event type can be registered (the event is JSON from the caller).
  */
-export type LocalFunction = { handle(event: unknown): Promise<unknown> }['handle'];
+export type LocalFunction = {
+  handle(event: unknown, context: { getRemainingTimeInMillis(): number }): Promise<unknown>;
+}['handle'];
 
 export interface LocalLambdaOptions {
   /** 0 or omitted: a free port. */
   port?: number;
   /** By function name. */
   functions: Record<string, LocalFunction>;
+  /**
+   * Time limits by function name, told to the function through its context's
+   * getRemainingTimeInMillis (default: 15 minutes, Lambda's maximum). Not enforced.
+   */
+  timeoutsMs?: Record<string, number>;
 }
 
 export type InvocationType = 'Event' | 'RequestResponse';
@@ -65,13 +72,19 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 interface LambdaContext {
   functions: Readonly<Record<string, LocalFunction>>;
+  timeoutsMs: Readonly<Record<string, number>>;
   invocations: LocalInvocation[];
   running: Set<Promise<unknown>>;
 }
 
 /** The Lambda Invoke REST API on 127.0.0.1, dispatching to local functions. */
 export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
-  const context: LambdaContext = { functions: options.functions, invocations: [], running: new Set() };
+  const context: LambdaContext = {
+    functions: options.functions,
+    timeoutsMs: options.timeoutsMs ?? {},
+    invocations: [],
+    running: new Set(),
+  };
   const server = createServer((req, res) => {
     handleInvoke(context, req, res).catch((error: unknown) => sendRequestError(res, error));
   });
@@ -144,11 +157,11 @@ async function handleInvoke(
   };
   context.invocations.push(invocation);
   if (invocationType === 'Event') {
-    track(context, runInBackground(handler, invocation, payloadText));
+    track(context, runInBackground(handler, invocation, payloadText, timeoutOf(context, functionName)));
     res.writeHead(202, { 'x-amzn-requestid': invocation.id }).end();
     return;
   }
-  const done = runFunction(handler, invocation, payloadText);
+  const done = runFunction(handler, invocation, payloadText, timeoutOf(context, functionName));
   track(context, done);
   await done;
   sendInvocationResult(res, invocation);
@@ -195,9 +208,23 @@ function track(context: LambdaContext, work: Promise<void>): void {
 }
 
 /** Async invocations are queued by Lambda: the function starts after the 202 is sent. */
-async function runInBackground(handler: LocalFunction, invocation: LocalInvocation, payload: string) {
+/** Lambda's maximum, for functions with no time limit of their own. */
+const DEFAULT_TIMEOUT_MS = 900_000;
+
+function timeoutOf(context: LambdaContext, functionName: string): number {
+  return Object.hasOwn(context.timeoutsMs, functionName)
+    ? (context.timeoutsMs[functionName] ?? DEFAULT_TIMEOUT_MS)
+    : DEFAULT_TIMEOUT_MS;
+}
+
+async function runInBackground(
+  handler: LocalFunction,
+  invocation: LocalInvocation,
+  payload: string,
+  timeoutMs: number,
+) {
   await new Promise((resolve) => setImmediate(resolve));
-  await runFunction(handler, invocation, payload);
+  await runFunction(handler, invocation, payload, timeoutMs);
 }
 
 /** Never rejects: the outcome is recorded on the invocation. */
@@ -205,10 +232,14 @@ async function runFunction(
   handler: LocalFunction,
   invocation: LocalInvocation,
   payload: string,
+  timeoutMs: number,
 ): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   try {
     // The function gets its own copy, as it would in another process.
-    const result = await handler(JSON.parse(payload));
+    const result = await handler(JSON.parse(payload), {
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    });
     const text = JSON.stringify(result) ?? 'null';
     if (Buffer.byteLength(text) > MAX_SYNC_PAYLOAD_BYTES) {
       throw Object.assign(new Error('Response payload size exceeded maximum allowed payload size'), {

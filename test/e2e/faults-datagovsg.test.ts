@@ -23,7 +23,14 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalPipeline, LocalPipelineOptions } from '../../local/pipeline.js';
 import { exposeToScan } from '../leak-scan.js';
-import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import {
+  crashedInvocations,
+  filedAt,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  startFastPipeline,
+} from './support.js';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -51,7 +58,7 @@ async function expectPublishedOnce(p: LocalPipeline, key: string, datasetId = PO
   const report = await outcomeOf(p, key);
   expect(report.error).toBeNull();
   expect(report).toMatchObject({ outcome: 'published', finalStatus: 'Ingestion Success' });
-  expect(report.fileKey).toBe(key.replace(/^incoming\//, 'processed/'));
+  expect(report.fileKey).toMatch(filedAt(key, 'processed'));
   expect(p.dataGovSg?.uploads(datasetId)).toHaveLength(1);
   expect(p.eventBridge.events().map((event) => event.detailType)).toEqual(['Dataset Publish Succeeded']);
   await expectSettled(p, datasetId);
@@ -61,7 +68,7 @@ async function expectPublishedOnce(p: LocalPipeline, key: string, datasetId = PO
 /** Filed in failed/ with the given code, nothing published, nothing left behind. */
 async function expectFailedWith(p: LocalPipeline, key: string, code: string, message: RegExp) {
   const report = await outcomeOf(p, key);
-  expect(report.fileKey).toBe(key.replace(/^incoming\//, 'failed/'));
+  expect(report.fileKey).toMatch(filedAt(key, 'failed'));
   expect(report.outcome).toBe('failed');
   expect(report.error?.code).toBe(code);
   expect(report.error?.message).toMatch(message);
@@ -463,9 +470,12 @@ describe('what the status endpoint says', () => {
     await p.drop(key, POPULATION_CSV);
     await p.whenIdle();
     const report = await outcomeOf(p, key);
-    expect(report.fileKey).toBe(`failed/${POPULATION.alias}/replace/unknown-forever.csv`);
+    // Sent, and never finished: unconfirmed (it may still complete), never "failed".
+    expect(report.fileKey).toMatch(filedAt(key, 'unconfirmed'));
+    expect(report.outcome).toBe('unconfirmed');
     expect(report.error?.code).toBe('INGESTION_TIMEOUT');
-    expect(report.error?.message).toMatch(/last status: Queued For Review/);
+    expect(report.error?.message).toMatch(/last showed: "Queued For Review"/);
+    expect(report.error?.message).not.toMatch(/drop (the file|it) again/i);
     expect(p.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
     await expectSettled(p);
   });
@@ -492,7 +502,7 @@ describe('what the status endpoint says', () => {
     await pipeline.sweep();
     await pipeline.whenIdle();
     const report = await outcomeOf(pipeline, key);
-    expect(report.fileKey).toBe(`failed/${POPULATION.alias}/replace/unknown-before.csv`);
+    expect(report.fileKey).toMatch(filedAt(key, 'failed'));
     expect(report.error?.code).toBe('DGS_BUSY');
     expect(report.error?.message).toMatch(/Queued For Review/);
     expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toEqual([]);

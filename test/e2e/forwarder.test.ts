@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { startFastPipeline } from './support.js';
+import { filedAt, startFastPipeline } from './support.js';
 
 const GROUP = 'carers-allowance';
 const TYPE = 'transaction-count';
@@ -173,13 +173,13 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
         .join('\n')}\n`,
     );
     await pipeline.whenIdle();
-    const report = (await pipeline.report(
-      `processed/performance/${GROUP}/${TYPE}/daily.ndjson`,
-    )) as unknown as {
+    const report = (await pipeline.outcomes(key)).at(-1) as unknown as {
+      fileKey: string;
       outcome: string;
       result: { records: number; chunks: unknown[] };
     };
     expect(report).toMatchObject({ outcome: 'forwarded', result: { records: 1_000 } });
+    expect(report.fileKey).toMatch(filedAt(key, 'processed'));
     expect(report.result.chunks).toHaveLength(10);
     expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(1_000);
     expect(await pipeline.keys('incoming/')).toEqual([]);
@@ -190,7 +190,7 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
     const key = `incoming/performance/${GROUP}/${TYPE}/bad.json`;
     await pipeline.drop(key, JSON.stringify([...records(3), { count: 'no timestamp' }]));
     await pipeline.whenIdle();
-    const report = (await pipeline.report(`failed/performance/${GROUP}/${TYPE}/bad.json`)) as unknown as {
+    const report = (await pipeline.outcomes(key)).at(-1) as unknown as {
       error: { code: string; message: string };
       result: { errors: Array<{ index: number }> };
     };
@@ -205,7 +205,7 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
     await pipeline.drop(key, JSON.stringify(records(4)));
     await pipeline.sweep();
     await pipeline.whenIdle();
-    expect(await pipeline.report(`processed/performance/${GROUP}/${TYPE}/late.json`)).toMatchObject({
+    expect((await pipeline.outcomes(key)).at(-1)).toMatchObject({
       outcome: 'forwarded',
     });
     expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(4);
@@ -213,9 +213,10 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
 
   it('files a file that is not JSON in failed/', async () => {
     pipeline = await startFastPipeline();
-    await pipeline.drop(`incoming/performance/${GROUP}/${TYPE}/data.csv`, 'a,b\n');
+    const key = `incoming/performance/${GROUP}/${TYPE}/data.csv`;
+    await pipeline.drop(key, 'a,b\n');
     await pipeline.whenIdle();
-    const report = (await pipeline.report(`failed/performance/${GROUP}/${TYPE}/data.csv`)) as unknown as {
+    const report = (await pipeline.outcomes(key)).at(-1) as unknown as {
       error: { code: string };
     };
     expect(report.error.code).toBe('NOT_JSON');

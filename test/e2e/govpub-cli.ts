@@ -24,6 +24,8 @@ export function cliEnvironment(pipeline: LocalPipeline): Record<string, string> 
     UPLOAD_ALLOWED_ORIGINS: pipeline.dataGovSg?.uploadOrigin ?? '',
     PP_BASE_URL: pipeline.performancePlatform?.baseUrl ?? '',
     PP_TOKEN: LOCAL_PP_TOKEN,
+    // The idle confirmation's real 30 s would only slow the tests; one second keeps both reads.
+    IDLE_CONFIRM_SECONDS: '1',
   };
 }
 

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import {
+  crashedInvocations,
+  filedAt,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  startFastPipeline,
+} from './support.js';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -20,7 +27,7 @@ describe('when data.gov.sg rejects or fails an upload', () => {
     await pipeline.drop(key, POPULATION_CSV);
     await pipeline.whenIdle();
     const report = await outcomeOf(pipeline, key);
-    expect(report.fileKey).toBe(`failed/${POPULATION.alias}/append/bad rows.csv`);
+    expect(report.fileKey).toMatch(filedAt(key, 'failed'));
     expect(report).toMatchObject({ outcome: 'failed', uploads: 1, finalStatus: 'Validation Failed' });
     expect(report.error?.code).toBe('DGS_VALIDATION_FAILED');
     expect(report.error?.message).toMatch(/Fix the data.*admin dashboard/);
@@ -123,47 +130,24 @@ describe('when data.gov.sg rejects or fails an upload', () => {
 
 describe('bad input ends in failed/ with a report naming the problem', () => {
   it.each([
-    [
-      'a key outside the layout',
-      'incoming/loose.csv',
-      'failed/loose.csv',
-      'KEY_LAYOUT',
-      /incoming\/<datasetId or alias>/,
-    ],
-    [
-      'an unknown alias',
-      'incoming/no-such-alias/replace/a.csv',
-      'failed/no-such-alias/replace/a.csv',
-      'UNKNOWN_ALIAS',
-      /config\/datasets.json/,
-    ],
-    [
-      'a malformed datasetId',
-      'incoming/d_12345/replace/a.csv',
-      'failed/d_12345/replace/a.csv',
-      'BAD_DATASET_ID',
-      /32 lower-case hex/,
-    ],
+    ['a key outside the layout', 'incoming/loose.csv', 'KEY_LAYOUT', /incoming\/<datasetId or alias>/],
+    ['an unknown alias', 'incoming/no-such-alias/replace/a.csv', 'UNKNOWN_ALIAS', /config\/datasets.json/],
+    ['a malformed datasetId', 'incoming/d_12345/replace/a.csv', 'BAD_DATASET_ID', /32 lower-case hex/],
     [
       'a mode other than replace or append',
       `incoming/${POPULATION.alias}/upsert/a.csv`,
-      `failed/${POPULATION.alias}/upsert/a.csv`,
       'BAD_MODE',
       /"replace" or "append"/,
     ],
-    [
-      'a file that is not CSV',
-      `incoming/${POPULATION.alias}/replace/a.xlsx`,
-      `failed/${POPULATION.alias}/replace/a.xlsx`,
-      'NOT_CSV',
-      /Only \.csv/,
-    ],
-  ])('rejects %s', async (_, key, failedKey, code, message) => {
+    ['a file that is not CSV', `incoming/${POPULATION.alias}/replace/a.xlsx`, 'NOT_CSV', /Only \.csv/],
+  ])('rejects %s', async (_, key, code, message) => {
     pipeline = await startFastPipeline();
     await pipeline.drop(key, POPULATION_CSV);
     await pipeline.whenIdle();
-    expect(await pipeline.keys('')).toEqual([failedKey, `${failedKey}.report.json`]);
-    const report = await pipeline.report(failedKey);
+    const [failedKey, reportKey, ...more] = await pipeline.keys('');
+    expect(failedKey).toMatch(filedAt(key, 'failed'));
+    expect([reportKey, ...more]).toEqual([`${failedKey}.report.json`]);
+    const report = await pipeline.report(failedKey ?? '');
     expect(report).toMatchObject({ outcome: 'failed', sourceKey: key, error: { code } });
     expect(report?.error?.message).toMatch(message);
     expect(pipeline.dataGovSg?.requests()).toEqual([]);

@@ -5,6 +5,7 @@ import type { LocalPipeline } from '../../local/pipeline.js';
 import {
   crashedInvocations,
   EXPENDITURE,
+  filedAt,
   outcomeOf,
   POPULATION,
   POPULATION_CSV,
@@ -27,10 +28,9 @@ describe('publishing a dropped CSV', () => {
     await pipeline.drop(key, POPULATION_CSV);
     await pipeline.whenIdle();
     // Assess
-    expect(await pipeline.keys('')).toEqual([
-      `processed/${POPULATION.alias}/replace/2023 population.csv`,
-      `processed/${POPULATION.alias}/replace/2023 population.csv.report.json`,
-    ]);
+    const [fileKey, reportKey, ...more] = await pipeline.keys('');
+    expect(fileKey).toMatch(filedAt(key, 'processed'));
+    expect([reportKey, ...more]).toEqual([`${fileKey}.report.json`]);
     const report = await outcomeOf(pipeline, key);
     expect(report).toMatchObject({
       outcome: 'published',
@@ -183,7 +183,7 @@ describe('one upload at a time per dataset, in key order', () => {
 });
 
 describe('a file dropped again at the same key', () => {
-  it('publishes both versions in turn and never files the new one as the old one', async () => {
+  it('publishes both versions in turn, each filed with a report of its own, and never files the new one as the old one', async () => {
     pipeline = await startFastPipeline({ dataGovSg: { stepDelayMs: 40 } });
     const key = `incoming/${POPULATION.alias}/replace/same-name.csv`;
     const first = `${POPULATION_CSV}2024,female,1\n`;
@@ -197,17 +197,52 @@ describe('a file dropped again at the same key', () => {
     await pipeline.whenIdle();
     const uploads = pipeline.dataGovSg?.uploads(POPULATION.id) ?? [];
     expect(uploads.map((upload) => upload.bytes)).toEqual([first.length, second.length]);
-    const processed = await pipeline.s3.send(
-      new GetObjectCommand({
-        Bucket: pipeline.bucket,
-        Key: `processed/${POPULATION.alias}/replace/same-name.csv`,
-      }),
+    const [earlier, later] = await pipeline.outcomes(key);
+    expect(earlier).toMatchObject({ outcome: 'published', size: first.length });
+    expect(later).toMatchObject({ outcome: 'published', size: second.length });
+    expect(earlier?.fileKey).toMatch(filedAt(key, 'processed'));
+    expect(later?.fileKey).toMatch(filedAt(key, 'processed'));
+    // The second version replaced the first in incoming/: only its own bytes are filed, at its own key.
+    const filed = await pipeline.s3.send(
+      new GetObjectCommand({ Bucket: pipeline.bucket, Key: later?.fileKey ?? '' }),
     );
-    expect(await processed.Body?.transformToString()).toBe(second);
+    expect(await filed.Body?.transformToString()).toBe(second);
+    expect(await pipeline.keys('')).not.toContain(earlier?.fileKey);
     expect(await pipeline.keys('incoming/')).toEqual([]);
-    expect(
-      pipeline.eventBridge.events().map((event) => (event.detail as { notes: string[] }).notes.length),
-    ).toEqual([1, 0]);
+    expect(earlier?.notes).toEqual([
+      expect.stringMatching(/A new file was dropped at the same key.*not kept at/),
+    ]);
+    expect(later?.notes).toEqual([
+      `A file dropped earlier at ${key} was filed as ${earlier?.fileKey}; it and its report are kept.`,
+    ]);
+    expect(pipeline.eventBridge.events().map((event) => (event.detail as { notes: string[] }).notes)).toEqual(
+      [earlier?.notes, later?.notes],
+    );
+  });
+
+  it('keeps every outcome of three drops at one key, each later report naming the one before (issue 12, 3)', async () => {
+    pipeline = await startFastPipeline();
+    pipeline.dataGovSg?.script(POPULATION.id, ['success', 'validation-failed', 'success']);
+    const key = `incoming/${POPULATION.alias}/append/monthly.csv`;
+    for (const month of [1, 2, 3]) {
+      await pipeline.drop(key, `${POPULATION_CSV}2024,female,${month}\n`);
+      await pipeline.whenIdle();
+      // S3 keeps LastModified to the second: a drop a second later is a version of its own even
+      // by its stamp's time, as drops a person makes are.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    const reports = await pipeline.outcomes(key);
+    expect(reports.map((report) => report.outcome)).toEqual(['published', 'failed', 'published']);
+    expect(new Set(reports.map((report) => report.fileKey)).size).toBe(3);
+    expect(reports.map((report) => report.notes)).toEqual([
+      [],
+      [`A file dropped earlier at ${key} was filed as ${reports[0]?.fileKey}; it and its report are kept.`],
+      [`A file dropped earlier at ${key} was filed as ${reports[1]?.fileKey}; it and its report are kept.`],
+    ]);
+    const kept = await pipeline.keys('');
+    for (const report of reports)
+      expect(kept).toEqual(expect.arrayContaining([report.fileKey, report.reportKey]));
+    expect(kept).toHaveLength(6);
   });
 });
 

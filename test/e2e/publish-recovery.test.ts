@@ -65,7 +65,9 @@ describe('nothing is lost', () => {
     await pipeline.drop('incoming/stray.csv', POPULATION_CSV);
     await pipeline.sweep();
     await pipeline.whenIdle();
-    expect((await pipeline.report('failed/stray.csv'))?.error?.code).toBe('KEY_LAYOUT');
+    const report = await outcomeOf(pipeline, 'incoming/stray.csv');
+    expect(report.fileKey).toMatch(/^failed\/stray\.\d{8}T\d{6}Z-[0-9a-z]{8}\.csv$/);
+    expect(report.error?.code).toBe('KEY_LAYOUT');
   });
 
   it('keeps a file waiting, not failed, while data.gov.sg shows another upload in progress', async () => {

@@ -51,14 +51,27 @@ export async function everythingFiled(pipeline: LocalPipeline): Promise<string> 
   });
 }
 
-/** The report filed for a dropped key, wherever it ended; fails the test if there is none. */
+/**
+ * The report filed for the last file dropped at a key, wherever it ended; fails the test if there
+ * is none, or if more than one drop at the key was filed (use pipeline.outcomes for those).
+ */
 export async function outcomeOf(pipeline: LocalPipeline, incomingKey: string): Promise<PublishReport> {
-  const rest = incomingKey.replace(/^incoming\//, '');
-  const report = (await pipeline.report(`processed/${rest}`)) ?? (await pipeline.report(`failed/${rest}`));
-  if (!report) {
-    throw new Error(`no report for ${incomingKey}; bucket holds ${(await pipeline.keys('')).join(', ')}`);
+  const reports = await pipeline.outcomes(incomingKey);
+  if (reports.length !== 1) {
+    throw new Error(
+      `${reports.length} reports for ${incomingKey}; bucket holds ${(await pipeline.keys('')).join(', ')}`,
+    );
   }
-  return report;
+  return reports[0] as PublishReport;
+}
+
+/** The pattern of the key a file dropped at `incomingKey` is filed at, in `folder`. */
+export function filedAt(incomingKey: string, folder: 'processed' | 'failed' | 'unconfirmed'): RegExp {
+  const rest = incomingKey.replace(/^incoming\//, '');
+  const dot = rest.lastIndexOf('.');
+  const [base, extension] = dot > rest.lastIndexOf('/') ? [rest.slice(0, dot), rest.slice(dot)] : [rest, ''];
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${folder}/${literal(base)}\\.\\d{8}T\\d{6}Z-[0-9a-z]{8}${literal(extension)}$`);
 }
 
 /** Errors thrown by any function invocation: the pipeline must handle failures, not crash. */

@@ -18,6 +18,8 @@ export class MemoryLock implements DatasetLock {
       token,
       phase: 'selecting',
       holderKey: undefined,
+      holderEtag: undefined,
+      takeovers: 0,
       acquiredAt: this.now(),
       leaseExpiresAt: this.now() + leaseMs,
       resumeState: undefined,
@@ -33,6 +35,8 @@ export class MemoryLock implements DatasetLock {
       ...current,
       ...(update.phase ? { phase: update.phase } : {}),
       ...(update.holderKey ? { holderKey: update.holderKey } : {}),
+      ...(update.holderEtag ? { holderEtag: update.holderEtag } : {}),
+      ...(update.takeovers !== undefined ? { takeovers: update.takeovers } : {}),
       ...(update.resumeState ? { resumeState: update.resumeState } : {}),
       leaseExpiresAt: this.now() + update.leaseMs,
     });

@@ -44,6 +44,9 @@ const BUCKET = 's3://drop-bucket';
 const INCOMING = `${BUCKET}/incoming/*`;
 const PROCESSED = `${BUCKET}/processed/*`;
 const FAILED = `${BUCKET}/failed/*`;
+const UNCONFIRMED = `${BUCKET}/unconfirmed/*`;
+/** The upload function invokes itself by name to hand a file to a fresh run (a GetAtt would be a cycle). */
+const UPLOAD_FUNCTION_ARN = `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:govpub-${STAGE}-upload`;
 
 const COMMON_ENV = [
   'DGS_API_BASE_URL',
@@ -69,10 +72,10 @@ const logsGrants = (logGroupId: string): Grants => ({
  * multipart copies over 5 GiB may be aborted; ListBucket turns a missing key's 403 into a 404.
  */
 const moveGrants: Grants = {
-  's3:GetObject': [FAILED, INCOMING, PROCESSED],
+  's3:GetObject': [FAILED, INCOMING, PROCESSED, UNCONFIRMED],
   's3:DeleteObject': [INCOMING],
-  's3:PutObject': [FAILED, PROCESSED],
-  's3:AbortMultipartUpload': [FAILED, PROCESSED],
+  's3:PutObject': [FAILED, PROCESSED, UNCONFIRMED],
+  's3:AbortMultipartUpload': [FAILED, PROCESSED, UNCONFIRMED],
   's3:ListBucket': [BUCKET],
 };
 
@@ -106,7 +109,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
       'events:PutEvents': [EVENT_BUS_ARN],
       'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
       'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
-      'lambda:InvokeFunction': ['ForwarderLambdaFunction.Arn'],
+      'lambda:InvokeFunction': ['ForwarderLambdaFunction.Arn', UPLOAD_FUNCTION_ARN],
     },
   },
   checkStatus: {
@@ -209,6 +212,9 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
       's3:ListBucket': [BUCKET],
       'events:PutEvents': [EVENT_BUS_ARN],
       'ssm:GetParameter': [PP_TOKEN_PARAMETERS_ARN],
+      'dynamodb:GetItem': ['LockTable.Arn'],
+      'dynamodb:PutItem': ['LockTable.Arn'],
+      'dynamodb:DeleteItem': ['LockTable.Arn'],
       'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
     },
   },
@@ -760,12 +766,12 @@ describe('serverless package --stage ci', () => {
     expect(actual, `${name}: S3 grants (${BUCKET} is the drop bucket)`).toEqual(
       sortedGrants(s3Only((FUNCTIONS[name] as ExpectedFunction).grants)),
     );
-    // Object access stays inside incoming/, processed/ or failed/ (or a folder below them);
+    // Object access stays inside incoming/, processed/, failed/ or unconfirmed/ (or a folder below them);
     // only publishRequests reads anywhere in the bucket, to copy an object into incoming/.
     const readsAnywhere = name === 'publishRequests';
     const underPrefixes = (label: string) =>
       (readsAnywhere && label === `${BUCKET}/*`) ||
-      [INCOMING, PROCESSED, FAILED].some(
+      [INCOMING, PROCESSED, FAILED, UNCONFIRMED].some(
         (prefix) => label.startsWith(prefix.slice(0, -1)) && label.endsWith('/*'),
       );
     for (const [action, labels] of Object.entries(actual)) {

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDatasetDirectory } from '../../../lib/datasets.js';
-import {
-  datasetRefOf,
-  isDropCandidate,
-  outcomeKey,
-  parseDropKey,
-  reportKeyFor,
-} from '../../../lib/drop-key.js';
+import { datasetRefOf, isDropCandidate, parseDropKey } from '../../../lib/drop-key.js';
 import { ConfigError, DropRejectedError } from '../../../lib/errors.js';
 
 const ID = 'd_07c63be0f37e6e59c07a4ddc2fd87fcb';
@@ -68,14 +62,7 @@ describe('parseDropKey', () => {
   });
 });
 
-describe('outcome keys', () => {
-  it('keeps the rest of the key under processed/ and failed/, with the report beside it', () => {
-    const key = `incoming/${ID}/append/a.csv`;
-    expect(outcomeKey(key, 'processed')).toBe(`processed/${ID}/append/a.csv`);
-    expect(outcomeKey(key, 'failed')).toBe(`failed/${ID}/append/a.csv`);
-    expect(reportKeyFor(outcomeKey(key, 'failed'))).toBe(`failed/${ID}/append/a.csv.report.json`);
-  });
-
+describe('drop candidates', () => {
   it('ignores folder markers and keys outside incoming/', () => {
     expect(isDropCandidate(`incoming/${ID}/append/`)).toBe(false);
     expect(isDropCandidate('processed/x.csv')).toBe(false);
