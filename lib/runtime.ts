@@ -26,7 +26,7 @@ export function apiKeyProvider(
 export function createDataGovSgClient(
   settings: Settings,
   apiKey = apiKeyProvider(settings),
-  options: { sleep?: Sleep } = {},
+  options: { sleep?: Sleep; fetch?: typeof fetch } = {},
 ): DataGovSgClient {
   return new DataGovSgClient({
     baseUrl: settings.DGS_API_BASE_URL,
@@ -35,6 +35,7 @@ export function createDataGovSgClient(
     timeoutMs: settings.DGS_REQUEST_TIMEOUT_MS,
     retry: { maxAttempts: settings.DGS_MAX_ATTEMPTS, baseDelayMs: 1_000, maxDelayMs: 20_000 },
     ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
@@ -54,7 +55,7 @@ import {
   toEventBridgeEnvelope,
 } from './aws/eventbridge.js';
 import { type LocalHttpApi, startLocalHttpApi } from './aws/http-api.js';
-import { type LocalLambda, startLocalLambda } from './aws/lambda.js';
+import { type LocalFunction, type LocalLambda, startLocalLambda } from './aws/lambda.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3, toS3Event } from './aws/s3.js';
 import { type LocalSsm, localSsmClientConfig, startLocalSsm } from './aws/ssm.js';
 import {
@@ -62,6 +63,7 @@ import {
   loadAslForLocalRun,
   localSfnClientConfig,
   startLocalStepFunctions,
+  type TaskHandler,
 } from './aws/step-functions.js';
 import {
   type LocalDataGovSg,
@@ -93,6 +95,23 @@ export function localPpDataSets(): LocalDataSetConfig[] {
 }
 const ASL_PATH = new URL('../statemachines/publish-dataset.asl.json', import.meta.url);
 
+/** What a function talks to, as PipelineInterceptor.beforeCall names it. */
+export type CallTarget = 's3' | 'dynamodb' | 'sfn' | 'events' | 'lambda' | 'ssm' | 'datagovsg';
+
+/**
+ * Test hooks around the functions, for faults no stand-in can script: a process killed at any
+ * point of its work (a call that never returns, a body cut mid-stream, an invocation that ends in
+ * Sandbox.Timedout), a lock store that fails. `invocation` runs every function invocation and
+ * state machine task; `beforeCall` runs before every call a function makes and may throw or never
+ * settle; `body` wraps every object body read from the drop bucket. The hooks see calls made
+ * outside any invocation too (a test's own reads): telling them apart is theirs to do.
+ */
+export interface PipelineInterceptor {
+  invocation<T>(name: string, run: () => Promise<T>): Promise<T>;
+  beforeCall(target: CallTarget, operation: string): Promise<void> | undefined;
+  body?(body: Readable, key: string): Readable;
+}
+
 export interface LocalPipelineOptions {
   /** Settings as environment variables (POLL_*, DGS_*, …) over the local defaults. */
   env?: Record<string, string | undefined>;
@@ -117,6 +136,9 @@ export interface LocalPipelineOptions {
   uploadTimeoutMs?: number;
   /** The clock of every function (default: the machine's); tests move it to expire leases. */
   now?: () => Date;
+  interceptor?: PipelineInterceptor;
+  /** Lambda's retries of failed asynchronous invocations (default: none, so failures show at once). */
+  asyncRetries?: { attempts: number; delayMs: number };
   log?: Log;
   onProgress?: PumpDeps['onProgress'];
 }
@@ -210,8 +232,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   });
   const dynamo = await startLocalDynamoDb();
   const eventBridge = await startLocalEventBridge();
-  const s3 = createS3Client(localS3ClientConfig(localS3.endpoint));
-  const dynamoClient = createDynamoDbClient(localDynamoClientConfig(dynamo.endpoint));
+  const hooks = options.interceptor;
+  const s3 = intercepted(createS3Client(localS3ClientConfig(localS3.endpoint)), 's3', hooks);
+  const dynamoClient = intercepted(
+    createDynamoDbClient(localDynamoClientConfig(dynamo.endpoint)),
+    'dynamodb',
+    hooks,
+  );
   await ensureTable(dynamoClient, { tableName: LOCAL_TABLE, partitionKey: 'datasetId' });
 
   const log = options.log ?? logger;
@@ -224,18 +251,34 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const sleep: Sleep = fast === undefined ? realSleep : () => realSleep(fast);
   const ssmProvider = ssm
     ? new SSMProvider({
-        awsSdkV3Client: new SSMClient({ ...localSsmClientConfig(ssm.endpoint), maxAttempts: 2 }),
+        awsSdkV3Client: intercepted(
+          new SSMClient({ ...localSsmClientConfig(ssm.endpoint), maxAttempts: 2 }),
+          'ssm',
+          hooks,
+        ),
       })
     : undefined;
   const dgs = createDataGovSgClient(
     settings,
     ssmProvider ? apiKeyProvider(settings, () => ssmProvider) : apiKeyProvider(settings),
-    { sleep },
+    {
+      sleep,
+      ...(hooks
+        ? {
+            fetch: async (input: string | URL | Request, init?: RequestInit) => {
+              await hooks.beforeCall('datagovsg', new URL(String(input)).pathname);
+              return fetch(input, init);
+            },
+          }
+        : {}),
+    },
   );
   const events = new EventBridgeOutcomeEvents(
-    createEventBridgeClient(localEventBridgeClientConfig(eventBridge.endpoint)),
+    intercepted(createEventBridgeClient(localEventBridgeClientConfig(eventBridge.endpoint)), 'events', hooks),
     settings.EVENT_BUS_NAME,
   );
+  const task = (name: string, handler: TaskHandler): TaskHandler =>
+    hooks ? (input) => hooks.invocation(`task:${name}`, () => handler(input)) : handler;
 
   // The Lambda endpoint needs the upload handler, which needs the Step Functions endpoint,
   // whose machine needs the Lambda endpoint to start the next file: bind late through this.
@@ -257,9 +300,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         name: LOCAL_MACHINE,
         definition: loadAslForLocalRun(JSON.parse(readFileSync(ASL_PATH, 'utf8'))),
         taskHandlers: {
-          CheckIngestionStatus: makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
-          Reupload: makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock, sleep })),
-          FileOutcome: makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
+          CheckIngestionStatus: task(
+            'CheckIngestionStatus',
+            makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
+          ),
+          Reupload: task(
+            'Reupload',
+            makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock, sleep })),
+          ),
+          FileOutcome: task(
+            'FileOutcome',
+            makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
+          ),
           StartNextFile: async (input) => {
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
             await invokeAsync(FunctionName, Payload);
@@ -287,7 +339,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     credentials: localCredentials(),
   });
   const kicker = (functionName: string) => ({
-    kick: (kick: Kick) => new LambdaKicker(createLambdaClient(lambdaConfig()), functionName).kick(kick),
+    kick: (kick: Kick) =>
+      new LambdaKicker(intercepted(createLambdaClient(lambdaConfig()), 'lambda', hooks), functionName).kick(
+        kick,
+      ),
   });
   const uploadDeps: UploadFunctionDeps = {
     settings,
@@ -299,7 +354,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     lock,
     events,
     executions: new StepFunctionsExecutions(
-      createSfnClient(localSfnClientConfig(stepFunctions.endpoint)),
+      intercepted(createSfnClient(localSfnClientConfig(stepFunctions.endpoint)), 'sfn', hooks),
       stepFunctions.stateMachineArn(LOCAL_MACHINE),
     ),
     forwarder: kicker(FORWARDER_FUNCTION),
@@ -331,12 +386,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     log,
     now,
   }));
+  const fn = (name: string, handler: LocalFunction): LocalFunction =>
+    hooks ? (event, context) => hooks.invocation(name, () => handler(event, context)) : handler;
   const lambda = await startLocalLambda({
     ...(options.uploadTimeoutMs ? { timeoutsMs: { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } } : {}),
+    ...(options.asyncRetries ? { asyncRetries: options.asyncRetries } : {}),
     functions: {
-      [UPLOAD_FUNCTION]: makeUploadHandler(() => uploadDeps),
-      [FORWARDER_FUNCTION]: forwarder,
-      [REQUESTS_FUNCTION]: publishRequests,
+      [UPLOAD_FUNCTION]: fn(UPLOAD_FUNCTION, makeUploadHandler(() => uploadDeps)),
+      [FORWARDER_FUNCTION]: fn(FORWARDER_FUNCTION, forwarder),
+      [REQUESTS_FUNCTION]: fn(REQUESTS_FUNCTION, publishRequests),
     },
   });
   lambdaClient = createLambdaClient(lambdaConfig());
@@ -515,5 +573,38 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         ssm?.close(),
       ]);
     },
+  };
+}
+
+/** A client with the interceptor's hooks at its edge: each call, and each body read from S3. */
+function intercepted<C>(client: C, target: CallTarget, hooks: PipelineInterceptor | undefined): C {
+  if (!hooks) return client;
+  const stack = (client as unknown as InterceptableClient).middlewareStack;
+  stack.add(
+    (next, context) => async (args) => {
+      await hooks.beforeCall(target, context.commandName ?? '');
+      const result = await next(args);
+      const output = result.output as { Body?: unknown } | undefined;
+      const key = (args.input as { Key?: unknown }).Key;
+      if (hooks.body && context.commandName === 'GetObjectCommand' && output?.Body && typeof key === 'string') {
+        output.Body = hooks.body(output.Body as Readable, key);
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'pipelineInterceptor' },
+  );
+  return client;
+}
+
+/** The part of an SDK v3 client's middleware stack the interceptor uses. */
+interface InterceptableClient {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: { input: unknown }) => Promise<{ output: unknown }>,
+        context: { commandName?: string },
+      ) => (args: { input: unknown }) => Promise<{ output: unknown }>,
+      options: { step: 'initialize'; name: string },
+    ): void;
   };
 }

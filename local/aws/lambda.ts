@@ -31,6 +31,11 @@ export interface LocalLambdaOptions {
    * getRemainingTimeInMillis (default: 15 minutes, Lambda's maximum). Not enforced.
    */
   timeoutsMs?: Record<string, number>;
+  /**
+   * Lambda's retries of a failed asynchronous invocation (AWS: 2, about a minute and then two
+   * apart), with the same request id. Default: none, so that a failure shows at once.
+   */
+  asyncRetries?: { attempts: number; delayMs: number };
 }
 
 export type InvocationType = 'Event' | 'RequestResponse';
@@ -42,6 +47,8 @@ export interface LocalInvocation {
   /** The payload, parsed. */
   event: unknown;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** 1 for the first run of an event; Lambda's retries of an asynchronous one count up. */
+  attempt: number;
   result?: unknown;
   error?: LambdaFunctionError;
   startedAt: Date;
@@ -73,6 +80,7 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 interface LambdaContext {
   functions: Readonly<Record<string, LocalFunction>>;
   timeoutsMs: Readonly<Record<string, number>>;
+  asyncRetries: { attempts: number; delayMs: number };
   invocations: LocalInvocation[];
   running: Set<Promise<unknown>>;
 }
@@ -82,6 +90,7 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   const context: LambdaContext = {
     functions: options.functions,
     timeoutsMs: options.timeoutsMs ?? {},
+    asyncRetries: options.asyncRetries ?? { attempts: 0, delayMs: 0 },
     invocations: [],
     running: new Set(),
   };
@@ -153,11 +162,12 @@ async function handleInvoke(
     invocationType,
     event: parsePayload(payloadText),
     status: 'RUNNING',
+    attempt: 1,
     startedAt: new Date(),
   };
   context.invocations.push(invocation);
   if (invocationType === 'Event') {
-    track(context, runInBackground(handler, invocation, payloadText, timeoutOf(context, functionName)));
+    track(context, runAsync(context, handler, invocation, payloadText));
     res.writeHead(202, { 'x-amzn-requestid': invocation.id }).end();
     return;
   }
@@ -217,14 +227,31 @@ function timeoutOf(context: LambdaContext, functionName: string): number {
     : DEFAULT_TIMEOUT_MS;
 }
 
-async function runInBackground(
+/** Async invocations are queued by Lambda: the function starts after the 202 is sent, and a failed run is retried. */
+async function runAsync(
+  context: LambdaContext,
   handler: LocalFunction,
-  invocation: LocalInvocation,
+  first: LocalInvocation,
   payload: string,
-  timeoutMs: number,
-) {
+): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
+  const timeoutMs = timeoutOf(context, first.functionName);
+  let invocation = first;
   await runFunction(handler, invocation, payload, timeoutMs);
+  while (invocation.status === 'FAILED' && invocation.attempt <= context.asyncRetries.attempts) {
+    await new Promise((resolve) => setTimeout(resolve, context.asyncRetries.delayMs));
+    invocation = {
+      id: first.id,
+      functionName: first.functionName,
+      invocationType: first.invocationType,
+      event: parsePayload(payload),
+      status: 'RUNNING',
+      attempt: invocation.attempt + 1,
+      startedAt: new Date(),
+    };
+    context.invocations.push(invocation);
+    await runFunction(handler, invocation, payload, timeoutMs);
+  }
 }
 
 /** Never rejects: the outcome is recorded on the invocation. */

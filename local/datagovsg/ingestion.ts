@@ -1,5 +1,5 @@
 import type { TimerSet } from './timers.js';
-import type { IngestionOutcome, StatusSpelling } from './types.js';
+import type { ConcurrentUploadBehaviour, IngestionOutcome, StatusSpelling, UploadFate } from './types.js';
 
 export type LegendStatus =
   | 'NA'
@@ -21,8 +21,17 @@ export interface StatusRecord {
 export interface IngestionSettings {
   stepDelayMs(): number;
   staleFirstPolls(): number;
+  concurrentUpload(): ConcurrentUploadBehaviour;
   now(): number;
+  /** Told what became of an upload (by its index) once that is known. */
+  settled(upload: number, fate: UploadFate): void;
 }
+
+const FATE_OF: Partial<Record<LegendStatus, UploadFate>> = {
+  'Ingestion Success': 'ingested',
+  'Validation Failed': 'validation-failed',
+  'Ingestion Failed': 'ingestion-failed',
+};
 
 const IDLE_STATUSES: ReadonlySet<LegendStatus> = new Set([
   'NA',
@@ -45,6 +54,8 @@ const STEPS: Record<IngestionOutcome, readonly LegendStatus[]> = {
 
 interface DatasetIngestion {
   current: StatusRecord;
+  /** The upload being ingested, by index, until its last step. */
+  ingesting: number | undefined;
   script: IngestionOutcome[];
   remainingSteps: LegendStatus[];
   validationFailures: unknown;
@@ -91,18 +102,27 @@ export class IngestionSimulator {
     this.#dataset(datasetId).script.push(...outcomes);
   }
 
-  /** A completed PUT: start an ingestion, or doom the one in progress (the platform refuses concurrent writes). */
-  uploadReceived(datasetId: string, validationFailures: unknown): void {
+  /**
+   * A completed PUT: starts its ingestion, or, while another is in progress (the platform refuses
+   * concurrent writes), discards it and, unless `discard-second`, dooms the one in progress.
+   * Returns the index of the upload that was in progress, if any.
+   */
+  uploadReceived(datasetId: string, upload: number, validationFailures: unknown): number | null {
     const dataset = this.#dataset(datasetId);
     this.#markStale(dataset);
     if (this.isBusy(datasetId)) {
-      dataset.remainingSteps = stepsAfter(dataset.current.status, 'ingestion-failed');
-      return;
+      this.#settings.settled(upload, 'discarded');
+      if (this.#settings.concurrentUpload() !== 'discard-second') {
+        dataset.remainingSteps = stepsAfter(dataset.current.status, 'ingestion-failed');
+      }
+      return dataset.ingesting ?? null;
     }
     const outcome = dataset.script.shift() ?? 'success';
     dataset.remainingSteps = [...STEPS[outcome]];
     dataset.validationFailures = validationFailures;
+    dataset.ingesting = upload;
     this.#advance(dataset);
+    return null;
   }
 
   #markStale(dataset: DatasetIngestion): void {
@@ -121,7 +141,11 @@ export class IngestionSimulator {
     };
     if (dataset.remainingSteps.length > 0) {
       this.#timers.schedule(() => this.#advance(dataset), this.#settings.stepDelayMs());
+      return;
     }
+    const fate = FATE_OF[next];
+    if (fate !== undefined && dataset.ingesting !== undefined) this.#settings.settled(dataset.ingesting, fate);
+    dataset.ingesting = undefined;
   }
 
   #dataset(datasetId: string): DatasetIngestion {
@@ -129,6 +153,7 @@ export class IngestionSimulator {
     if (!dataset) {
       dataset = {
         current: { version: 0, updatedAt: this.#createdAt, status: 'NA', failures: null },
+        ingesting: undefined,
         script: [],
         remainingSteps: [],
         validationFailures: null,

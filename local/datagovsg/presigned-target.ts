@@ -183,6 +183,8 @@ async function recordUpload(
     receivedAt: target.now(),
     path,
     headers: headersWithoutSecrets(exchange.req),
+    fate: 'pending',
+    arrivedDuring: null,
   };
 }
 

@@ -94,11 +94,17 @@ export async function startLocalDataGovSg(input: LocalDataGovSgOptions): Promise
 function createState(options: LocalDataGovSgOptions, storageDir: string): ServerState {
   const now = (): number => (options.now ?? Date.now)();
   const timers = new TimerSet();
+  const uploads: ReceivedUpload[] = [];
   const ingestion = new IngestionSimulator(
     {
       now,
       stepDelayMs: () => options.stepDelayMs ?? DEFAULTS.stepDelayMs,
       staleFirstPolls: () => options.staleFirstPolls ?? DEFAULTS.staleFirstPolls,
+      concurrentUpload: () => options.concurrentUpload ?? DEFAULTS.concurrentUpload,
+      settled: (upload, fate) => {
+        const received = uploads[upload];
+        if (received) received.fate = fate;
+      },
     },
     timers,
   );
@@ -108,7 +114,7 @@ function createState(options: LocalDataGovSgOptions, storageDir: string): Server
     timers,
     faults: new FaultQueue(),
     api: { options, links: new LinkRegistry(), ingestion, uploadOrigin: '', startedAt: now(), now },
-    uploads: [],
+    uploads,
     requestLog: [],
   };
 }
@@ -151,8 +157,12 @@ async function handle(state: ServerState, exchange: Exchange, route: Route): Pro
 }
 
 function acceptUpload(state: ServerState, upload: ReceivedUpload): void {
-  state.uploads.push(upload);
-  state.api.ingestion.uploadReceived(upload.datasetId, validationFailuresFor(state, upload.datasetId));
+  const index = state.uploads.push(upload) - 1;
+  upload.arrivedDuring = state.api.ingestion.uploadReceived(
+    upload.datasetId,
+    index,
+    validationFailuresFor(state, upload.datasetId),
+  );
 }
 
 // The real shape of `failures` is unknown; this one gives clients something non-null to keep verbatim.

@@ -8,7 +8,16 @@ export interface LocalDatasetConfig {
 
 export type SignableHeader = 'host' | 'content-type' | 'content-md5';
 export type StatusSpelling = 'legend' | 'upper-snake';
-export type ConcurrentUploadBehaviour = 'fail-ingestion' | 'refuse-link';
+/**
+ * What an upload arriving while another is in progress does (the guide says only that it "fails
+ * automatically"): `fail-ingestion` ends the one in progress in Ingestion Failed and ingests
+ * neither; `refuse-link` refuses links while busy (and fails a PUT that arrives anyway, as
+ * `fail-ingestion`); `discard-second` silently drops the second while the first goes on, so the
+ * status shows only the first's progress.
+ */
+export type ConcurrentUploadBehaviour = 'fail-ingestion' | 'refuse-link' | 'discard-second';
+/** What became of a received upload; `pending` while it is being ingested. */
+export type UploadFate = 'pending' | 'ingested' | 'validation-failed' | 'ingestion-failed' | 'discarded';
 export type IngestionOutcome = 'success' | 'validation-failed' | 'ingestion-failed';
 export type UploadMode = 'replace' | 'append';
 
@@ -76,6 +85,10 @@ export interface ReceivedUpload {
   path: string;
   /** request headers, lower-cased, without secrets */
   headers: Record<string, string>;
+  /** Whether its rows were ingested, and if not why; set as the ingestion ends. */
+  fate: UploadFate;
+  /** The index (in uploads()) of the upload that was in progress when this one arrived, if any. */
+  arrivedDuring: number | null;
 }
 
 export interface RequestLogEntry {
