@@ -13,6 +13,7 @@ import type { DataGovSgClient } from '../lib/datagovsg/client.js';
 import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
 import { DropBucket } from '../lib/drop-bucket.js';
+import { DROP_FOLDERS } from '../lib/drop-key.js';
 import { DropRejectedError } from '../lib/errors.js';
 import {
   bodyText,
@@ -43,8 +44,8 @@ export interface PublishRequestsDeps {
 }
 
 const uploadsBody = z.union([
-  z.object({ mode: z.enum(['replace', 'append']), name: z.string().optional() }).strict(),
-  z.object({ key: z.string().min(1), mode: z.enum(['replace', 'append']).optional() }).strict(),
+  z.object({ mode: z.enum(DROP_FOLDERS), name: z.string().optional() }).strict(),
+  z.object({ key: z.string().min(1), mode: z.enum(DROP_FOLDERS).optional() }).strict(),
 ]);
 
 /**

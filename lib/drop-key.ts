@@ -6,6 +6,9 @@ export const INCOMING_PREFIX = 'incoming/';
 export const PERFORMANCE_PREFIX = 'incoming/performance/';
 
 export type PublishMode = 'replace' | 'append';
+/** The folder after the dataset in a drop key: how the file is published. */
+export const DROP_FOLDERS = ['replace', 'append', 'replace-new-columns'] as const;
+export type DropFolder = (typeof DROP_FOLDERS)[number];
 
 /** A key under `incoming/` taken apart: `incoming/<datasetRef>/<mode>/<name>`. */
 export interface DropKey {
@@ -15,8 +18,13 @@ export interface DropKey {
   datasetRef: string;
   datasetId: string;
   mode: PublishMode;
+  /** Dropped under `replace-new-columns/`: a replace that changes the dataset's columns on purpose. */
+  newColumns: boolean;
   name: string;
 }
+
+/** The folder of a replace that changes the dataset's columns on purpose. */
+export const NEW_COLUMNS_FOLDER = 'replace-new-columns' satisfies DropFolder;
 
 /** True for files (not console folder markers) under `incoming/`, for either pipeline. */
 export function isDroppedFile(key: string): boolean {
@@ -44,7 +52,7 @@ export function datasetRefOf(key: string): string | undefined {
  * order a person would fix them: layout, dataset, mode, file type.
  */
 export function parseDropKey(key: string, datasets: DatasetDirectory): DropKey {
-  const layoutHint = 'Expected incoming/<datasetId or alias>/<replace|append>/<name>.csv';
+  const layoutHint = `Expected incoming/<datasetId or alias>/<replace|append|${NEW_COLUMNS_FOLDER}>/<name>.csv`;
   if (!key.startsWith(INCOMING_PREFIX)) {
     throw new DropRejectedError('KEY_LAYOUT', `The key ${key} is not under incoming/. ${layoutHint}.`);
   }
@@ -68,10 +76,10 @@ export function parseDropKey(key: string, datasets: DatasetDirectory): DropKey {
   const [datasetRef = '', mode = '', ...nameParts] = segments;
   const name = nameParts.join('/');
   const datasetId = resolveDataset(datasetRef, datasets);
-  if (mode !== 'replace' && mode !== 'append') {
+  if (mode !== 'replace' && mode !== 'append' && mode !== NEW_COLUMNS_FOLDER) {
     throw new DropRejectedError(
       'BAD_MODE',
-      `The folder after the dataset must be "replace" or "append", not "${mode}". Move the file to incoming/${datasetRef}/replace/ to replace the dataset, or to incoming/${datasetRef}/append/ to add rows.`,
+      `The folder after the dataset must be "replace" or "append", not "${mode}". Move the file to incoming/${datasetRef}/replace/ to replace the dataset, or to incoming/${datasetRef}/append/ to add rows (incoming/${datasetRef}/${NEW_COLUMNS_FOLDER}/ replaces it with other columns, on purpose).`,
     );
   }
   if (!name.toLowerCase().endsWith('.csv')) {
@@ -80,7 +88,15 @@ export function parseDropKey(key: string, datasets: DatasetDirectory): DropKey {
       `Only .csv files can be published; ${name} is not one. Export the data as CSV (UTF-8) and drop it with a .csv name.`,
     );
   }
-  return { key, rest, datasetRef, datasetId, mode, name };
+  return {
+    key,
+    rest,
+    datasetRef,
+    datasetId,
+    mode: mode === 'append' ? 'append' : 'replace',
+    newColumns: mode === NEW_COLUMNS_FOLDER,
+    name,
+  };
 }
 
 function resolveDataset(ref: string, datasets: DatasetDirectory): string {

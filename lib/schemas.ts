@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DROP_FOLDERS } from './drop-key.js';
 
 const s3RecordSchema = z.object({
   eventName: z.string().optional(),
@@ -65,7 +66,7 @@ export const publishRequestedSchema = z.object({
     bucket: z.string().min(1),
     key: z.string().min(1),
     dataset: z.string().min(1).optional(),
-    mode: z.enum(['replace', 'append']).optional(),
+    mode: z.enum(DROP_FOLDERS).optional(),
   }),
 });
 

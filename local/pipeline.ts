@@ -392,7 +392,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ...(options.uploadTimeoutMs ? { timeoutsMs: { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } } : {}),
     ...(options.asyncRetries ? { asyncRetries: options.asyncRetries } : {}),
     functions: {
-      [UPLOAD_FUNCTION]: fn(UPLOAD_FUNCTION, makeUploadHandler(() => uploadDeps)),
+      [UPLOAD_FUNCTION]: fn(
+        UPLOAD_FUNCTION,
+        makeUploadHandler(() => uploadDeps),
+      ),
       [FORWARDER_FUNCTION]: fn(FORWARDER_FUNCTION, forwarder),
       [REQUESTS_FUNCTION]: fn(REQUESTS_FUNCTION, publishRequests),
     },
@@ -586,7 +589,12 @@ function intercepted<C>(client: C, target: CallTarget, hooks: PipelineIntercepto
       const result = await next(args);
       const output = result.output as { Body?: unknown } | undefined;
       const key = (args.input as { Key?: unknown }).Key;
-      if (hooks.body && context.commandName === 'GetObjectCommand' && output?.Body && typeof key === 'string') {
+      if (
+        hooks.body &&
+        context.commandName === 'GetObjectCommand' &&
+        output?.Body &&
+        typeof key === 'string'
+      ) {
         output.Body = hooks.body(output.Body as Readable, key);
       }
       return result;

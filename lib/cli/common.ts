@@ -47,6 +47,15 @@ export function aliasesOf(datasetId: string): string[] {
   return bundledDatasetDirectory.refsFor(datasetId).filter((ref) => !DATASET_ID_PATTERN.test(ref));
 }
 
+/** `--new-columns`, which only a replace may carry. */
+export function newColumnsOf(options: { newColumns?: boolean }, mode: PublishMode): boolean {
+  if (!options.newColumns) return false;
+  if (mode !== 'replace') {
+    throw new CliError(EXIT.usage, '--new-columns goes with --replace: an append never changes the columns.');
+  }
+  return true;
+}
+
 export function modeOf(
   options: { append?: boolean; replace?: boolean },
   fallback?: PublishMode,

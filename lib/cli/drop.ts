@@ -3,11 +3,12 @@ import { basename } from 'node:path';
 import { PutObjectCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { createS3Client } from '../aws-clients.js';
 import { bundledDatasetDirectory } from '../datasets.js';
-import { INCOMING_PREFIX, parseDropKey } from '../drop-key.js';
+import { INCOMING_PREFIX, NEW_COLUMNS_FOLDER, parseDropKey } from '../drop-key.js';
 import {
   type CommonOptions,
   fileSize,
   modeOf,
+  newColumnsOf,
   readFileOnce,
   resolveDataset,
   settingsFromEnv,
@@ -19,6 +20,7 @@ export interface DropOptions extends CommonOptions {
   dataset: string;
   append?: boolean;
   replace?: boolean;
+  newColumns?: boolean;
   bucket?: string;
   endpoint?: string;
 }
@@ -35,7 +37,8 @@ export async function drop(out: Output, file: string, options: DropOptions): Pro
   const bucket = options.bucket ?? settings.DROP_BUCKET;
   if (!bucket) throw new CliError(EXIT.usage, 'Say which bucket: --bucket or DROP_BUCKET.');
   resolveDataset(options.dataset);
-  const key = `${INCOMING_PREFIX}${options.dataset}/${mode}/${basename(file)}`;
+  const folder = newColumnsOf(options, mode) ? NEW_COLUMNS_FOLDER : mode;
+  const key = `${INCOMING_PREFIX}${options.dataset}/${folder}/${basename(file)}`;
   // The same checks the pipeline makes, so a file that would only fail there is refused here.
   const { datasetId } = parseDropKey(key, bundledDatasetDirectory);
   const size = await fileSize(file, settings.MAX_FILE_BYTES);

@@ -58,6 +58,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       .requiredOption(dataset, datasetHelp)
       .option('--append', 'add the rows to the dataset')
       .option('--replace', 'replace the whole dataset')
+      .option(
+        '--new-columns',
+        'with --replace: the file changes the columns on purpose (no COLUMNS_DO_NOT_MATCH)',
+      )
       .option('--wait', 'follow the ingestion status until it ends')
       .option('--no-check', 'send without the CSV check (CSV_CHECK=off does the same)')
       .addOption(
@@ -87,7 +91,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       .argument('<file>', 'the CSV file')
       .requiredOption(dataset, datasetHelp)
       .option('--append', 'check it as rows to add (the default: the stricter check)')
-      .option('--replace', 'check it as a replacement of the whole dataset'),
+      .option('--replace', 'check it as a replacement of the whole dataset')
+      .option('--new-columns', 'with --replace: the file changes the columns on purpose'),
   ).action(run('validate', async () => (await import('./validate.js')).validate));
 
   const pp = program
@@ -118,6 +123,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       .requiredOption(dataset, datasetHelp)
       .option('--append', 'add the rows to the dataset')
       .option('--replace', 'replace the whole dataset')
+      .option(
+        '--new-columns',
+        'with --replace: drop it under replace-new-columns/ (the columns change on purpose)',
+      )
       .option('--bucket <name>', 'the drop bucket (default DROP_BUCKET)')
       .option('--endpoint <url>', "an S3 endpoint such as the local run's s3rver (path style, its keys)"),
   ).action(run('drop', async () => (await import('./drop.js')).drop));

@@ -19,6 +19,7 @@ import {
   type CommonOptions,
   fileSize,
   modeOf,
+  newColumnsOf,
   printReport,
   readFileOnce,
   resolveDataset,
@@ -33,6 +34,7 @@ export interface PublishOptions extends CommonOptions {
   dataset: string;
   append?: boolean;
   replace?: boolean;
+  newColumns?: boolean;
   wait?: boolean;
   check: boolean;
   /** Seconds --wait waits at most (default POLL_DEADLINE_SECONDS). */
@@ -55,6 +57,7 @@ interface StatusLine extends ReturnType<typeof statusJson> {
 export async function publish(out: Output, file: string, options: PublishOptions): Promise<ExitCode> {
   const datasetId = resolveDataset(options.dataset);
   const mode = modeOf(options);
+  const newColumns = newColumnsOf(options, mode);
   const settings = settingsFromEnv();
   const dgs = createDataGovSgClient(settings);
   const size = await fileSize(file, settings.MAX_FILE_BYTES);
@@ -62,7 +65,7 @@ export async function publish(out: Output, file: string, options: PublishOptions
 
   const check =
     options.check && settings.CSV_CHECK
-      ? await checkOptionsFor(dgs, datasetId, mode, settings.CSV_CHECK_MAX_PROBLEMS)
+      ? await checkOptionsFor(dgs, datasetId, mode, settings.CSV_CHECK_MAX_PROBLEMS, newColumns)
       : undefined;
   const { md5Hex, md5Base64, report } = await readFileOnce(file, check);
   Object.assign(body, { md5: md5Hex, check: report ?? null });

@@ -5,6 +5,7 @@ import {
   type CommonOptions,
   fileSize,
   modeOf,
+  newColumnsOf,
   printReport,
   readFileOnce,
   resolveDataset,
@@ -17,6 +18,7 @@ export interface ValidateOptions extends CommonOptions {
   dataset: string;
   append?: boolean;
   replace?: boolean;
+  newColumns?: boolean;
 }
 
 /**
@@ -26,13 +28,19 @@ export interface ValidateOptions extends CommonOptions {
  */
 export async function validate(out: Output, file: string, options: ValidateOptions): Promise<ExitCode> {
   const datasetId = resolveDataset(options.dataset);
-  const mode = modeOf(options, 'append');
+  const mode = modeOf(options, options.newColumns ? 'replace' : 'append');
   const settings = settingsFromEnv();
   await fileSize(file);
   const dgs = createDataGovSgClient(settings, async () => {
     throw new DgsAuthError('validate reads only public endpoints and has no API key');
   });
-  const check = await checkOptionsFor(dgs, datasetId, mode, settings.CSV_CHECK_MAX_PROBLEMS);
+  const check = await checkOptionsFor(
+    dgs,
+    datasetId,
+    mode,
+    settings.CSV_CHECK_MAX_PROBLEMS,
+    newColumnsOf(options, mode),
+  );
   const { report } = await readFileOnce(file, check);
   if (!report) throw new Error('the check did not run');
   printReport(out, report);

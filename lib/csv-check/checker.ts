@@ -419,7 +419,13 @@ class CheckRun {
     for (const problem of [...headerErrors(header), ...headerStyleWarnings(header)]) this.#add(problem);
     const expected = this.#options.expectedColumns;
     if (expected) {
-      for (const problem of compareWithDataset(header, expected, this.#options.mode)) this.#add(problem);
+      const compared = compareWithDataset(
+        header,
+        expected,
+        this.#options.mode,
+        this.#options.newColumns ?? false,
+      );
+      for (const problem of compared) this.#add(problem);
     }
     const types = new Map(expected?.map((column) => [column.name, column.dataType]));
     this.#rules = header.map((name) => ruleFor(types.get(name)));

@@ -46,18 +46,30 @@ export function headerStyleWarnings(header: string[]): CsvProblem[] {
 /**
  * Compares the header with the dataset's columns. For append they must match (data.gov.sg
  * appends rows only, never columns); for replace a difference is a warning, since whether
- * data.gov.sg accepts a new shape on replace is not documented.
+ * data.gov.sg accepts a new shape on replace is not documented, unless the file shares fewer
+ * than half of the dataset's columns: that replace would swap the dataset for unrelated data,
+ * which is an error unless `newColumns` says the change is meant.
  */
 export function compareWithDataset(
   header: string[],
   expected: ExpectedColumn[],
   mode: 'replace' | 'append',
+  newColumns = false,
 ): CsvProblem[] {
   const severity = mode === 'append' ? 'error' : 'warning';
   const wanted = expected.map((column) => column.name);
   const missing = wanted.filter((name) => !header.includes(name));
   const unexpected = header.filter((name) => !wanted.includes(name));
   const problems: CsvProblem[] = [];
+  const shared = wanted.length - missing.length;
+  if (mode === 'replace' && !newColumns && wanted.length > 0 && shared * 2 < wanted.length) {
+    problems.push({
+      severity: 'error',
+      code: 'COLUMNS_DO_NOT_MATCH',
+      row: 1,
+      message: `The file shares ${shared} of the dataset's ${wanted.length} columns (${wanted.join(', ')}): replacing the dataset with it would swap its data for unrelated data. Check the dataset in the key; if the new columns are meant, drop the file under replace-new-columns/ instead of replace/.`,
+    });
+  }
   const renamedTo = new Set<string>();
   for (const name of missing) {
     const lookalike = unexpected.find(

@@ -28,6 +28,7 @@ export const CSV_PROBLEM_CODES = [
   'UNEXPECTED_COLUMN',
   'RENAMED_COLUMN',
   'COLUMN_ORDER',
+  'COLUMNS_DO_NOT_MATCH',
   'NOT_NUMERIC',
   'HEADER_STYLE',
 ] as const;
@@ -42,6 +43,11 @@ export interface ExpectedColumn {
 
 export interface CsvCheckOptions {
   mode: 'replace' | 'append';
+  /**
+   * A replace that changes the dataset's columns on purpose: no COLUMNS_DO_NOT_MATCH. Without it,
+   * a replace sharing fewer than half of the dataset's columns is an error.
+   */
+  newColumns?: boolean;
   /** The dataset's columns from the public metadata; undefined when not fetched or unavailable. */
   expectedColumns?: ExpectedColumn[] | undefined;
   /** Why the metadata is missing, said in the report. */

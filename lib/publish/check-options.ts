@@ -11,11 +11,13 @@ export async function checkOptionsFor(
   datasetId: string,
   mode: PublishMode,
   maxProblems: number,
+  newColumns = false,
 ): Promise<CsvCheckOptions> {
   try {
     const metadata = await dgs.metadata(datasetId);
     return {
       mode,
+      newColumns,
       maxProblems,
       expectedColumns: metadata.columns.map((column) => ({ name: column.name, dataType: column.dataType })),
     };

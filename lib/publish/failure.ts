@@ -1,4 +1,4 @@
-import { DropRejectedError, UploadFailedError } from '../errors.js';
+import { CsvRejectedError, DropRejectedError, UploadFailedError } from '../errors.js';
 import type { CaughtError, PollState, Publication, PublicationState, StatusSeen } from './publication.js';
 
 /** Why a file did not end published: a stable code for machines and a sentence for people. */
@@ -87,6 +87,13 @@ const NEXT_STEP: Record<string, string> = {
 /** Describes an error thrown in this process (the upload function), before anything was sent. */
 export function failureFromError(error: unknown): Failure {
   if (error instanceof DropRejectedError) return { code: error.code, message: error.message };
+  if (
+    error instanceof CsvRejectedError &&
+    error.report.problems.some((problem) => problem.code === 'COLUMNS_DO_NOT_MATCH')
+  ) {
+    // The one check that asks "is this the right dataset at all?": its own code, not CSV_INVALID.
+    return { code: 'COLUMNS_DO_NOT_MATCH', message: error.message };
+  }
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const code = CODE_BY_ERROR_NAME[name] ?? 'INTERNAL';

@@ -228,7 +228,13 @@ async function publishOne(
     const unsent = newPublication(token, object, drop, md5);
     publication = unsent;
     const check = settings.CSV_CHECK
-      ? await checkOptionsFor(deps.dgs, drop.datasetId, drop.mode, settings.CSV_CHECK_MAX_PROBLEMS)
+      ? await checkOptionsFor(
+          deps.dgs,
+          drop.datasetId,
+          drop.mode,
+          settings.CSV_CHECK_MAX_PROBLEMS,
+          drop.newColumns,
+        )
       : undefined;
     attempt = await sendFile(
       {

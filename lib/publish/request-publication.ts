@@ -3,7 +3,7 @@ import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { INCOMING_PREFIX, type PublishMode, parseDropKey } from '../drop-key.js';
+import { type DropFolder, INCOMING_PREFIX, parseDropKey } from '../drop-key.js';
 import { DropRejectedError } from '../errors.js';
 import type { Kicker } from '../kicks.js';
 import { OUTCOME_PREFIX, OUTCOMES } from '../outcome-keys.js';
@@ -28,7 +28,7 @@ export async function createUploadLink(
   request: {
     bucket: string;
     datasetRef: string;
-    mode: PublishMode;
+    mode: DropFolder;
     name?: string;
     expiresInSeconds?: number;
   },
@@ -65,7 +65,7 @@ export type PublicationRequestResult = { action: 'kicked' | 'copied'; key: strin
  */
 export async function requestPublication(
   deps: { bucket: DropBucket; datasets: DatasetDirectory; kicker: Kicker },
-  request: { bucket: string; key: string; datasetRef?: string; mode?: PublishMode },
+  request: { bucket: string; key: string; datasetRef?: string; mode?: DropFolder },
 ): Promise<PublicationRequestResult> {
   if (OUTCOMES.some((outcome) => request.key.startsWith(OUTCOME_PREFIX[outcome]))) {
     throw new DropRejectedError(

@@ -144,7 +144,8 @@ export class IngestionSimulator {
       return;
     }
     const fate = FATE_OF[next];
-    if (fate !== undefined && dataset.ingesting !== undefined) this.#settings.settled(dataset.ingesting, fate);
+    if (fate !== undefined && dataset.ingesting !== undefined)
+      this.#settings.settled(dataset.ingesting, fate);
     dataset.ingesting = undefined;
   }
 

@@ -93,3 +93,55 @@ describe('the CSV check in the pipeline', () => {
     expect(report).toMatchObject({ outcome: 'published', check: null });
   });
 });
+
+describe('a replace that would swap the dataset for unrelated data (issue 12, 4)', () => {
+  const UNRELATED = 'ministry,category,amount\nMOH,grants,100\nMOE,grants,200\n';
+
+  it('fails with COLUMNS_DO_NOT_MATCH before the upload completes: nothing reaches data.gov.sg', async () => {
+    pipeline = await startFastPipeline();
+    const key = `incoming/${POPULATION.alias}/replace/budget.csv`;
+    await pipeline.drop(key, UNRELATED);
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, key);
+    expect(report).toMatchObject({ outcome: 'failed', error: { code: 'COLUMNS_DO_NOT_MATCH' } });
+    expect(report.error?.message).toMatch(/shares 0 of the dataset's 3 columns \(year, sex, population\)/);
+    expect(report.error?.message).toMatch(/replace-new-columns\//);
+    expect(report.check?.problems[0]).toMatchObject({ severity: 'error', code: 'COLUMNS_DO_NOT_MATCH' });
+    nothingIngested(pipeline);
+  });
+
+  it('is published when the change is meant: dropped under replace-new-columns/', async () => {
+    pipeline = await startFastPipeline();
+    const key = `incoming/${POPULATION.alias}/replace-new-columns/budget.csv`;
+    await pipeline.drop(key, UNRELATED);
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, key);
+    expect(report).toMatchObject({ outcome: 'published', mode: 'replace' });
+    expect(report.check?.problems.map((problem) => problem.code)).not.toContain('COLUMNS_DO_NOT_MATCH');
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toMatchObject([{ mode: 'replace' }]);
+  });
+
+  it('lets a replace that keeps half of the columns through, with warnings', async () => {
+    pipeline = await startFastPipeline({
+      dataGovSg: {
+        datasets: [
+          {
+            datasetId: POPULATION.id,
+            name: 'Four columns',
+            columns: ['a', 'b', 'c', 'd'].map((name) => ({ name, dataType: 'TEXT' })),
+          },
+        ],
+      },
+    });
+    const half = `incoming/${POPULATION.alias}/replace/half.csv`;
+    await pipeline.drop(half, 'a,b,x,y\n1,2,3,4\n');
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, half);
+    expect(report.outcome).toBe('published');
+    expect(report.check?.warnings).toBeGreaterThan(0);
+    const lessThanHalf = `incoming/${POPULATION.alias}/replace/less-than-half.csv`;
+    await pipeline.drop(lessThanHalf, 'a,x,y,z\n1,2,3,4\n');
+    await pipeline.whenIdle();
+    expect((await outcomeOf(pipeline, lessThanHalf)).error?.code).toBe('COLUMNS_DO_NOT_MATCH');
+  });
+});

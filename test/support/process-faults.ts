@@ -66,8 +66,7 @@ export class ProcessFaults implements PipelineInterceptor {
     this.#attempts.set(name, count);
     let die: () => void = () => {};
     const killed = new Promise<never>((_, reject) => {
-      die = () =>
-        reject(Object.assign(new Error(`${name} was killed (test)`), { name: 'Sandbox.Timedout' }));
+      die = () => reject(Object.assign(new Error(`${name} was killed (test)`), { name: 'Sandbox.Timedout' }));
     });
     const state: Run = {
       name,

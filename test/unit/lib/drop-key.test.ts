@@ -24,7 +24,20 @@ describe('parseDropKey', () => {
       datasetRef: ID,
       datasetId: ID,
       mode: 'replace',
+      newColumns: false,
       name: '2024 data.csv',
+    });
+  });
+
+  it('takes replace-new-columns/ as a replace that changes the columns on purpose', () => {
+    expect(parseDropKey(`incoming/${ID}/replace-new-columns/v2.csv`, datasets)).toMatchObject({
+      mode: 'replace',
+      newColumns: true,
+      name: 'v2.csv',
+    });
+    expect(parseDropKey(`incoming/${ID}/append/v2.csv`, datasets)).toMatchObject({
+      mode: 'append',
+      newColumns: false,
     });
   });
 
@@ -57,7 +70,7 @@ describe('parseDropKey', () => {
 
   it('tells the user what the layout should be', () => {
     expect(() => parseDropKey('incoming/x.csv', datasets)).toThrow(
-      /incoming\/<datasetId or alias>\/<replace\|append>/,
+      /incoming\/<datasetId or alias>\/<replace\|append\|replace-new-columns>/,
     );
   });
 });
