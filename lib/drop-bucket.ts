@@ -29,7 +29,12 @@ export interface DroppedObject {
   lastModified: Date;
 }
 
-export type MoveResult = 'moved' | 'already-moved' | 'missing' | 'source-replaced';
+/**
+ * `source-replaced`: another version is at the source key, and the one named was not copied;
+ * `copied-newer-kept`: it was copied, but a newer version arrived at the source during the copy
+ * and was left there.
+ */
+export type MoveResult = 'moved' | 'already-moved' | 'missing' | 'source-replaced' | 'copied-newer-kept';
 
 /** S3's CopyObject limit; larger objects are copied in parts. */
 const SINGLE_COPY_MAX = 5 * 1024 ** 3;
@@ -186,13 +191,15 @@ export class DropBucket {
     try {
       await this.copy(bucket, from, to, source);
     } catch (error) {
+      if (!isNotFound(error) && !isPreconditionFailed(error)) throw error;
       // Another run moved it first (a duplicate event filing the same file): that move stands.
-      if ((isNotFound(error) || isPreconditionFailed(error)) && (await this.head(bucket, to)))
-        return 'already-moved';
+      if (await this.head(bucket, to)) return 'already-moved';
+      // A new version replaced it between the look and the copy (CopySourceIfMatch refused).
+      if (isPreconditionFailed(error)) return 'source-replaced';
       throw error;
     }
     // Checked again just before the delete, so a version dropped during the copy is kept.
-    if ((await this.head(bucket, from))?.etag !== source.etag) return 'source-replaced';
+    if ((await this.head(bucket, from))?.etag !== source.etag) return 'copied-newer-kept';
     await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
     return 'moved';
   }

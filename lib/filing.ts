@@ -42,21 +42,32 @@ export async function fileReport<R extends object>(
     earlierOutcome(deps.bucket, filing),
   ]);
   const notes: string[] = [];
-  if (current && current.etag !== filing.version.etag) {
-    notes.push(
-      `A new file was dropped at the same key while this one was handled: it stays in incoming/ and is handled on its own, with a report of its own. It replaced this one in incoming/, so this file is not kept at ${fileKey} (with bucket versioning on, S3 keeps it as the key's previous version).`,
-    );
-  }
+  if (current && current.etag !== filing.version.etag) notes.push(replacedNote(fileKey));
   if (earlier) {
     notes.push(
       `A file dropped earlier at ${filing.sourceKey} was filed as ${earlier.fileKey}; it and its report are kept.`,
     );
   }
-  const report = filing.report({ fileKey, reportKey: reportKeyFor(fileKey), notes });
+  let report = filing.report({ fileKey, reportKey: reportKeyFor(fileKey), notes });
   await deps.bucket.putJson(filing.bucket, reportKeyFor(fileKey), report);
   const moved = await deps.bucket.move(filing.bucket, filing.sourceKey, fileKey, filing.version.etag);
+  // The key changed hands between the look above and the move: the report says so after all.
+  const late =
+    moved === 'source-replaced' && !notes.includes(replacedNote(fileKey))
+      ? replacedNote(fileKey)
+      : moved === 'missing'
+        ? `The file was deleted from ${filing.sourceKey} before it could be filed: only this report is kept.`
+        : undefined;
+  if (late) {
+    report = filing.report({ fileKey, reportKey: reportKeyFor(fileKey), notes: [late, ...notes] });
+    await deps.bucket.putJson(filing.bucket, reportKeyFor(fileKey), report);
+  }
   await deps.events.publish(filing.detailType, { ...report } as Record<string, unknown>);
   return { report, moved };
+}
+
+function replacedNote(fileKey: string): string {
+  return `A new file was dropped at the same key while this one was handled: it stays in incoming/ and is handled on its own, with a report of its own. It replaced this one in incoming/, so this file is not kept at ${fileKey} (with bucket versioning on, S3 keeps it as the key's previous version).`;
 }
 
 /**

@@ -19,6 +19,7 @@ export interface LocalSsm {
   delete(name: string): void;
   /** The next `times` GetParameter calls fail with `fault`. */
   fault(fault: SsmFault, times: number): void;
+  clearFaults(): void;
   /** GetParameter calls received, failed ones included. */
   reads(): number;
   close(): Promise<void>;
@@ -82,6 +83,9 @@ export async function startLocalSsm(options: { port?: number } = {}): Promise<Lo
     },
     fault(fault, times) {
       for (let i = 0; i < times; i++) faults.push(fault);
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     reads: () => reads,
     close: () => closeServer(server),

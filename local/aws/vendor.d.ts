@@ -42,8 +42,28 @@ declare module 's3rver' {
     Records: S3rverEventRecord[];
   }
 
+  /** An object as s3rver's store takes it: `content` is a Buffer or a stream. */
+  export interface S3rverObject {
+    bucket: string;
+    key: string;
+    metadata: Record<string, string>;
+    content: Buffer | NodeJS.ReadableStream;
+  }
+
   export interface S3rverFilesystemStore {
     getResourcePath(bucket: string, key: string, resource: string): string;
+    getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+    getObject(bucket: string, key: string, options?: unknown): Promise<unknown>;
+    putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+    copyObject(
+      srcBucket: string,
+      srcKey: string,
+      destBucket: string,
+      destKey: string,
+      replacementMetadata?: Record<string, string>,
+    ): Promise<Record<string, unknown>>;
+    deleteObject(bucket: string, key: string): Promise<void>;
   }
 
   export default class S3rver extends EventEmitter {

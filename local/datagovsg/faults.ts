@@ -13,12 +13,18 @@ export class FaultQueue {
     if (!Number.isInteger(rule.times) || rule.times < 1) {
       throw new RangeError(`fault.times must be a positive integer, got ${rule.times}`);
     }
-    for (const field of ['resetAfterBytes', 'stallAfterBytes'] as const) {
-      if (rule[field] !== undefined && rule.endpoint !== 'put') {
-        throw new RangeError(`fault.${field} applies to the put endpoint only`);
-      }
+    // A connection dropped before any answer (resetAfterBytes 0) can happen on any endpoint.
+    if (rule.resetAfterBytes !== undefined && rule.resetAfterBytes > 0 && rule.endpoint !== 'put') {
+      throw new RangeError('fault.resetAfterBytes above 0 applies to the put endpoint only');
+    }
+    if (rule.stallAfterBytes !== undefined && rule.endpoint !== 'put') {
+      throw new RangeError('fault.stallAfterBytes applies to the put endpoint only');
     }
     this.#queue.push({ rule: { ...rule }, remaining: rule.times });
+  }
+
+  clear(): void {
+    this.#queue.length = 0;
   }
 
   take(endpoint: FaultEndpoint): FaultRule | undefined {

@@ -21,6 +21,8 @@ export interface StatusRecord {
 export interface IngestionSettings {
   stepDelayMs(): number;
   staleFirstPolls(): number;
+  /** How long after an upload its stale answers last at most (by `now`); undefined: no limit. */
+  staleForMs(): number | undefined;
   concurrentUpload(): ConcurrentUploadBehaviour;
   now(): number;
   /** Told what became of an upload (by its index) once that is known. */
@@ -59,7 +61,7 @@ interface DatasetIngestion {
   script: IngestionOutcome[];
   remainingSteps: LegendStatus[];
   validationFailures: unknown;
-  stale: { snapshot: StatusRecord; remaining: number } | undefined;
+  stale: { snapshot: StatusRecord; remaining: number; since: number } | undefined;
 }
 
 export function spellStatus(status: LegendStatus, spelling: StatusSpelling): string {
@@ -82,7 +84,10 @@ export class IngestionSimulator {
   /** What a status poll sees: may be the pre-upload status (staleFirstPolls). */
   read(datasetId: string): StatusRecord {
     const dataset = this.#dataset(datasetId);
-    if (dataset.stale && dataset.stale.remaining > 0) {
+    const window = this.#settings.staleForMs();
+    const fresh =
+      window !== undefined && dataset.stale && this.#settings.now() - dataset.stale.since > window;
+    if (dataset.stale && dataset.stale.remaining > 0 && !fresh) {
       dataset.stale.remaining -= 1;
       return { ...dataset.stale.snapshot };
     }
@@ -127,7 +132,10 @@ export class IngestionSimulator {
 
   #markStale(dataset: DatasetIngestion): void {
     const remaining = this.#settings.staleFirstPolls();
-    dataset.stale = remaining > 0 ? { snapshot: { ...dataset.current }, remaining } : undefined;
+    dataset.stale =
+      remaining > 0
+        ? { snapshot: { ...dataset.current }, remaining, since: this.#settings.now() }
+        : undefined;
   }
 
   #advance(dataset: DatasetIngestion): void {

@@ -81,6 +81,7 @@ export async function startLocalDataGovSg(input: LocalDataGovSgOptions): Promise
     options,
     script: (datasetId, outcomes) => state.api.ingestion.script(knownDataset(state, datasetId), outcomes),
     fault: (rule: FaultRule) => state.faults.add(rule),
+    clearFaults: () => state.faults.clear(),
     uploads: (datasetId) =>
       state.uploads
         .filter((upload) => !datasetId || upload.datasetId === datasetId)
@@ -100,6 +101,7 @@ function createState(options: LocalDataGovSgOptions, storageDir: string): Server
       now,
       stepDelayMs: () => options.stepDelayMs ?? DEFAULTS.stepDelayMs,
       staleFirstPolls: () => options.staleFirstPolls ?? DEFAULTS.staleFirstPolls,
+      staleForMs: () => options.staleForMs,
       concurrentUpload: () => options.concurrentUpload ?? DEFAULTS.concurrentUpload,
       settled: (upload, fate) => {
         const received = uploads[upload];

@@ -41,6 +41,11 @@ export interface LocalDataGovSgOptions {
   stepDelayMs?: number;
   /** after an upload, answer the previous status this many times before showing progress; default 0 */
   staleFirstPolls?: number;
+  /**
+   * …but only this long after the upload (by `now`): the platform team's code waits 30 s before
+   * its first poll, so staleness is a matter of seconds. Default: as long as it takes.
+   */
+  staleForMs?: number;
   /** what a second upload does while one is in progress; default 'fail-ingestion' */
   concurrentUpload?: ConcurrentUploadBehaviour;
   /** default 401 */
@@ -59,8 +64,8 @@ export type FaultEndpoint =
 
 /**
  * Applies to the next `times` matching requests: `status` answers that status with `body`,
- * `delayMs` delays the answer, `resetAfterBytes` (put only) destroys the socket after that many
- * body bytes were received, `stallAfterBytes` (put only) stops reading the body after that many
+ * `delayMs` delays the answer, `resetAfterBytes` destroys the socket after that many body bytes
+ * were received (0, dropping the connection unanswered, on any endpoint; more on put only), `stallAfterBytes` (put only) stops reading the body after that many
  * bytes and never answers, as a network path that goes silent.
  */
 export interface FaultRule {
@@ -119,6 +124,8 @@ export interface LocalDataGovSg {
   /** queues outcomes of the next uploads of a dataset, in order; default success */
   script(datasetId: string, outcomes: IngestionOutcome[]): void;
   fault(rule: FaultRule): void;
+  /** Drops every scripted fault not yet taken. */
+  clearFaults(): void;
   uploads(datasetId?: string): ReceivedUpload[];
   requests(): RequestLogEntry[];
   /** the true current status (never stale), spelled per `statusSpelling` */

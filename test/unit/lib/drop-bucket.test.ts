@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../../lib/aws-clients.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
@@ -65,6 +65,48 @@ describe('DropBucket on s3rver', () => {
     expect(await bucket.move('b', 'incoming/d/replace/never.csv', 'failed/d/replace/never.csv')).toBe(
       'missing',
     );
+  });
+
+  it('never copies another version than the one named: a file replaced just before the copy stays', async () => {
+    const from = 'incoming/d/replace/raced.csv';
+    await put(from, 'v1');
+    const v1 = await new DropBucket(client).head('b', from);
+    // A second client's middleware drops a new version right before the copy is sent.
+    const racing = createS3Client(localS3ClientConfig(s3.endpoint));
+    let raced = false;
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CopyObjectCommand' && !raced) {
+          raced = true;
+          await put(from, 'v2, dropped during the move');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'raceTheCopy' },
+    );
+    const bucket = new DropBucket(racing);
+    expect(await bucket.move('b', from, 'failed/d/replace/raced.v1.csv', v1?.etag)).toBe('source-replaced');
+    expect(await bucket.head('b', 'failed/d/replace/raced.v1.csv')).toBeUndefined();
+    expect((await bucket.head('b', from))?.etag).not.toBe(v1?.etag);
+  });
+
+  it('the local S3 honours CopySourceIfMatch: 412 for another version, a copy for the one named', async () => {
+    await put('incoming/d/replace/conditional.csv', 'v1');
+    const etag = (await new DropBucket(client).head('b', 'incoming/d/replace/conditional.csv'))?.etag;
+    const copy = (ifMatch: string) =>
+      client.send(
+        new CopyObjectCommand({
+          Bucket: 'b',
+          Key: 'processed/conditional.csv',
+          CopySource: 'b/incoming/d/replace/conditional.csv',
+          CopySourceIfMatch: ifMatch,
+        }),
+      );
+    await expect(copy('"0123456789abcdef0123456789abcdef"')).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(copy(`"${etag}"`)).resolves.toBeDefined();
   });
 
   it('lists waiting files of several refs in key order, without folder markers', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -50,6 +51,51 @@ describe('startLocalS3', () => {
 
     expect(listed.Contents?.map((object) => object.Key)).toEqual(['plain/one.csv']);
     expect(await got.Body?.transformToString()).toBe('a,b\n1,2\n');
+  });
+
+  it('writes objects atomically: reads during overwrites see one whole version, with its own ETag', async () => {
+    const key = 'atomic/same-key.csv';
+    const versions = Array.from({ length: 6 }, (_, i) => `${String(i).repeat(200_000)}\n`);
+    const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+    const known = new Map(versions.map((body) => [md5(body), body]));
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: versions[0] }));
+    const seen: string[] = [];
+    const reads = async () => {
+      for (let i = 0; i < 25; i++) {
+        const [got, listed] = await Promise.all([
+          client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })),
+          client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'atomic/' })),
+        ]);
+        const body = (await got.Body?.transformToString()) ?? '';
+        const etag = (got.ETag ?? '').replaceAll('"', '');
+        seen.push(etag);
+        // The bytes are one version, and the ETag is that version's.
+        expect(known.get(etag)).toBe(body);
+        const entry = listed.Contents?.find((object) => object.Key === key);
+        expect(known.get((entry?.ETag ?? '').replaceAll('"', ''))?.length).toBe(entry?.Size);
+      }
+    };
+    await Promise.all([
+      reads(),
+      reads(),
+      (async () => {
+        for (const body of versions.slice(1)) {
+          await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+        }
+      })(),
+    ]);
+    expect(new Set(seen).size).toBeGreaterThan(1);
+  });
+
+  it('lists a key only once its first upload has ended', async () => {
+    const key = 'atomic/new-key.csv';
+    const body = 'x'.repeat(5_000_000);
+    const put = client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+    for (let i = 0; i < 20; i++) {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
+      for (const object of listed.Contents ?? []) expect(object.Size).toBe(body.length);
+    }
+    await put;
   });
 
   it('emits a Lambda-shaped record with the key URL-encoded as S3 does when an object is put', async () => {

@@ -1,0 +1,163 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { S3rverFilesystemStore, S3rverMiddleware, S3rverObject } from 's3rver';
+
+/** s3rver's error class: its handler turns anything else into a 500. */
+const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js') as new (
+  code: string,
+  message: string,
+  detail?: Record<string, string>,
+) => Error;
+
+/** The copy request's x-amz-copy-source-if-match, for the store's copy (which sees no headers). */
+const copyRequest = new AsyncLocalStorage<{ ifMatch: string | undefined }>();
+
+/**
+ * Passes a copy's `x-amz-copy-source-if-match` to the store, which s3rver otherwise ignores: S3
+ * copies only the version named (or answers 412), which is how a move copies only the file it
+ * handled. Checked under the source's lock, so no overwrite can slip in between check and copy.
+ */
+export const copySourceIfMatch: S3rverMiddleware = (ctx, next) => {
+  const header = ctx.req.headers['x-amz-copy-source-if-match'];
+  return copyRequest.run({ ifMatch: typeof header === 'string' ? header : undefined }, next);
+};
+
+/**
+ * Makes s3rver's object writes atomic, as S3's are. s3rver writes an object in place and its MD5
+ * and metadata beside it afterwards, so a read during a write sees a half-written object, or one
+ * object's bytes with another's ETag; a listing sees a key before its upload ended. Here the bytes
+ * go to a hidden temporary file first, and the swap (rename, MD5, metadata) happens under a lock
+ * per key that reads of that key's metadata (HEAD, GET, listings) wait for. A GET's stream keeps
+ * reading the file it opened (the rename gives the new object a new inode), as S3 serves the
+ * version a GET began with.
+ */
+export function makeObjectWritesAtomic(store: S3rverFilesystemStore): void {
+  const locks = new KeyLocks();
+  const getMetadata = store.getMetadata.bind(store);
+  const getObject = store.getObject.bind(store);
+  // s3rver's copy reads the target's metadata itself, inside the write lock: it gets the unlocked read.
+  const copyObject = store.copyObject.bind(Object.create(store, { getMetadata: { value: getMetadata } }));
+  const deleteObject = store.deleteObject.bind(store);
+  const keyOf = (bucket: string, key: string) => `${bucket}/${key}`;
+
+  store.getMetadata = (bucket, key) => locks.read(keyOf(bucket, key), () => getMetadata(bucket, key));
+  store.getObject = (bucket, key, options) =>
+    locks.read(keyOf(bucket, key), () => getObject(bucket, key, options));
+  store.deleteObject = (bucket, key) => locks.write(keyOf(bucket, key), () => deleteObject(bucket, key));
+  store.copyObject = (srcBucket, srcKey, destBucket, destKey, metadata) => {
+    const copy = () => copyObject(srcBucket, srcKey, destBucket, destKey, metadata);
+    const [source, target] = [keyOf(srcBucket, srcKey), keyOf(destBucket, destKey)];
+    // Onto itself (new metadata): one write; a read of the same key inside would wait forever.
+    const checked = async () => {
+      const ifMatch = copyRequest.getStore()?.ifMatch;
+      const etag = ifMatch === undefined ? undefined : String((await getMetadata(srcBucket, srcKey)).etag);
+      if (ifMatch !== undefined && unquote(etag ?? '') !== unquote(ifMatch)) {
+        throw new S3Error(
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+          {
+            Condition: 'x-amz-copy-source-If-Match',
+          },
+        );
+      }
+      return copy();
+    };
+    if (source === target) return locks.write(target, checked);
+    return locks.read(source, () => locks.write(target, checked));
+  };
+  store.putObject = async (object: S3rverObject) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    // Not ending in the object suffix: listings never see it.
+    const temporary = `${objectPath}.uploading-${randomBytes(6).toString('hex')}`;
+    await mkdir(dirname(objectPath), { recursive: true });
+    const hash = createHash('md5');
+    let size = 0;
+    try {
+      const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+      await pipeline(
+        source,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            hash.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        }),
+        createWriteStream(temporary),
+      );
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    const md5 = hash.digest('hex');
+    await locks.write(keyOf(object.bucket, object.key), async () => {
+      await rename(temporary, objectPath);
+      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    });
+    return { size, md5 };
+  };
+}
+
+/**
+ * Readers share a key, a writer has it alone. Readers do not wait for queued writers, so a read
+ * nested in a read (s3rver's GET reads the metadata) cannot deadlock.
+ */
+class KeyLocks {
+  readonly #readers = new Map<string, number>();
+  readonly #writing = new Map<string, Promise<void>>();
+  readonly #idle = new Map<string, Array<() => void>>();
+
+  async read<T>(key: string, work: () => Promise<T>): Promise<T> {
+    for (let writing = this.#writing.get(key); writing; writing = this.#writing.get(key)) await writing;
+    this.#readers.set(key, (this.#readers.get(key) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.#readers.get(key) ?? 1) - 1;
+      if (left > 0) this.#readers.set(key, left);
+      else {
+        this.#readers.delete(key);
+        for (const wake of this.#idle.get(key) ?? []) wake();
+        this.#idle.delete(key);
+      }
+    }
+  }
+
+  async write<T>(key: string, work: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const writing = this.#writing.get(key);
+      if (writing) {
+        await writing;
+        continue;
+      }
+      if ((this.#readers.get(key) ?? 0) > 0) {
+        await new Promise<void>((resolve) => this.#idle.set(key, [...(this.#idle.get(key) ?? []), resolve]));
+        continue;
+      }
+      break;
+    }
+    let done: () => void = () => {};
+    this.#writing.set(
+      key,
+      new Promise<void>((resolve) => {
+        done = resolve;
+      }),
+    );
+    try {
+      return await work();
+    } finally {
+      this.#writing.delete(key);
+      done();
+    }
+  }
+}
+
+function unquote(etag: string): string {
+  return etag.replaceAll('"', '');
+}
