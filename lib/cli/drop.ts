@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { PutObjectCommand, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { createS3Client } from '../aws-clients.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { bundledDatasetDirectory } from '../datasets.js';
 import { INCOMING_PREFIX, NEW_COLUMNS_FOLDER, parseDropKey } from '../drop-key.js';
 import {
@@ -15,6 +14,7 @@ import {
 } from './common.js';
 import { CliError, EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
+import { cliS3Client } from './s3.js';
 
 export interface DropOptions extends CommonOptions {
   dataset: string;
@@ -45,7 +45,7 @@ export async function drop(out: Output, file: string, options: DropOptions): Pro
   const { md5Hex, md5Base64 } = await readFileOnce(file, undefined);
   // A Node 20 advisory from the SDK, not about this command; --debug shows it.
   if (!out.debug) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const s3 = createS3Client({ ...s3Config(options.endpoint), logger: sdkLogger(out) });
+  const s3 = cliS3Client(out, options.endpoint);
   try {
     const put = await s3.send(
       new PutObjectCommand({
@@ -76,31 +76,4 @@ export async function drop(out: Output, file: string, options: DropOptions): Pro
   } finally {
     s3.destroy();
   }
-}
-
-/** The SDK warns on the console unless given a logger: its lines go where lib/'s go (--debug). */
-function sdkLogger(out: Output) {
-  const { log } = out;
-  const line =
-    (write: (message: string) => void) =>
-    (...content: unknown[]) =>
-      write(content.map(String).join(' '));
-  return {
-    debug: line((message) => log.debug(message)),
-    info: line((message) => log.info(message)),
-    warn: line((message) => log.warn(message)),
-    error: line((message) => log.error(message)),
-  };
-}
-
-function s3Config(endpoint: string | undefined): S3ClientConfig {
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!endpoint) return { followRegionRedirects: true, ...(region ? { region } : {}) };
-  return {
-    endpoint,
-    region: region ?? 'ap-southeast-1',
-    forcePathStyle: true,
-    // s3rver accepts only its own keys.
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  };
 }

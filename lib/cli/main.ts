@@ -80,8 +80,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   common(
     program
       .command('status')
-      .description('Show the latest ingestion status of a dataset.')
-      .argument('<dataset>', 'datasetId or alias'),
+      .description(
+        'Show the latest ingestion status of a dataset, and with a drop bucket its latest filed outcomes.',
+      )
+      .argument('<dataset>', 'datasetId or alias')
+      .option('--bucket <name>', 'the drop bucket whose outcomes to list (default DROP_BUCKET)')
+      .option('--endpoint <url>', "an S3 endpoint such as the local run's s3rver (path style, its keys)"),
   ).action(run('status', async () => (await import('./status.js')).status));
 
   common(

@@ -1,11 +1,26 @@
 import type { IngestionStatus } from '../datagovsg/status.js';
+import { bundledDatasetDirectory } from '../datasets.js';
+import { DropBucket } from '../drop-bucket.js';
+import { type FiledOutcomeView, recentOutcomes } from '../publish/dataset-view.js';
 import { createDataGovSgClient } from '../runtime.js';
 import { aliasesOf, type CommonOptions, resolveDataset, settingsFromEnv } from './common.js';
 import { EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
+import { cliS3Client } from './s3.js';
 
-/** `govpub status ID`: the latest ingestion status of a dataset, readable. */
-export async function status(out: Output, ref: string, _options: CommonOptions): Promise<ExitCode> {
+export interface StatusOptions extends CommonOptions {
+  bucket?: string;
+  endpoint?: string;
+}
+
+/** How many filed outcomes `status` lists when it knows the drop bucket. */
+const OUTCOMES_SHOWN = 5;
+
+/**
+ * `govpub status ID`: the latest ingestion status of a dataset, readable; with a drop bucket
+ * (`--bucket` or DROP_BUCKET), also the dataset's latest filed outcomes and where their reports are.
+ */
+export async function status(out: Output, ref: string, options: StatusOptions): Promise<ExitCode> {
   const datasetId = resolveDataset(ref);
   const settings = settingsFromEnv();
   const current = await createDataGovSgClient(settings).ingestionStatus(datasetId);
@@ -15,8 +30,51 @@ export async function status(out: Output, ref: string, _options: CommonOptions):
   out.info(`version     ${current.version ?? 'none'}`);
   out.info(`updated at  ${formatTime(current.updatedAt)}`);
   out.info(`failures    ${formatFailures(current.failures)}`);
-  out.result({ ok: true, command: 'status', datasetId, ...statusJson(current) });
+  const bucket = options.bucket ?? settings.DROP_BUCKET;
+  const outcomes = bucket ? await filedOutcomes(out, bucket, datasetId, options.endpoint) : undefined;
+  if (outcomes) printOutcomes(out, bucket ?? '', outcomes);
+  out.result({
+    ok: true,
+    command: 'status',
+    datasetId,
+    ...statusJson(current),
+    ...(outcomes ? { outcomes } : {}),
+  });
   return EXIT.ok;
+}
+
+async function filedOutcomes(
+  out: Output,
+  bucket: string,
+  datasetId: string,
+  endpoint: string | undefined,
+): Promise<FiledOutcomeView[]> {
+  const s3 = cliS3Client(out, endpoint);
+  try {
+    return await recentOutcomes(
+      new DropBucket(s3),
+      bucket,
+      bundledDatasetDirectory.refsFor(datasetId),
+      OUTCOMES_SHOWN,
+    );
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Newest first: each drop is filed at its own key, stamped with when it was dropped. */
+function printOutcomes(out: Output, bucket: string, outcomes: FiledOutcomeView[]): void {
+  if (outcomes.length === 0) {
+    out.info(`filed       nothing yet in s3://${bucket}/ (processed/, failed/, unconfirmed/)`);
+    return;
+  }
+  out.info(
+    `filed       the last ${outcomes.length} in s3://${bucket}/, newest first (reports beside them, .report.json):`,
+  );
+  for (const filed of outcomes) {
+    const code = filed.error ? ` [${filed.error.code}]` : '';
+    out.info(`  ${filed.finishedAt}  ${filed.outcome.padEnd(11)} ${filed.fileKey}${code}`);
+  }
 }
 
 /** Local time and ISO 8601, or "never". */

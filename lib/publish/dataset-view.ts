@@ -10,11 +10,7 @@ export interface DatasetView {
   refs: string[];
   waiting: Array<{ key: string; size: number; droppedAt: string }>;
   inFlight: { key: string | null; phase: string; since: string; leaseExpiresAt: string } | null;
-  lastOutcome:
-    | (Pick<PublishReport, 'outcome' | 'sourceKey' | 'fileKey' | 'reportKey' | 'error'> & {
-        finishedAt: string;
-      })
-    | null;
+  lastOutcome: FiledOutcomeView | null;
   dataGovSg:
     | { status: string; rawStatus: string; version: number | null; updatedAt: string | null }
     | { error: string };
@@ -40,7 +36,7 @@ export async function describeDataset(
   const [waiting, held, lastOutcome, dataGovSg] = await Promise.all([
     deps.bucket.listWaiting(bucket, refs),
     deps.lock.get(datasetId),
-    lastReport(deps.bucket, bucket, refs),
+    recentOutcomes(deps.bucket, bucket, refs, 1).then((latest) => latest[0] ?? null),
     deps.dgs.ingestionStatus(datasetId).then(
       (status) => ({
         status: status.status,
@@ -72,22 +68,38 @@ export async function describeDataset(
   };
 }
 
-async function lastReport(
+/** A filed outcome as a person looks it up: what happened, to which file, and where its report is. */
+export type FiledOutcomeView = Pick<
+  PublishReport,
+  'outcome' | 'sourceKey' | 'fileKey' | 'reportKey' | 'error'
+> & {
+  finishedAt: string;
+};
+
+/**
+ * The dataset's latest filed outcomes, newest first, from the reports under processed/, failed/
+ * and unconfirmed/ for each of its key segments (each drop has its own, by its version stamp).
+ */
+export async function recentOutcomes(
   bucket: DropBucket,
   name: string,
   refs: string[],
-): Promise<DatasetView['lastOutcome']> {
+  limit: number,
+): Promise<FiledOutcomeView[]> {
   const prefixes = refs.flatMap((ref) => OUTCOMES.map((outcome) => `${OUTCOME_PREFIX[outcome]}${ref}/`));
-  const reports = (await Promise.all(prefixes.map((prefix) => bucket.listReports(name, prefix)))).flat();
-  const latest = reports.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime())[0];
-  if (!latest) return null;
-  const report = (await bucket.getJson(name, latest.key)) as PublishReport;
-  return {
-    outcome: report.outcome,
-    sourceKey: report.sourceKey,
-    fileKey: report.fileKey,
-    reportKey: report.reportKey,
-    error: report.error,
-    finishedAt: report.times.finishedAt,
-  };
+  const listed = (await Promise.all(prefixes.map((prefix) => bucket.listReports(name, prefix)))).flat();
+  const latest = listed.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime()).slice(0, limit);
+  return Promise.all(
+    latest.map(async (object) => {
+      const report = (await bucket.getJson(name, object.key)) as PublishReport;
+      return {
+        outcome: report.outcome,
+        sourceKey: report.sourceKey,
+        fileKey: report.fileKey,
+        reportKey: report.reportKey,
+        error: report.error,
+        finishedAt: report.times.finishedAt,
+      };
+    }),
+  );
 }

@@ -265,6 +265,34 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     });
     expect(notCsv.code).toBe(2);
     expect(notCsv.stderr).toMatch(/Only \.csv files can be published/);
+
+    // status lists the dataset's filed outcomes, each at its own stamped key.
+    const filed = await govpub(['status', EXPENDITURE.alias, '--endpoint', pipeline.localS3.endpoint], {
+      DROP_BUCKET: pipeline.bucket,
+    });
+    expect(filed.code, filed.stderr).toBe(0);
+    expect(filed.stdout).toMatch(
+      /published {3}processed\/operating-expenditure\/append\/fy2024\.\d{8}T\d{6}Z-[0-9a-f]{8}\.csv\n/,
+    );
+    const asJson = await govpub(
+      [
+        'status',
+        EXPENDITURE.alias,
+        '--endpoint',
+        pipeline.localS3.endpoint,
+        '--bucket',
+        pipeline.bucket,
+        '--json',
+      ],
+      {},
+    );
+    expect(JSON.parse(asJson.stdout).outcomes).toEqual([
+      expect.objectContaining({
+        outcome: 'published',
+        sourceKey: key,
+        reportKey: expect.stringMatching(/\.report\.json$/),
+      }),
+    ]);
   });
 
   it('pp send from a file and from stdin, pp empty; exit 4, 3, 6 and 7 for invalid records, a refused token, no connection, no answer', async () => {

@@ -1,0 +1,39 @@
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { createS3Client } from '../aws-clients.js';
+import type { Output } from './output.js';
+
+/**
+ * The CLI's S3 client: with `endpoint` (the local run's s3rver), path-style requests and s3rver's
+ * keys; otherwise the default AWS credential chain and AWS_REGION. The SDK's own log lines go
+ * where lib/'s go (--debug).
+ */
+export function cliS3Client(out: Output, endpoint: string | undefined): S3Client {
+  return createS3Client({ ...s3Config(endpoint), logger: sdkLogger(out) });
+}
+
+/** The SDK warns on the console unless given a logger. */
+function sdkLogger(out: Output) {
+  const { log } = out;
+  const line =
+    (write: (message: string) => void) =>
+    (...content: unknown[]) =>
+      write(content.map(String).join(' '));
+  return {
+    debug: line((message) => log.debug(message)),
+    info: line((message) => log.info(message)),
+    warn: line((message) => log.warn(message)),
+    error: line((message) => log.error(message)),
+  };
+}
+
+function s3Config(endpoint: string | undefined): S3ClientConfig {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!endpoint) return { followRegionRedirects: true, ...(region ? { region } : {}) };
+  return {
+    endpoint,
+    region: region ?? 'ap-southeast-1',
+    forcePathStyle: true,
+    // s3rver accepts only its own keys.
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  };
+}
