@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createDatasetDirectory } from '../../../lib/datasets.js';
-import { datasetRefOf, isDropCandidate, parseDropKey } from '../../../lib/drop-key.js';
+import {
+  datasetRefOf,
+  isDropCandidate,
+  isDroppedFile,
+  isPerformanceKey,
+  parseDropKey,
+} from '../../../lib/drop-key.js';
 import { ConfigError, DropRejectedError } from '../../../lib/errors.js';
 
 const ID = 'd_07c63be0f37e6e59c07a4ddc2fd87fcb';
@@ -71,6 +77,37 @@ describe('parseDropKey', () => {
   it('tells the user what the layout should be', () => {
     expect(() => parseDropKey('incoming/x.csv', datasets)).toThrow(
       /incoming\/<datasetId or alias>\/<replace\|append\|replace-new-columns>/,
+    );
+  });
+});
+
+describe('keys outside incoming/', () => {
+  it.each([
+    'outgoing/d_07c63be0f37e6e59c07a4ddc2fd87fcb/replace/a.csv',
+    'Incoming/d_07c63be0f37e6e59c07a4ddc2fd87fcb/replace/a.csv',
+    'processed/d_07c63be0f37e6e59c07a4ddc2fd87fcb/replace/a.csv',
+    'incomingx/d/replace/a.csv',
+  ])('%s is no drop, and is refused as outside incoming/', (key) => {
+    expect(isDroppedFile(key)).toBe(false);
+    expect(isDropCandidate(key)).toBe(false);
+    expect(isPerformanceKey(key)).toBe(false);
+    expect(() => parseDropKey(key, datasets)).toThrow(/is not under incoming\//);
+  });
+
+  it('tells the performance folder from a dataset', () => {
+    expect(isPerformanceKey('incoming/performance/g/t/a.json')).toBe(true);
+    expect(isPerformanceKey('incoming/performance/')).toBe(false);
+    expect(isPerformanceKey('incoming/performances/g/t/a.json')).toBe(false);
+    expect(isDropCandidate('incoming/performance/g/t/a.json')).toBe(false);
+    expect(isDroppedFile('incoming/performance/g/t/a.json')).toBe(true);
+  });
+
+  it('refuses a key longer than can be filed with its stamp and report, and takes the longest that can', () => {
+    const longest = `incoming/${ID}/replace/${'n'.repeat(1024 - 3 - 26 - 12 - `incoming/${ID}/replace/`.length - 4)}.csv`;
+    expect(Buffer.byteLength(longest)).toBe(1024 - 3 - 26 - 12);
+    expect(parseDropKey(longest, datasets).key).toBe(longest);
+    expect(() => parseDropKey(longest.replace('.csv', 'n.csv'), datasets)).toThrow(
+      /is 984 bytes: too long to file with its outcome and report \(at most 983 bytes/,
     );
   });
 });

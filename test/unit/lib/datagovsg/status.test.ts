@@ -57,6 +57,18 @@ describe('belongsToUpload', () => {
     expect(belongsToUpload(status({ version: 4, updatedAt: 5001 }), baseline)).toBe(true);
   });
 
+  it('rejects a status without a version against a baseline with one, unless it was updated later', () => {
+    expect(belongsToUpload(status({ version: null, updatedAt: 5000 }), baseline)).toBe(false);
+    expect(belongsToUpload(status({ version: null, updatedAt: 4999 }), baseline)).toBe(false);
+    expect(belongsToUpload(status({ version: null, updatedAt: 5001 }), baseline)).toBe(true);
+  });
+
+  it('rejects an undated status with the same version, and takes an earlier date as not moved', () => {
+    expect(belongsToUpload(status({ version: 4, updatedAt: null }), baseline)).toBe(false);
+    expect(belongsToUpload(status({ version: 4, updatedAt: 4000 }), baseline)).toBe(false);
+    expect(belongsToUpload(status({ version: 3, updatedAt: null }), baseline)).toBe(true);
+  });
+
   it('accepts any dated status after a baseline that had no date', () => {
     expect(
       belongsToUpload(status({ version: null, updatedAt: 1 }), {

@@ -1,6 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { IngestionStatus } from '../../../../lib/datagovsg/status.js';
-import { LockLostError } from '../../../../lib/errors.js';
+import {
+  DgsAuthError,
+  DgsTransientError,
+  LockLostError,
+  LockStoreUnavailableError,
+  ParameterUnavailableError,
+} from '../../../../lib/errors.js';
 import { checkIngestion, initialPoll, nextWait, type PollSettings } from '../../../../lib/publish/poll.js';
 import type { PublicationState } from '../../../../lib/publish/publication.js';
 import { MemoryLock } from '../../../fakes/memory-lock.js';
@@ -205,6 +211,287 @@ describe('checkIngestion', () => {
       LockLostError,
     );
   });
+});
+
+describe('checkIngestion: a send whose answer was lost', () => {
+  let lock: MemoryLock;
+  let state: PublicationState;
+
+  const BASELINE = { status: 'INGESTION_SUCCESS', version: 3, updatedAt: 1000 };
+  const graced: PollSettings = { ...settings, UNCONFIRMED_GRACE_SECONDS: 600 };
+
+  beforeEach(async () => {
+    lock = new MemoryLock(() => T0.getTime());
+    const acquired = await lock.acquire(ID, 1000);
+    if (!acquired.acquired) throw new Error('lock not acquired');
+    state = {
+      publication: {
+        publicationId: acquired.token,
+        lockToken: acquired.token,
+        bucket: 'drop',
+        sourceKey: `incoming/${ID}/append/a.csv`,
+        datasetRef: ID,
+        datasetId: ID,
+        mode: 'append',
+        size: 10,
+        etag: 'e',
+        md5Hex: 'm',
+        md5Base64: 'b',
+        droppedAt: T0.toISOString(),
+        uploads: [
+          {
+            startedAt: T0.toISOString(),
+            finishedAt: T0.toISOString(),
+            baseline: BASELINE,
+            links: 1,
+            unconfirmed: true,
+          },
+        ],
+      },
+      poll: initialPoll(graced, T0),
+    };
+  });
+
+  async function checks(answer: Partial<IngestionStatus>, times: number, secondsAfter: number) {
+    const now = new Date(T0.getTime() + secondsAfter * 1000);
+    const d = { dgs: answering(answer), lock, settings: graced, log: recordingLog(), now: () => now };
+    for (let i = 0; i < times; i++) state.poll = await checkIngestion(d, state);
+    return state.poll;
+  }
+
+  const unmoved = {
+    status: 'INGESTION_SUCCESS',
+    rawStatus: 'Ingestion Success',
+    version: 3,
+    updatedAt: 1000,
+  };
+
+  it('is sent again only after both the polls and the time grace', async () => {
+    expect(await checks(unmoved, 3, 599)).toMatchObject({ decision: 'wait' });
+    expect(await checks(unmoved, 1, 600)).toMatchObject({ decision: 'reupload', nextWaitSeconds: 1 });
+  });
+
+  it('is not sent again before its third poll, however long ago it was sent', async () => {
+    expect(await checks(unmoved, 2, 3000)).toMatchObject({ decision: 'wait' });
+    expect(await checks(unmoved, 1, 3000)).toMatchObject({ decision: 'reupload' });
+  });
+
+  it.each([
+    ['the version moved', { version: 4 }],
+    ['it was updated later', { updatedAt: 1001 }],
+    [
+      'another status with the same version and date',
+      { status: 'INGESTION_FAILED', rawStatus: 'Ingestion Failed' },
+    ],
+    ['not idle', { status: 'PENDING', rawStatus: 'Pending' }],
+  ])('is never sent again when anything moved: %s', async (_, change) => {
+    const poll = await checks({ ...unmoved, ...change }, 5, 3000);
+    expect(poll.decision).not.toBe('reupload');
+  });
+});
+
+describe('checkIngestion: statuses folded into the report', () => {
+  let lock: MemoryLock;
+  let state: PublicationState;
+
+  beforeEach(async () => {
+    lock = new MemoryLock(() => T0.getTime());
+    const acquired = await lock.acquire(ID, 1000);
+    if (!acquired.acquired) throw new Error('lock not acquired');
+    state = {
+      publication: {
+        publicationId: acquired.token,
+        lockToken: acquired.token,
+        bucket: 'drop',
+        sourceKey: `incoming/${ID}/append/a.csv`,
+        datasetRef: ID,
+        datasetId: ID,
+        mode: 'append',
+        size: 10,
+        etag: 'e',
+        md5Hex: 'm',
+        md5Base64: 'b',
+        droppedAt: T0.toISOString(),
+        uploads: [
+          {
+            startedAt: T0.toISOString(),
+            finishedAt: T0.toISOString(),
+            baseline: { status: 'NA', version: 3, updatedAt: 1000 },
+            links: 1,
+            unconfirmed: false,
+          },
+        ],
+      },
+      poll: initialPoll(settings, T0),
+    };
+  });
+
+  async function check(answer: Partial<IngestionStatus>, secondsAfter = 0) {
+    const now = new Date(T0.getTime() + secondsAfter * 1000);
+    state.poll = await checkIngestion(
+      { dgs: answering(answer), lock, settings, log: recordingLog(), now: () => now },
+      state,
+    );
+    return state.poll.statuses;
+  }
+
+  it('starts a new entry when the status changes, even with the same version', async () => {
+    await check({ status: 'PENDING', rawStatus: 'Pending', version: 4, updatedAt: 2000 });
+    const statuses = await check(
+      { status: 'PENDING_VALIDATION', rawStatus: 'Pending Validation', version: 4, updatedAt: 2000 },
+      5,
+    );
+    expect(statuses.map((entry) => [entry.status, entry.polls])).toEqual([
+      ['PENDING', 1],
+      ['PENDING_VALIDATION', 1],
+    ]);
+  });
+
+  it('starts a new entry when the version changes, and when it turns out to be this upload’s', async () => {
+    await check({ status: 'PENDING', rawStatus: 'Pending', version: 4, updatedAt: 2000 });
+    await check({ status: 'PENDING', rawStatus: 'Pending', version: 5, updatedAt: 2000 });
+    const statuses = await check({ status: 'NA', rawStatus: 'NA', version: 3, updatedAt: 1000 });
+    expect(statuses.map((entry) => [entry.status, entry.version, entry.ofThisUpload])).toEqual([
+      ['PENDING', 4, true],
+      ['PENDING', 5, true],
+      ['NA', 3, false],
+    ]);
+  });
+
+  it('keeps the first sighting and moves the last on a repeat', async () => {
+    await check({ status: 'PENDING', rawStatus: 'Pending', version: 4, updatedAt: 2000 });
+    const [entry] = await check({ status: 'PENDING', rawStatus: 'Pending', version: 4, updatedAt: 2000 }, 45);
+    expect(entry).toMatchObject({
+      firstSeenAt: T0.toISOString(),
+      lastSeenAt: new Date(T0.getTime() + 45_000).toISOString(),
+      polls: 2,
+      rawStatus: 'Pending',
+      updatedAt: 2000,
+    });
+  });
+});
+
+describe('checkIngestion: outages after the file was sent', () => {
+  let lock: MemoryLock;
+  let state: PublicationState;
+  const failing = (error: Error) => ({
+    ingestionStatus: async (): Promise<IngestionStatus> => {
+      throw error;
+    },
+  });
+
+  beforeEach(async () => {
+    lock = new MemoryLock(() => T0.getTime());
+    const acquired = await lock.acquire(ID, 1000);
+    if (!acquired.acquired) throw new Error('lock not acquired');
+    state = {
+      publication: {
+        publicationId: acquired.token,
+        lockToken: acquired.token,
+        bucket: 'drop',
+        sourceKey: `incoming/${ID}/append/a.csv`,
+        datasetRef: ID,
+        datasetId: ID,
+        mode: 'append',
+        size: 10,
+        etag: 'e',
+        md5Hex: 'm',
+        md5Base64: 'b',
+        droppedAt: T0.toISOString(),
+        uploads: [
+          {
+            startedAt: T0.toISOString(),
+            finishedAt: T0.toISOString(),
+            baseline: { status: 'NA', version: 3, updatedAt: 1000 },
+            links: 1,
+            unconfirmed: false,
+          },
+        ],
+      },
+      poll: initialPoll(settings, T0),
+    };
+  });
+
+  function at(secondsAfter: number) {
+    return () => new Date(T0.getTime() + secondsAfter * 1000);
+  }
+
+  it.each([
+    new DgsTransientError('server', 'data.gov.sg failed on ingestion-status (HTTP 503)'),
+    new ParameterUnavailableError('SSM could not give the parameter /k'),
+  ])('waits at the cap through %s, counting the failed checks from the first', async (error) => {
+    const log = recordingLog();
+    state.poll = await checkIngestion({ dgs: failing(error), lock, settings, log, now: at(10) }, state);
+    const poll = await checkIngestion({ dgs: failing(error), lock, settings, log, now: at(400) }, state);
+    expect(poll).toMatchObject({
+      decision: 'wait',
+      nextWaitSeconds: 300,
+      polls: 0,
+      outage: {
+        since: at(10)().toISOString(),
+        failedChecks: 2,
+        lastError: `${error.name}: ${error.message}`,
+      },
+    });
+    expect(log.lines.filter((line) => line.message === 'STATUS_CHECK_FAILED')).toHaveLength(2);
+  });
+
+  it('counts the lock store failing to renew the lease as an outage too', async () => {
+    const down = new MemoryLock(() => T0.getTime());
+    down.update = async () => {
+      throw new LockStoreUnavailableError('The dataset lock store failed to update (TimeoutError)');
+    };
+    const poll = await checkIngestion(
+      {
+        dgs: answering({ status: 'INGESTION_SUCCESS', version: 9 }),
+        lock: down,
+        settings,
+        log: recordingLog(),
+        now: at(1),
+      },
+      state,
+    );
+    expect(poll).toMatchObject({ decision: 'wait', outage: { failedChecks: 1 } });
+  });
+
+  it('waits until MAX_WAIT_SECONDS after the first send, past the polling deadline, then files no-answer', async () => {
+    const error = new DgsTransientError('timeout', 'no answer');
+    const check = (seconds: number) =>
+      checkIngestion({ dgs: failing(error), lock, settings, log: recordingLog(), now: at(seconds) }, state);
+    expect(await check(3600 + 5)).toMatchObject({ decision: 'wait', nextWaitSeconds: 300 });
+    expect(await check(86_400 - 30)).toMatchObject({ decision: 'wait', nextWaitSeconds: 30 });
+    expect(await check(86_400)).toMatchObject({ decision: 'file', result: 'no-answer' });
+  });
+
+  it('gives the polling deadline back the time an outage took, once data.gov.sg answers', async () => {
+    const error = new DgsTransientError('server', 'down');
+    state.poll = await checkIngestion(
+      { dgs: failing(error), lock, settings, log: recordingLog(), now: at(100) },
+      state,
+    );
+    const poll = await checkIngestion(
+      {
+        dgs: answering({ status: 'PENDING', rawStatus: 'Pending', version: 4 }),
+        lock,
+        settings,
+        log: recordingLog(),
+        now: at(3000),
+      },
+      state,
+    );
+    expect(poll.outage).toBeUndefined();
+    expect(poll.deadlineAt).toBe(new Date(T0.getTime() + 3600_000 + 2900_000).toISOString());
+    expect(poll).toMatchObject({ decision: 'wait', polls: 1 });
+  });
+
+  it.each([new DgsAuthError('refused'), new LockLostError('taken over'), new TypeError('a bug')])(
+    'does not wait through %s: the error ends the polling',
+    async (error) => {
+      await expect(
+        checkIngestion({ dgs: failing(error), lock, settings, log: recordingLog(), now: at(1) }, state),
+      ).rejects.toBe(error);
+    },
+  );
 });
 
 describe('nextWait', () => {
