@@ -3,6 +3,7 @@ import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { PERFORMANCE_PREFIX } from '../drop-key.js';
 import { DropRejectedError, GovpubError, PpTokenMissingError } from '../errors.js';
+import { fileLeaseId, underFileLease } from '../file-lease.js';
 import { fileReport } from '../filing.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
@@ -91,11 +92,6 @@ export interface ForwardFileDeps {
   settings: { MAX_WAIT_SECONDS: number; PP_FILE_LEASE_SECONDS: number };
 }
 
-/** Lease records of files sit beside datasets' locks; dataset ids start with `d_`. */
-export function fileLeaseId(bucket: string, key: string): string {
-  return `file:${bucket}/${key}`;
-}
-
 /**
  * Forwards a dropped file under a lease: the upload function's hand-over, Lambda's retries and
  * the sweep may all ask for one file at once, and only one run may send it. A run that finds the
@@ -109,27 +105,16 @@ export async function forwardDroppedFile(
 ): Promise<ForwardFileReport | 'held' | undefined> {
   let report: ForwardFileReport | undefined;
   for (let round = 0; round < 3; round++) {
-    const leaseId = fileLeaseId(bucket, key);
-    const lease = await deps.lock.acquire(leaseId, deps.settings.PP_FILE_LEASE_SECONDS * 1000);
-    if (!lease.acquired) {
-      deps.log.info('PP_FILE_HELD', { key });
-      return report ?? 'held';
-    }
-    let filed: ForwardFileReport | undefined;
-    try {
-      filed = await forwardHeldFile(deps, bucket, key);
-    } finally {
-      await deps.lock.release(leaseId, lease.token).catch((error: unknown) =>
-        deps.log.warn('PP_FILE_LEASE_NOT_RELEASED', {
-          key,
-          error: error instanceof Error ? error.name : 'unknown',
-        }),
-      );
-    }
+    const filed = await underFileLease(
+      deps,
+      fileLeaseId(bucket, key),
+      deps.settings.PP_FILE_LEASE_SECONDS * 1000,
+      () => forwardHeldFile(deps, bucket, key),
+    );
+    if (filed === 'held') return report ?? 'held';
     if (!filed) return report;
     report = filed;
-    const next = await deps.bucket.head(bucket, key);
-    if (!next) return report;
+    if (!(await deps.bucket.head(bucket, key))) return report;
   }
   return report;
 }

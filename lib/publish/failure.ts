@@ -89,9 +89,10 @@ export function failureFromError(error: unknown): Failure {
   if (error instanceof DropRejectedError) return { code: error.code, message: error.message };
   if (
     error instanceof CsvRejectedError &&
-    error.report.problems.some((problem) => problem.code === 'COLUMNS_DO_NOT_MATCH')
+    error.report.problems.find((problem) => problem.severity === 'error')?.code === 'COLUMNS_DO_NOT_MATCH'
   ) {
-    // The one check that asks "is this the right dataset at all?": its own code, not CSV_INVALID.
+    // "Is this the right dataset at all?" has its own code, when it is what stopped the file
+    // (a file of binary junk also shares no column, but its encoding is the first thing wrong).
     return { code: 'COLUMNS_DO_NOT_MATCH', message: error.message };
   }
   const name = error instanceof Error ? error.name : 'Error';

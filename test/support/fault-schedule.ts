@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
-import { fileLeaseId } from '../../lib/performance-platform/forward-file.js';
+import { fileLeaseId } from '../../lib/file-lease.js';
 import type { PublishReport } from '../../lib/publish/file-outcome.js';
 import type { ConcurrentUploadBehaviour, IngestionOutcome } from '../../local/datagovsg/types.js';
 import type { LocalPipeline, LocalPipelineOptions } from '../../local/pipeline.js';

@@ -292,11 +292,17 @@ describe('failureFromError', () => {
     });
   });
 
-  it('gives COLUMNS_DO_NOT_MATCH its own code, other CSV errors CSV_INVALID', () => {
+  it('gives COLUMNS_DO_NOT_MATCH its own code when it is the first error, other CSV errors CSV_INVALID', () => {
     expect(failureFromError(new CsvRejectedError(report('COLUMNS_DO_NOT_MATCH'))).code).toBe(
       'COLUMNS_DO_NOT_MATCH',
     );
     expect(failureFromError(new CsvRejectedError(report('NOT_NUMERIC'))).code).toBe('CSV_INVALID');
+    const junk = report('INVALID_UTF8');
+    junk.problems.push({ severity: 'error', code: 'COLUMNS_DO_NOT_MATCH', row: 1, message: 'm' });
+    expect(failureFromError(new CsvRejectedError(junk)).code).toBe('CSV_INVALID');
+    const warnedFirst = report('COLUMNS_DO_NOT_MATCH');
+    warnedFirst.problems.unshift({ severity: 'warning', code: 'HEADER_STYLE', row: 1, message: 'w' });
+    expect(failureFromError(new CsvRejectedError(warnedFirst)).code).toBe('COLUMNS_DO_NOT_MATCH');
   });
 
   it.each([
