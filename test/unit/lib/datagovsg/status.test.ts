@@ -3,6 +3,7 @@ import {
   belongsToUpload,
   type IngestionStatus,
   isIdle,
+  isKnownStatus,
   isTerminal,
   normalizeStatus,
 } from '../../../../lib/datagovsg/status.js';
@@ -40,6 +41,22 @@ describe('terminal and idle statuses', () => {
   });
 });
 
+describe('isKnownStatus', () => {
+  it('knows the guide’s legend, normalised, and nothing else', () => {
+    expect(
+      [
+        'NA',
+        'PENDING',
+        'PENDING_VALIDATION',
+        'VALIDATION_PASSED',
+        'PENDING_INGESTION',
+        'INGESTION_SUCCESS',
+      ].every(isKnownStatus),
+    ).toBe(true);
+    expect(['QUEUED_FOR_REVIEW', 'Pending', ''].some(isKnownStatus)).toBe(false);
+  });
+});
+
 describe('belongsToUpload', () => {
   const baseline = { status: 'INGESTION_SUCCESS', version: 4, updatedAt: 5000 };
 
@@ -67,6 +84,18 @@ describe('belongsToUpload', () => {
     expect(belongsToUpload(status({ version: 4, updatedAt: null }), baseline)).toBe(false);
     expect(belongsToUpload(status({ version: 4, updatedAt: 4000 }), baseline)).toBe(false);
     expect(belongsToUpload(status({ version: 3, updatedAt: null }), baseline)).toBe(true);
+  });
+
+  it('rejects an undated status after an undated baseline with the same version', () => {
+    expect(
+      belongsToUpload(status({ version: 4, updatedAt: null }), { status: 'NA', version: 4, updatedAt: null }),
+    ).toBe(false);
+  });
+
+  it('accepts a status dated at the epoch after an undated baseline (any date is later than none)', () => {
+    expect(
+      belongsToUpload(status({ version: 4, updatedAt: 0 }), { status: 'NA', version: 4, updatedAt: null }),
+    ).toBe(true);
   });
 
   it('accepts any dated status after a baseline that had no date', () => {
