@@ -61,8 +61,11 @@ const settingsSchema = z.object({
   UPLOAD_IDLE_TIMEOUT_SECONDS: positiveInt.default(120),
   /** A conservative S3-to-data.gov.sg throughput: a send that would not finish in the time left is handed over. */
   UPLOAD_ASSUMED_MIB_PER_SECOND: z.coerce.number().positive().default(16),
-  /** Between the two reads that confirm data.gov.sg is idle before a send (0: one read). */
-  IDLE_CONFIRM_SECONDS: nonNegativeInt.default(30),
+  /**
+   * Between the two reads that confirm data.gov.sg is idle before a send (0: one read). Unset, it
+   * is POLL_FIRST_WAIT_SECONDS: the wait after which a status is taken to be fresh.
+   */
+  IDLE_CONFIRM_SECONDS: nonNegativeInt.optional(),
   MAX_TAKEOVERS: nonNegativeInt.default(3),
   MAX_FILE_BYTES: positiveInt.max(MAX_UPLOAD_BYTES).default(MAX_UPLOAD_BYTES),
   POLL_FIRST_WAIT_SECONDS: positiveInt.default(30),
@@ -94,7 +97,9 @@ const settingsSchema = z.object({
   CSV_CHECK_MAX_PROBLEMS: positiveInt.max(1000).default(20),
 });
 
-export type Settings = z.infer<typeof settingsSchema>;
+export type Settings = Omit<z.infer<typeof settingsSchema>, 'IDLE_CONFIRM_SECONDS'> & {
+  IDLE_CONFIRM_SECONDS: number;
+};
 type Env = Record<string, string | undefined>;
 
 /**
@@ -107,7 +112,12 @@ export function loadSettings(env: Env = process.env): Settings {
       .map((name) => [name, env[name]])
       .filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = settingsSchema.safeParse(present);
+  const parsed = settingsSchema
+    .transform((settings) => ({
+      ...settings,
+      IDLE_CONFIRM_SECONDS: settings.IDLE_CONFIRM_SECONDS ?? settings.POLL_FIRST_WAIT_SECONDS,
+    }))
+    .safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
