@@ -186,7 +186,10 @@ export class DropBucket {
   async move(bucket: string, from: string, to: string, expectedEtag?: string): Promise<MoveResult> {
     const source = await this.head(bucket, from);
     if (!source) return (await this.head(bucket, to)) ? 'already-moved' : 'missing';
-    if (expectedEtag && source.etag !== expectedEtag) return 'source-replaced';
+    if (expectedEtag && source.etag !== expectedEtag) {
+      // A retry after a copy that found a newer version waiting: the copy stands.
+      return (await this.head(bucket, to))?.etag === expectedEtag ? 'copied-newer-kept' : 'source-replaced';
+    }
     if (from === to) throw new Error(`Refusing to move ${from} onto itself`);
     try {
       await this.copy(bucket, from, to, source);

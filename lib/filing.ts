@@ -37,38 +37,34 @@ export async function fileReport<R extends object>(
   filing: Filing<R>,
 ): Promise<{ report: R; moved: MoveResult }> {
   const fileKey = outcomeKey(filing.sourceKey, filing.outcome, filing.version);
-  const [current, earlier] = await Promise.all([
-    deps.bucket.head(filing.bucket, filing.sourceKey),
-    earlierOutcome(deps.bucket, filing),
-  ]);
-  const notes: string[] = [];
-  if (current && current.etag !== filing.version.etag) notes.push(replacedNote(fileKey));
-  if (earlier) {
-    notes.push(
-      `A file dropped earlier at ${filing.sourceKey} was filed as ${earlier.fileKey}; it and its report are kept.`,
-    );
-  }
-  let report = filing.report({ fileKey, reportKey: reportKeyFor(fileKey), notes });
-  await deps.bucket.putJson(filing.bucket, reportKeyFor(fileKey), report);
+  const earlier = await earlierOutcome(deps.bucket, filing);
+  const notes = earlier
+    ? [
+        `A file dropped earlier at ${filing.sourceKey} was filed as ${earlier.fileKey}; it and its report are kept.`,
+      ]
+    : [];
+  const reportKey = reportKeyFor(fileKey);
+  let report = filing.report({ fileKey, reportKey, notes });
+  await deps.bucket.putJson(filing.bucket, reportKey, report);
   const moved = await deps.bucket.move(filing.bucket, filing.sourceKey, fileKey, filing.version.etag);
-  // The key changed hands between the look above and the move: the report says so after all.
-  const late =
-    moved === 'source-replaced' && !notes.includes(replacedNote(fileKey))
-      ? replacedNote(fileKey)
-      : moved === 'missing'
-        ? `The file was deleted from ${filing.sourceKey} before it could be filed: only this report is kept.`
-        : undefined;
-  if (late) {
-    report = filing.report({ fileKey, reportKey: reportKeyFor(fileKey), notes: [late, ...notes] });
-    await deps.bucket.putJson(filing.bucket, reportKeyFor(fileKey), report);
+  // What the move met at the key (rare) goes into the report too, written again.
+  const met = MOVE_NOTES[moved]?.(filing.sourceKey, fileKey);
+  if (met) {
+    report = filing.report({ fileKey, reportKey, notes: [met, ...notes] });
+    await deps.bucket.putJson(filing.bucket, reportKey, report);
   }
   await deps.events.publish(filing.detailType, { ...report } as Record<string, unknown>);
   return { report, moved };
 }
 
-function replacedNote(fileKey: string): string {
-  return `A new file was dropped at the same key while this one was handled: it stays in incoming/ and is handled on its own, with a report of its own. It replaced this one in incoming/, so this file is not kept at ${fileKey} (with bucket versioning on, S3 keeps it as the key's previous version).`;
-}
+const MOVE_NOTES: Partial<Record<MoveResult, (sourceKey: string, fileKey: string) => string>> = {
+  'source-replaced': (_, fileKey) =>
+    `A new file was dropped at the same key while this one was handled: it stays in incoming/ and is handled on its own, with a report of its own. It replaced this one in incoming/, so this file is not kept at ${fileKey} (with bucket versioning on, S3 keeps it as the key's previous version).`,
+  'copied-newer-kept': () =>
+    'A new file was dropped at the same key while this one was filed: it stays in incoming/ and is handled on its own, with a report of its own.',
+  missing: (sourceKey) =>
+    `The file was deleted from ${sourceKey} before it could be filed: only this report is kept.`,
+};
 
 /**
  * The latest outcome filed for another drop at the same key, dropped no later than this one (to

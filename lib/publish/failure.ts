@@ -34,7 +34,6 @@ const CODE_BY_ERROR_NAME: Record<string, string> = {
   ParameterUnavailableError: 'SECRET_STORE_UNAVAILABLE',
   ConfigError: 'CONFIGURATION',
   CsvRejectedError: 'CSV_INVALID',
-  TaskTimeoutError: 'TASK_TIMEOUT',
   'States.Timeout': 'TASK_TIMEOUT',
   'Sandbox.Timedout': 'TASK_TIMEOUT',
 };

@@ -200,16 +200,7 @@ async function publishOne(
     return { result: 'handed-over', key: object.key };
   }
   if (timing.verdict === 'too-slow') {
-    await fileOutcome(deps, {
-      bucket: object.bucket,
-      sourceKey: object.key,
-      version: { etag: object.etag, droppedAt: object.lastModified },
-      datasetId: drop.datasetId,
-      datasetRef: drop.datasetRef,
-      mode: drop.mode,
-      size: object.size,
-      verdict: failed(timing.failure),
-    });
+    await fileOutcome(deps, { ...factsOf(object, drop), verdict: failed(timing.failure) });
     return 'next';
   }
   const takeovers = carried?.key === object.key && carried.etag === object.etag ? carried.takeovers : 0;
@@ -271,13 +262,7 @@ async function publishOne(
       return { result: 'deferred' };
     }
     await fileOutcome(deps, {
-      bucket: object.bucket,
-      sourceKey: object.key,
-      version: { etag: object.etag, droppedAt: object.lastModified },
-      datasetId: drop.datasetId,
-      datasetRef: drop.datasetRef,
-      mode: drop.mode,
-      size: object.size,
+      ...factsOf(object, drop),
       ...(publication ? { publication } : {}),
       ...(error instanceof CsvRejectedError ? { check: error.report } : {}),
       verdict: failed(failureFromError(error)),
@@ -290,6 +275,19 @@ async function publishOne(
   const uploaded = { ...publication, uploads: [attempt] };
   await startPolling(deps, uploaded, `${token}-1`);
   return { result: 'uploaded', key: object.key, publicationId: token };
+}
+
+/** What is known of a chosen file before it is sent, for its outcome. */
+function factsOf(object: DroppedObject, drop: DropKey) {
+  return {
+    bucket: object.bucket,
+    sourceKey: object.key,
+    version: { etag: object.etag, droppedAt: object.lastModified },
+    datasetId: drop.datasetId,
+    datasetRef: drop.datasetRef,
+    mode: drop.mode,
+    size: object.size,
+  };
 }
 
 /** Failures that may pass: the file waits in incoming/ for the sweep instead of failing. */

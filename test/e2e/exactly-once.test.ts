@@ -12,7 +12,14 @@ import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { pumpDataset } from '../../lib/publish/pump-dataset.js';
 import { LOCAL_API_KEY, LOCAL_API_KEY_PARAMETER, type LocalPipeline } from '../../local/pipeline.js';
 import { ProcessFaults } from '../support/process-faults.js';
-import { filedAt, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import {
+  filedAt,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  startFastPipeline,
+  whenFullySent,
+} from './support.js';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -45,16 +52,13 @@ async function expectSettled(p: LocalPipeline): Promise<void> {
 
 describe('1. status checks failing after the file was sent', () => {
   it('longer than any task retry: the publication waits through the outage and is published once', async () => {
-    let armed = false;
     const p = await startFastPipeline({
       env: { DGS_MAX_ATTEMPTS: '1' },
-      onProgress: ({ bytesSent, size }) => {
-        if (armed || bytesSent < size) return;
-        armed = true;
+      ...whenFullySent(() => {
         // 30 failed checks: past the state machine's 8 retries of the earlier main, and resets too.
         p.dataGovSg?.fault({ endpoint: 'ingestion-status', status: 503, times: 20 });
         p.dataGovSg?.fault({ endpoint: 'ingestion-status', resetAfterBytes: 0, times: 10 });
-      },
+      }),
     });
     pipeline = p;
     const key = `incoming/${POPULATION.alias}/append/outage.csv`;
@@ -73,14 +77,11 @@ describe('1. status checks failing after the file was sent', () => {
   });
 
   it('until the deadline: filed in unconfirmed/ saying it was sent and what to check, never "drop it again"', async () => {
-    let armed = false;
     const p = await startFastPipeline({
       env: { DGS_MAX_ATTEMPTS: '1', POLL_DEADLINE_SECONDS: '1', MAX_WAIT_SECONDS: '2' },
-      onProgress: ({ bytesSent, size }) => {
-        if (armed || bytesSent < size) return;
-        armed = true;
+      ...whenFullySent(() => {
         p.dataGovSg?.fault({ endpoint: 'ingestion-status', status: 503, times: 100_000 });
-      },
+      }),
     });
     pipeline = p;
     const key = `incoming/${POPULATION.alias}/append/long-outage.csv`;
@@ -144,14 +145,11 @@ describe('5. the API key echoed back by data.gov.sg', () => {
   });
 
   it("is redacted from the status checks' errors that an unconfirmed report quotes", async () => {
-    let armed = false;
     const p = await startFastPipeline({
       env: { DGS_MAX_ATTEMPTS: '1', POLL_DEADLINE_SECONDS: '1', MAX_WAIT_SECONDS: '1' },
-      onProgress: ({ bytesSent, size }) => {
-        if (armed || bytesSent < size) return;
-        armed = true;
+      ...whenFullySent(() => {
         p.dataGovSg?.fault({ endpoint: 'ingestion-status', status: 503, body: echo(503), times: 100_000 });
-      },
+      }),
     });
     pipeline = p;
     const key = `incoming/${POPULATION.alias}/append/echoed.csv`;
@@ -186,16 +184,13 @@ describe('6. SSM trouble with the API key parameter', () => {
   });
 
   it('throttling and 5xx while polling: an outage waited through, published once', async () => {
-    let armed = false;
     const p = await startFastPipeline({
       apiKeyFromSsm: true,
       env: { DGS_API_KEY_MAX_AGE_SECONDS: '0' },
-      onProgress: ({ bytesSent, size }) => {
-        if (armed || bytesSent < size) return;
-        armed = true;
+      ...whenFullySent(() => {
         p.ssm?.fault('throttled', 12);
         p.ssm?.fault('server-error', 12);
-      },
+      }),
     });
     pipeline = p;
     const key = `incoming/${POPULATION.alias}/append/ssm-outage.csv`;

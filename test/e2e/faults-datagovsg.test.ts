@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalPipeline, LocalPipelineOptions } from '../../local/pipeline.js';
+import type { LocalPipeline } from '../../local/pipeline.js';
 import { exposeToScan } from '../leak-scan.js';
 import {
   crashedInvocations,
@@ -30,6 +30,7 @@ import {
   POPULATION,
   POPULATION_CSV,
   startFastPipeline,
+  whenFullySent,
 } from './support.js';
 
 let pipeline: LocalPipeline | undefined;
@@ -76,18 +77,6 @@ async function expectFailedWith(p: LocalPipeline, key: string, code: string, mes
   expect(p.eventBridge.events().map((event) => event.detailType)).toEqual(['Dataset Publish Failed']);
   await expectSettled(p);
   return report;
-}
-
-/** Calls `arm` once, when the last byte of the file has been handed to the presigned PUT. */
-function whenFullySent(arm: () => void): Pick<LocalPipelineOptions, 'onProgress'> {
-  let armed = false;
-  return {
-    onProgress: ({ bytesSent, size }) => {
-      if (armed || bytesSent < size) return;
-      armed = true;
-      arm();
-    },
-  };
 }
 
 let middlewareNames = 0;

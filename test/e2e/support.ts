@@ -78,3 +78,15 @@ export function filedAt(incomingKey: string, folder: 'processed' | 'failed' | 'u
 export function crashedInvocations(pipeline: LocalPipeline) {
   return pipeline.lambda.invocations().filter((invocation) => invocation.status === 'FAILED');
 }
+
+/** Calls `arm` once, when the last byte of the file has been handed to the presigned PUT. */
+export function whenFullySent(arm: () => void): Pick<LocalPipelineOptions, 'onProgress'> {
+  let armed = false;
+  return {
+    onProgress: ({ bytesSent, size }) => {
+      if (armed || bytesSent < size) return;
+      armed = true;
+      arm();
+    },
+  };
+}

@@ -160,3 +160,16 @@ describe('DynamoDatasetLock on dynalite', () => {
     );
   });
 });
+
+describe('DynamoDatasetLock: errors name the operation and keep their cause', () => {
+  it('an unreachable store on acquire is an outage of acquire, with the SDK error as cause', async () => {
+    const nowhere = new DynamoDatasetLock(
+      createDynamoDbClient({ ...localDynamoClientConfig('http://127.0.0.1:1'), maxAttempts: 1 }),
+      'locks',
+    );
+    const error = (await nowhere.acquire('d_z', 1).catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(LockStoreUnavailableError);
+    expect(error.message).toMatch(/^The dataset lock store failed to acquire \(/);
+    expect(error.cause).toBeInstanceOf(Error);
+  });
+});

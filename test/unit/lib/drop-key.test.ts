@@ -102,10 +102,25 @@ describe('keys outside incoming/', () => {
     expect(isDroppedFile('incoming/performance/g/t/a.json')).toBe(true);
   });
 
+  it('refuses a "." segment as it refuses ".." and an empty one', () => {
+    expect(() => parseDropKey(`incoming/${ID}/replace/./x.csv`, datasets)).toThrow(
+      /does not follow the drop layout/,
+    );
+    expect(() => parseDropKey(`incoming/${ID}/replace/a./x.csv`, datasets)).not.toThrow();
+  });
+
   it('refuses a key longer than can be filed with its stamp and report, and takes the longest that can', () => {
     const longest = `incoming/${ID}/replace/${'n'.repeat(1024 - 3 - 26 - 12 - `incoming/${ID}/replace/`.length - 4)}.csv`;
     expect(Buffer.byteLength(longest)).toBe(1024 - 3 - 26 - 12);
     expect(parseDropKey(longest, datasets).key).toBe(longest);
+    const tooLong = (() => {
+      try {
+        parseDropKey(longest.replace('.csv', 'n.csv'), datasets);
+      } catch (error) {
+        return error as DropRejectedError;
+      }
+    })();
+    expect(tooLong?.code).toBe('KEY_LAYOUT');
     expect(() => parseDropKey(longest.replace('.csv', 'n.csv'), datasets)).toThrow(
       /is 984 bytes: too long to file with its outcome and report \(at most 983 bytes/,
     );

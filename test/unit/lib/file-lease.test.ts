@@ -9,6 +9,7 @@ import {
   localDynamoClientConfig,
   startLocalDynamoDb,
 } from '../../../local/aws/dynamodb.js';
+import { MemoryLock } from '../../fakes/memory-lock.js';
 import { recordingLog } from '../../fakes/recording-log.js';
 
 describe('underFileLease on dynalite', () => {
@@ -88,6 +89,40 @@ describe('underFileLease on dynalite', () => {
       level: 'warn',
       message: 'FILE_LEASE_NOT_RELEASED',
       fields: { lease: 'file:b/four', error: 'LockStoreUnavailableError' },
+    });
+  });
+
+  it('names the holder of a held file in the log, or none when the holder let go meanwhile', async () => {
+    const log = recordingLog();
+    const held = await lock.acquire('file:b/five', 60_000);
+    if (!held.acquired) throw new Error('not acquired');
+    expect(await underFileLease({ lock, log }, 'file:b/five', 60_000, async () => 'x')).toBe('held');
+    expect(log.lines).toContainEqual({
+      level: 'info',
+      message: 'FILE_HELD',
+      fields: { lease: 'file:b/five', holder: held.token },
+    });
+    const gone = new MemoryLock();
+    gone.acquire = async () => ({ acquired: false, current: undefined });
+    expect(await underFileLease({ lock: gone, log }, 'file:b/six', 60_000, async () => 'x')).toBe('held');
+    expect(log.lines.at(-1)).toEqual({
+      level: 'info',
+      message: 'FILE_HELD',
+      fields: { lease: 'file:b/six', holder: undefined },
+    });
+  });
+
+  it('logs a release that failed with something other than an Error', async () => {
+    const log = recordingLog();
+    const odd = new MemoryLock();
+    odd.release = async () => {
+      throw 'a string';
+    };
+    expect(await underFileLease({ lock: odd, log }, 'file:b/seven', 60_000, async () => 'done')).toBe('done');
+    expect(log.lines.at(-1)).toEqual({
+      level: 'warn',
+      message: 'FILE_LEASE_NOT_RELEASED',
+      fields: { lease: 'file:b/seven', error: 'unknown' },
     });
   });
 });

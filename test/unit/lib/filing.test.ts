@@ -154,4 +154,63 @@ describe('fileReport on s3rver', () => {
       `The file was deleted from ${key} before it could be filed: only this report is kept.`,
     ]);
   });
+
+  it('names the latest of several earlier outcomes, wherever listed', async () => {
+    const key = 'incoming/d/append/several.csv';
+    const stamps = [
+      [{ etag: 'a1111111111111111111111111111111', droppedAt: '2026-03-01T00:00:00Z' }, 'processed'],
+      [{ etag: 'a2222222222222222222222222222222', droppedAt: '2026-01-01T00:00:00Z' }, 'processed'],
+      [{ etag: 'a3333333333333333333333333333333', droppedAt: '2026-02-01T00:00:00Z' }, 'failed'],
+      [{ etag: 'a4444444444444444444444444444444', droppedAt: '2026-04-01T00:00:00Z' }, 'failed'],
+      [{ etag: 'a5555555555555555555555555555555', droppedAt: '2026-02-15T00:00:00Z' }, 'unconfirmed'],
+    ] as const;
+    for (const [version, folder] of stamps) {
+      await bucket.putJson('b', `${outcomeKey(key, folder, version)}.report.json`, {});
+    }
+    const version = await drop(key, 'year\n2027\n');
+    const { report } = await file(key, version, 'processed');
+    expect(report.notes).toEqual([
+      `A file dropped earlier at ${key} was filed as ${outcomeKey(key, 'failed', stamps[3][0])}; it and its report are kept.`,
+    ]);
+  });
+
+  it('says so when a new file arrived during the copy: this one is kept, the new one waits', async () => {
+    const key = 'incoming/d/replace/copied.csv';
+    const first = await drop(key, 'v1\n');
+    const racing = createS3Client(localS3ClientConfig(s3.endpoint));
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'CopyObjectCommand') {
+          await client.send(
+            new PutObjectCommand({ Bucket: 'b', Key: key, Body: 'v2, right after the copy\n' }),
+          );
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'afterTheCopy' },
+    );
+    const filing = () =>
+      fileReport(
+        { bucket: new DropBucket(racing), events: recordingEvents() },
+        {
+          bucket: 'b',
+          sourceKey: key,
+          version: first,
+          outcome: 'processed',
+          detailType: 'Dataset Publish Succeeded',
+          report: (keys) => ({ ...keys }),
+        },
+      );
+    const { report, moved } = await filing();
+    expect(moved).toBe('copied-newer-kept');
+    expect(report.notes).toEqual([
+      expect.stringMatching(
+        /^A new file was dropped at the same key while this one was filed: it stays in incoming\//,
+      ),
+    ]);
+    expect(await bucket.head('b', report.fileKey)).toMatchObject({ etag: first.etag });
+    // Filed again (a retry), the copy is recognised as done.
+    expect((await filing()).moved).toBe('copied-newer-kept');
+  });
 });

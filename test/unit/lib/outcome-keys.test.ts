@@ -41,6 +41,13 @@ describe('outcome keys', () => {
     expect(outcomeKey(key, 'failed', V1)).not.toBe(outcomeKey(key, 'failed', other));
   });
 
+  it('takes the ETag’s letters and digits, quotes and dashes left out, padded to eight', () => {
+    expect(versionStamp({ droppedAt: V1.droppedAt, etag: '"ab-CD-ef12345"' })).toBe(
+      '20261205T214607Z-abcdef12',
+    );
+    expect(versionStamp({ droppedAt: V1.droppedAt, etag: 'abc' })).toBe('20261205T214607Z-abc00000');
+  });
+
   it('computes the same key again for the same version (a retried filing)', () => {
     const key = `incoming/${ID}/replace/a.csv`;
     expect(outcomeKey(key, 'failed', { ...V1, droppedAt: V1.droppedAt.toISOString() })).toBe(

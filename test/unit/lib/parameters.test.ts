@@ -2,7 +2,7 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, ParameterUnavailableError, PpTokenMissingError } from '../../../lib/errors.js';
-import { parameterError, readSecureParameter } from '../../../lib/parameters.js';
+import { defaultSsmProvider, parameterError, readSecureParameter } from '../../../lib/parameters.js';
 import { type LocalSsm, localSsmClientConfig, startLocalSsm } from '../../../local/aws/ssm.js';
 
 describe('readSecureParameter against the local SSM', () => {
@@ -70,6 +70,19 @@ describe('readSecureParameter against the local SSM', () => {
     ).rejects.toBeInstanceOf(PpTokenMissingError);
   });
 
+  it('an empty parameter is the caller’s missing error when it has one', async () => {
+    await expect(
+      readSecureParameter(provider(), '/govpub/test/empty', {
+        maxAgeSeconds: 0,
+        missing: () => new PpTokenMissingError('no token'),
+      }),
+    ).rejects.toBeInstanceOf(PpTokenMissingError);
+  });
+
+  it('one SSM provider is shared by the whole container', () => {
+    expect(defaultSsmProvider()).toBe(defaultSsmProvider());
+  });
+
   it('an empty parameter is a configuration error too', async () => {
     await expect(readSecureParameter(provider(), '/govpub/test/empty', { maxAgeSeconds: 0 })).rejects.toThrow(
       'The SSM parameter /govpub/test/empty is empty: put the value in it.',
@@ -109,6 +122,33 @@ describe('parameterError', () => {
   ])('%s, wrapped or not, is a %s', (cause, type) => {
     expect(parameterError('/p', wrapped(cause))).toBeInstanceOf(type);
     expect(parameterError('/p', cause)).toBeInstanceOf(type);
+  });
+
+  it.each([
+    [sdkError('Unrecognised', 500), ParameterUnavailableError],
+    [sdkError('Unrecognised', 502), ParameterUnavailableError],
+    [sdkError('Unrecognised', 499), ConfigError],
+  ])('%s by its status alone is a %s', (cause, type) => {
+    expect(parameterError('/p', cause)).toBeInstanceOf(type);
+  });
+
+  it('looks through Powertools’ wrapper only: a wrapper without a cause, or another error’s cause, is taken as it is', () => {
+    const bare = Object.assign(new Error('wrapped nothing'), {
+      name: 'GetParameterError',
+      $metadata: { httpStatusCode: 403 },
+    });
+    expect(parameterError('/p', bare)).toBeInstanceOf(ConfigError);
+    const other = Object.assign(new Error('x', { cause: sdkError('ThrottlingException', 400) }), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(parameterError('/p', other)).toBeInstanceOf(ConfigError);
+  });
+
+  it('keeps the SDK’s error as the cause of a passing failure, and names a missing version as missing', () => {
+    const cause = sdkError('ThrottlingException', 400);
+    expect(parameterError('/p', wrapped(cause)).cause).toBe(cause);
+    expect(parameterError('/p', sdkError('ParameterVersionNotFound', 400)).message).toMatch(/does not exist/);
   });
 
   it('takes Powertools’ own not-found error as missing', () => {

@@ -354,3 +354,106 @@ describe('failureFromCaught and failed', () => {
     });
   });
 });
+
+describe('edges the mutation run showed untested', () => {
+  it.each([
+    [
+      'DgsResponseError',
+      'DGS_BAD_RESPONSE',
+      'Nothing is known to be published. Check the dataset in the data.gov.sg admin dashboard before dropping the file again.',
+    ],
+    [
+      'DatasetBusyError',
+      'DGS_BUSY',
+      'Another upload to this dataset is in progress outside this pipeline. Drop the file again once it has finished.',
+    ],
+    [
+      'UploadUrlNotAllowedError',
+      'UPLOAD_URL_NOT_ALLOWED',
+      'Nothing was sent. If data.gov.sg moved its upload storage, add the new origin to UPLOAD_ALLOWED_ORIGINS after checking it is genuine.',
+    ],
+    [
+      'SourceChangedError',
+      'SOURCE_CHANGED',
+      'The file was replaced or deleted while it was being published; the newer copy, if any, is handled on its own.',
+    ],
+    [
+      'LockStoreUnavailableError',
+      'LOCK_STORE_UNAVAILABLE',
+      'The lock table could not be reached; nothing was published. Drop the file again.',
+    ],
+    [
+      'States.Timeout',
+      'TASK_TIMEOUT',
+      'A step of the pipeline timed out. Check the dataset in the admin dashboard before dropping the file again.',
+    ],
+  ])('%s is %s, with its next step', (name, code, next) => {
+    expect(failureFromCaught({ Error: name, Cause: 'it happened' })).toEqual({
+      code,
+      message: `it happened. ${next}`,
+    });
+  });
+
+  it('a failed re-upload after Ingestion Failed ends with the next step of its code, or with the fact alone', () => {
+    const afterFailure = poll({ decision: 'reupload', statuses: [seen('INGESTION_FAILED', true)] });
+    const message = (name: string) => {
+      const verdict = verdictOfPublication(
+        state({ poll: afterFailure, error: { Error: name, Cause: 'why' } }),
+        noOpenSend,
+      );
+      return verdict.outcome === 'published' ? '' : verdict.failure.message;
+    };
+    expect(message('DatasetBusyError')).toBe(
+      'data.gov.sg failed to ingest the file (Ingestion Failed), and sending it again failed: why. Nothing was published. Another upload to this dataset is in progress outside this pipeline. Drop the file again once it has finished.',
+    );
+    expect(message('DgsAuthError')).toBe(
+      'data.gov.sg failed to ingest the file (Ingestion Failed), and sending it again failed: why. Nothing was published.',
+    );
+  });
+
+  it('an unknown error while following a sent file is INTERNAL, and a re-upload without any status read is unconfirmed', () => {
+    expect(verdictOfPublication(state({ error: { Error: 'Weird' } }), noOpenSend)).toMatchObject({
+      failure: { code: 'INTERNAL' },
+    });
+    expect(
+      verdictOfPublication(
+        state({ poll: poll({ decision: 'reupload' }), error: { Error: 'DgsTransientError' } }),
+        noOpenSend,
+      ).outcome,
+    ).toBe('unconfirmed');
+  });
+
+  it('cuts only a final full stop from a cause', () => {
+    const json = JSON.stringify({ errorMessage: 'v1.2 failed.' });
+    expect(failureFromCaught({ Error: 'Weird', Cause: json }).message).toMatch(
+      /^v1\.2 failed\. This is a bug/,
+    );
+    expect(failureFromCaught({ Error: 'Weird', Cause: 'v1.2 failed.' }).message).toMatch(
+      /^v1\.2 failed\. This is a bug/,
+    );
+    expect(failureFromCaught({ Error: 'Weird', Cause: '{"other":1}' }).message).toMatch(/^\{"other":1\}\. /);
+  });
+
+  it('a CSV rejection without any error listed is CSV_INVALID', () => {
+    const report: CsvCheckReport = {
+      passed: false,
+      bytes: 1,
+      rows: 1,
+      columns: [],
+      errors: 1,
+      warnings: 0,
+      problems: [],
+      incomplete: true,
+      metadata: 'compared',
+    };
+    expect(failureFromError(new CsvRejectedError(report)).code).toBe('CSV_INVALID');
+  });
+
+  it('says "version none" for a status without a version', () => {
+    const undated = { ...seen('PENDING', true), version: null };
+    const verdict = unconfirmed(publication(1), { statuses: [undated] }, 'X', 'x.');
+    expect(verdict.outcome === 'published' ? '' : verdict.failure.message).toMatch(
+      /\(for this upload; version none, last read/,
+    );
+  });
+});

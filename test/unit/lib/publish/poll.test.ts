@@ -27,6 +27,48 @@ const settings: PollSettings = {
 };
 const T0 = new Date('2026-11-22T00:00:00Z');
 
+/** A publication sent once at T0 from `baseline`, under the lock token, as the state machine carries it. */
+function sentState(
+  token: string,
+  baseline: { status: string; version: number | null; updatedAt: number | null },
+  options: { unconfirmed?: boolean; mode?: 'replace' | 'append'; pollSettings?: PollSettings } = {},
+): PublicationState {
+  return {
+    publication: {
+      publicationId: token,
+      lockToken: token,
+      bucket: 'drop',
+      sourceKey: `incoming/${ID}/${options.mode ?? 'replace'}/a.csv`,
+      datasetRef: ID,
+      datasetId: ID,
+      mode: options.mode ?? 'replace',
+      size: 10,
+      etag: 'e',
+      md5Hex: 'm',
+      md5Base64: 'b',
+      droppedAt: T0.toISOString(),
+      uploads: [
+        {
+          startedAt: T0.toISOString(),
+          finishedAt: T0.toISOString(),
+          baseline,
+          links: 1,
+          unconfirmed: options.unconfirmed ?? false,
+        },
+      ],
+    },
+    poll: initialPoll(options.pollSettings ?? settings, T0),
+  };
+}
+
+/** A lock held from T0, and its token. */
+async function heldLock(): Promise<{ lock: MemoryLock; token: string }> {
+  const lock = new MemoryLock(() => T0.getTime());
+  const acquired = await lock.acquire(ID, 1000);
+  if (!acquired.acquired) throw new Error('lock not acquired');
+  return { lock, token: acquired.token };
+}
+
 function answering(...answers: Array<Partial<IngestionStatus>>) {
   const queue = [...answers];
   return {
@@ -47,36 +89,8 @@ describe('checkIngestion', () => {
   let token: string;
 
   beforeEach(async () => {
-    lock = new MemoryLock(() => T0.getTime());
-    const acquired = await lock.acquire(ID, 1000);
-    if (!acquired.acquired) throw new Error('lock not acquired');
-    token = acquired.token;
-    state = {
-      publication: {
-        publicationId: token,
-        lockToken: token,
-        bucket: 'drop',
-        sourceKey: `incoming/${ID}/replace/a.csv`,
-        datasetRef: ID,
-        datasetId: ID,
-        mode: 'replace',
-        size: 10,
-        etag: 'e',
-        md5Hex: 'm',
-        md5Base64: 'b',
-        droppedAt: T0.toISOString(),
-        uploads: [
-          {
-            startedAt: T0.toISOString(),
-            finishedAt: T0.toISOString(),
-            baseline: { status: 'INGESTION_SUCCESS', version: 3, updatedAt: 1000 },
-            links: 1,
-            unconfirmed: false,
-          },
-        ],
-      },
-      poll: initialPoll(settings, T0),
-    };
+    ({ lock, token } = await heldLock());
+    state = sentState(token, { status: 'INGESTION_SUCCESS', version: 3, updatedAt: 1000 });
   });
 
   function deps(dgs: ReturnType<typeof answering>, now = T0) {
@@ -221,35 +235,9 @@ describe('checkIngestion: a send whose answer was lost', () => {
   const graced: PollSettings = { ...settings, UNCONFIRMED_GRACE_SECONDS: 600 };
 
   beforeEach(async () => {
-    lock = new MemoryLock(() => T0.getTime());
-    const acquired = await lock.acquire(ID, 1000);
-    if (!acquired.acquired) throw new Error('lock not acquired');
-    state = {
-      publication: {
-        publicationId: acquired.token,
-        lockToken: acquired.token,
-        bucket: 'drop',
-        sourceKey: `incoming/${ID}/append/a.csv`,
-        datasetRef: ID,
-        datasetId: ID,
-        mode: 'append',
-        size: 10,
-        etag: 'e',
-        md5Hex: 'm',
-        md5Base64: 'b',
-        droppedAt: T0.toISOString(),
-        uploads: [
-          {
-            startedAt: T0.toISOString(),
-            finishedAt: T0.toISOString(),
-            baseline: BASELINE,
-            links: 1,
-            unconfirmed: true,
-          },
-        ],
-      },
-      poll: initialPoll(graced, T0),
-    };
+    let token: string;
+    ({ lock, token } = await heldLock());
+    state = sentState(token, BASELINE, { unconfirmed: true, mode: 'append', pollSettings: graced });
   });
 
   async function checks(answer: Partial<IngestionStatus>, times: number, secondsAfter: number) {
@@ -295,35 +283,9 @@ describe('checkIngestion: statuses folded into the report', () => {
   let state: PublicationState;
 
   beforeEach(async () => {
-    lock = new MemoryLock(() => T0.getTime());
-    const acquired = await lock.acquire(ID, 1000);
-    if (!acquired.acquired) throw new Error('lock not acquired');
-    state = {
-      publication: {
-        publicationId: acquired.token,
-        lockToken: acquired.token,
-        bucket: 'drop',
-        sourceKey: `incoming/${ID}/append/a.csv`,
-        datasetRef: ID,
-        datasetId: ID,
-        mode: 'append',
-        size: 10,
-        etag: 'e',
-        md5Hex: 'm',
-        md5Base64: 'b',
-        droppedAt: T0.toISOString(),
-        uploads: [
-          {
-            startedAt: T0.toISOString(),
-            finishedAt: T0.toISOString(),
-            baseline: { status: 'NA', version: 3, updatedAt: 1000 },
-            links: 1,
-            unconfirmed: false,
-          },
-        ],
-      },
-      poll: initialPoll(settings, T0),
-    };
+    let token: string;
+    ({ lock, token } = await heldLock());
+    state = sentState(token, { status: 'NA', version: 3, updatedAt: 1000 }, { mode: 'append' });
   });
 
   async function check(answer: Partial<IngestionStatus>, secondsAfter = 0) {
@@ -381,35 +343,9 @@ describe('checkIngestion: outages after the file was sent', () => {
   });
 
   beforeEach(async () => {
-    lock = new MemoryLock(() => T0.getTime());
-    const acquired = await lock.acquire(ID, 1000);
-    if (!acquired.acquired) throw new Error('lock not acquired');
-    state = {
-      publication: {
-        publicationId: acquired.token,
-        lockToken: acquired.token,
-        bucket: 'drop',
-        sourceKey: `incoming/${ID}/append/a.csv`,
-        datasetRef: ID,
-        datasetId: ID,
-        mode: 'append',
-        size: 10,
-        etag: 'e',
-        md5Hex: 'm',
-        md5Base64: 'b',
-        droppedAt: T0.toISOString(),
-        uploads: [
-          {
-            startedAt: T0.toISOString(),
-            finishedAt: T0.toISOString(),
-            baseline: { status: 'NA', version: 3, updatedAt: 1000 },
-            links: 1,
-            unconfirmed: false,
-          },
-        ],
-      },
-      poll: initialPoll(settings, T0),
-    };
+    let token: string;
+    ({ lock, token } = await heldLock());
+    state = sentState(token, { status: 'NA', version: 3, updatedAt: 1000 }, { mode: 'append' });
   });
 
   function at(secondsAfter: number) {
@@ -492,6 +428,162 @@ describe('checkIngestion: outages after the file was sent', () => {
       ).rejects.toBe(error);
     },
   );
+});
+
+describe('checkIngestion: edges the mutation run showed untested', () => {
+  const NA = { status: 'NA', version: 3, updatedAt: 1000 };
+  const dgs = (answer: Partial<IngestionStatus>) => answering(answer);
+
+  async function run(
+    state: PublicationState,
+    answer: Partial<IngestionStatus>,
+    secondsAfter: number,
+    lock: MemoryLock,
+    pollSettings: PollSettings = settings,
+  ) {
+    const log = recordingLog();
+    const now = () => new Date(T0.getTime() + secondsAfter * 1000);
+    const poll = await checkIngestion({ dgs: dgs(answer), lock, settings: pollSettings, log, now }, state);
+    return { poll, log };
+  }
+
+  it.each([
+    ['its version moved', { status: 'NA', rawStatus: 'NA', version: 4, updatedAt: 1000 }],
+    ['it was updated later', { status: 'NA', rawStatus: 'NA', version: 3, updatedAt: 1001 }],
+  ])('never sends again a lost send whose idle status moved: %s', async (_, answer) => {
+    const { lock, token } = await heldLock();
+    const state = sentState(token, NA, { unconfirmed: true });
+    for (let i = 0; i < 4; i++) state.poll = (await run(state, answer, 10, lock)).poll;
+    expect(state.poll.decision).toBe('wait');
+  });
+
+  it('says in the log when a lost send is sent again, and nothing when statuses are known', async () => {
+    const { lock, token } = await heldLock();
+    const state = sentState(token, NA, { unconfirmed: true });
+    let log = recordingLog();
+    for (let i = 0; i < 3; i++)
+      ({ poll: state.poll, log } = await run(state, { ...NA, rawStatus: 'NA' }, 10, lock));
+    expect(state.poll.decision).toBe('reupload');
+    expect(log.lines).toContainEqual({
+      level: 'warn',
+      message: 'UNCONFIRMED_UPLOAD_NOT_ARRIVED',
+      fields: { datasetId: ID, polls: 3 },
+    });
+    expect(log.lines.map((line) => line.message)).not.toContain('STATUS_UNKNOWN');
+    expect(log.lines).toContainEqual({
+      level: 'info',
+      message: 'STATUS_CHECKED',
+      fields: { datasetId: ID, status: 'NA', ofThisUpload: false, polls: 3 },
+    });
+  });
+
+  it('names an unknown status in the log', async () => {
+    const { lock, token } = await heldLock();
+    const { log } = await run(
+      sentState(token, NA),
+      { status: 'QUEUED', rawStatus: 'Queued', version: 9 },
+      10,
+      lock,
+    );
+    expect(log.lines).toContainEqual({
+      level: 'warn',
+      message: 'STATUS_UNKNOWN',
+      fields: { datasetId: ID, rawStatus: 'Queued' },
+    });
+  });
+
+  it('files at the deadline itself, not a second later', async () => {
+    const { lock, token } = await heldLock();
+    const { poll } = await run(
+      sentState(token, NA),
+      { status: 'PENDING', rawStatus: 'Pending', version: 4 },
+      3600,
+      lock,
+    );
+    expect(poll).toMatchObject({ decision: 'file', result: 'deadline-passed' });
+  });
+
+  it('keeps a failures list of exactly 64 KiB of JSON in the state', async () => {
+    const { lock, token } = await heldLock();
+    const failures = 'x'.repeat(64 * 1024 - 2);
+    const { poll } = await run(
+      sentState(token, NA),
+      { status: 'VALIDATION_FAILED', rawStatus: 'Validation Failed', version: 4, failures },
+      10,
+      lock,
+    );
+    expect(poll.failures).toBe(failures);
+    expect(poll.failuresOmitted).toBeUndefined();
+  });
+
+  it('keeps apart the same status and version once it turns out to be this upload’s (a later date)', async () => {
+    const { lock, token } = await heldLock();
+    const state = sentState(token, NA);
+    state.poll = (await run(state, { ...NA, rawStatus: 'NA' }, 10, lock)).poll;
+    state.poll = (await run(state, { ...NA, rawStatus: 'NA', updatedAt: 2000 }, 20, lock)).poll;
+    expect(
+      state.poll.statuses.map((entry) => [entry.status, entry.version, entry.ofThisUpload, entry.polls]),
+    ).toEqual([
+      ['NA', 3, false, 1],
+      ['NA', 3, true, 1],
+    ]);
+  });
+
+  it('counts an outage from the first send, not from the latest polling start', async () => {
+    const { lock, token } = await heldLock();
+    const state = sentState(token, NA);
+    state.poll = initialPoll(settings, new Date(T0.getTime() + 1000_000));
+    const failing = {
+      ingestionStatus: async (): Promise<IngestionStatus> => {
+        throw new DgsTransientError('server', 'down');
+      },
+    };
+    const poll = await checkIngestion(
+      { dgs: failing, lock, settings, log: recordingLog(), now: () => new Date(T0.getTime() + 86_400_000) },
+      state,
+    );
+    expect(poll).toMatchObject({ decision: 'file', result: 'no-answer' });
+  });
+
+  it('polls a publication with no upload recorded without taking a status for its own, and waits out an outage', async () => {
+    const { lock, token } = await heldLock();
+    const state = sentState(token, NA);
+    state.publication.uploads = [];
+    const { poll } = await run(
+      state,
+      { status: 'INGESTION_SUCCESS', rawStatus: 'Ingestion Success', version: 9 },
+      10,
+      lock,
+    );
+    expect(poll).toMatchObject({ decision: 'wait' });
+    expect(poll.statuses[0]?.ofThisUpload).toBe(false);
+    const failing = {
+      ingestionStatus: async (): Promise<IngestionStatus> => {
+        throw new DgsTransientError('server', 'down');
+      },
+    };
+    const waited = await checkIngestion(
+      { dgs: failing, lock, settings, log: recordingLog(), now: () => new Date(T0.getTime() + 10_000) },
+      state,
+    );
+    expect(waited).toMatchObject({ decision: 'wait', outage: { failedChecks: 1 } });
+  });
+
+  it('logs a failed check with its error and count', async () => {
+    const { lock, token } = await heldLock();
+    const log = recordingLog();
+    const failing = {
+      ingestionStatus: async (): Promise<IngestionStatus> => {
+        throw new DgsTransientError('server', 'down');
+      },
+    };
+    await checkIngestion({ dgs: failing, lock, settings, log, now: () => T0 }, sentState(token, NA));
+    expect(log.lines).toContainEqual({
+      level: 'warn',
+      message: 'STATUS_CHECK_FAILED',
+      fields: { datasetId: ID, error: 'DgsTransientError', failedChecks: 1 },
+    });
+  });
 });
 
 describe('nextWait', () => {
