@@ -58,11 +58,15 @@ export async function reuploadPublication(
   }
   const last = publication.uploads.at(-1);
   if (last?.unconfirmed) {
-    // Checked again right before sending: if the lost send did arrive after all, keep polling it.
+    // Checked again right before sending: if the lost send did arrive after all, keep polling it,
+    // unless what arrived already failed its ingestion (then sending again is what the poll decided).
+    // The deadline stays the one this upload had, so that a status flipping between reads cannot
+    // keep the publication between this task and the check for ever.
     const current = await deps.dgs.ingestionStatus(datasetId);
-    if (belongsToUpload(current, last.baseline)) {
-      deps.log.warn('UNCONFIRMED_UPLOAD_ARRIVED_LATE', { datasetId });
-      return { publication, poll: initialPoll(deps.settings, deps.now(), state.poll.statuses) };
+    if (belongsToUpload(current, last.baseline) && current.status !== 'INGESTION_FAILED') {
+      deps.log.warn('UNCONFIRMED_UPLOAD_ARRIVED_LATE', { datasetId, status: current.status });
+      const poll = initialPoll(deps.settings, deps.now(), state.poll.statuses);
+      return { publication, poll: { ...poll, deadlineAt: state.poll.deadlineAt } };
     }
   }
   const object = await deps.bucket.head(publication.bucket, publication.sourceKey);

@@ -126,6 +126,34 @@ describe('2. the re-upload task dying after its send', () => {
   });
 });
 
+describe('2b. a first send cut off from its answer, whose ingestion then failed (found by the soak)', () => {
+  it('the take-over polls it, sees it fail, and sends the file once more: published with 2 uploads', async () => {
+    const clock = movableClock();
+    const faults = new ProcessFaults();
+    faults.plan = (name, count) =>
+      name === 'upload' && count === 1 ? { atCall: (call) => call.bodyDone } : undefined;
+    pipeline = await startFastPipeline({
+      interceptor: faults,
+      now: clock.now,
+      env: { SWEEP_MIN_AGE_SECONDS: '0' },
+    });
+    pipeline.dataGovSg?.script(POPULATION.id, ['ingestion-failed', 'success']);
+    const key = `incoming/${POPULATION.alias}/append/cut-off.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    await pipeline.whenIdle();
+    for (let round = 0; round < 3 && (await pipeline.keys('incoming/')).length > 0; round++) {
+      clock.advance(pipeline.settings.LOCK_UPLOAD_LEASE_SECONDS + 1);
+      await pipeline.sweep();
+      await pipeline.whenIdle();
+    }
+    expect(faults.kills.map((kill) => kill.invocation)).toEqual(['upload']);
+    expect(uploadsOf(pipeline).map((upload) => upload.fate)).toEqual(['ingestion-failed', 'ingested']);
+    const report = await outcomeOf(pipeline, key);
+    expect(report).toMatchObject({ outcome: 'published', uploads: 2, finalStatus: 'Ingestion Success' });
+    await expectSettled(pipeline);
+  });
+});
+
 describe('5. the API key echoed back by data.gov.sg', () => {
   const echo = (status: number) =>
     JSON.stringify({ statusCode: status, message: `key ${LOCAL_API_KEY} is not allowed here` });

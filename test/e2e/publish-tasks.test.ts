@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { initialPoll } from '../../lib/publish/poll.js';
 import type { PublicationState } from '../../lib/publish/publication.js';
 import { newPublication } from '../../lib/publish/pump-dataset.js';
@@ -30,6 +33,28 @@ async function sentOnce(p: LocalPipeline, lock: MemoryLock, key: string): Promis
   const at = new Date().toISOString();
   publication.uploads.push({ startedAt: at, finishedAt: at, baseline, links: 1, unconfirmed: false });
   return { publication, poll: initialPoll(p.settings, new Date()) };
+}
+
+/**
+ * Our send whose answer was lost (an unconfirmed upload), which did reach data.gov.sg: sent here
+ * as the lost PUT would have been, then waited for until its ingestion ends.
+ */
+async function lostSendArrived(p: LocalPipeline, state: PublicationState): Promise<void> {
+  const last = state.publication.uploads.at(-1);
+  if (!last) throw new Error('no upload');
+  last.unconfirmed = true;
+  const body = Buffer.from(POPULATION_CSV);
+  await putToPresignedUrl({
+    upload: await p.deps.dgs.uploadLink(POPULATION.id),
+    body: Readable.from([body]),
+    contentLength: body.length,
+    idleTimeoutMs: 5_000,
+    md5Base64: undefined,
+  });
+  for (let tries = 0; p.dataGovSg?.uploads(POPULATION.id).some((u) => u.fate === 'pending'); tries++) {
+    if (tries > 500) throw new Error('the ingestion did not end');
+    await sleep(10);
+  }
 }
 
 describe('state machine tasks', () => {
@@ -71,5 +96,31 @@ describe('state machine tasks', () => {
     const report = await fileOutcomeOfPublication({ ...pipeline.deps, lock, dgs }, state);
     expect(report.error?.code).toBe('DGS_VALIDATION_FAILED');
     expect(report.failures).toEqual(failures);
+  });
+
+  // Found by the soak (seeds 10071, 10142): the re-upload took the failed ingestion of the lost
+  // send as that send arriving late and went back to polling it, for ever, sending nothing.
+  it('sends again when an unconfirmed send did arrive and its ingestion failed', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    pipeline.dataGovSg?.script(POPULATION.id, ['ingestion-failed', 'success']);
+    const lock = new MemoryLock();
+    const state = await sentOnce(pipeline, lock, `incoming/${POPULATION.alias}/replace/lost-failed.csv`);
+    await lostSendArrived(pipeline, state);
+    const next = await reuploadPublication({ ...pipeline.deps, lock }, state);
+    expect(next.publication.uploads).toHaveLength(2);
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(2);
+  });
+
+  it('polls an unconfirmed send that arrived after all, within the deadline it already had', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    const lock = new MemoryLock();
+    const state = await sentOnce(pipeline, lock, `incoming/${POPULATION.alias}/replace/lost-arrived.csv`);
+    await lostSendArrived(pipeline, state);
+    const deadlineAt = new Date(Date.now() + 5_000).toISOString();
+    state.poll = { ...state.poll, deadlineAt, decision: 'reupload' };
+    const next = await reuploadPublication({ ...pipeline.deps, lock }, state);
+    expect(next.publication.uploads).toHaveLength(1);
+    expect(next.poll).toMatchObject({ decision: 'wait', polls: 0, deadlineAt });
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
   });
 });
