@@ -174,6 +174,17 @@ describe('fileReport on s3rver', () => {
     ]);
   });
 
+  it('names an earlier outcome dropped in the same second, whatever its ETag (S3 keeps no finer time)', async () => {
+    const key = 'incoming/d/append/same-second.csv';
+    const version = await drop(key, 'year\n2028\n');
+    const sameSecond = { etag: 'ffffffffffffffffffffffffffffffff', droppedAt: version.droppedAt };
+    await bucket.putJson('b', `${outcomeKey(key, 'processed', sameSecond)}.report.json`, {});
+    const { report } = await file(key, version, 'processed');
+    expect(report.notes).toEqual([
+      `A file dropped earlier at ${key} was filed as ${outcomeKey(key, 'processed', sameSecond)}; it and its report are kept.`,
+    ]);
+  });
+
   it('says so when a new file arrived during the copy: this one is kept, the new one waits', async () => {
     const key = 'incoming/d/replace/copied.csv';
     const first = await drop(key, 'v1\n');

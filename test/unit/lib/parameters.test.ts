@@ -80,6 +80,7 @@ describe('readSecureParameter against the local SSM', () => {
   });
 
   it('one SSM provider is shared by the whole container', () => {
+    expect(defaultSsmProvider()).toBeInstanceOf(SSMProvider);
     expect(defaultSsmProvider()).toBe(defaultSsmProvider());
   });
 
