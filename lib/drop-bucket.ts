@@ -201,9 +201,14 @@ export class DropBucket {
       if (isPreconditionFailed(error)) return 'source-replaced';
       throw error;
     }
-    // Checked again just before the delete, so a version dropped during the copy is kept.
-    if ((await this.head(bucket, from))?.etag !== source.etag) return 'copied-newer-kept';
-    await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
+    // Deleted only if it is still the version copied (S3's conditional delete): a version dropped
+    // during the move, even between a last look and the delete, is kept and waits for its turn.
+    try {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from, IfMatch: `"${source.etag}"` }));
+    } catch (error) {
+      if (isPreconditionFailed(error) || isConflict(error)) return 'copied-newer-kept';
+      if (!isNotFound(error)) throw error;
+    }
     return 'moved';
   }
 
@@ -276,4 +281,9 @@ function isNotFound(error: unknown): boolean {
 
 function isPreconditionFailed(error: unknown): boolean {
   return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412;
+}
+
+/** S3's answer to a conditional delete that met a concurrent write to the key. */
+function isConflict(error: unknown): boolean {
+  return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 409;
 }

@@ -15,18 +15,37 @@ const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js') as 
   detail?: Record<string, string>,
 ) => Error;
 
-/** The copy request's x-amz-copy-source-if-match, for the store's copy (which sees no headers). */
-const copyRequest = new AsyncLocalStorage<{ ifMatch: string | undefined }>();
+/** A request's ETag conditions, for the store (which sees no headers). */
+const conditions = new AsyncLocalStorage<{
+  copyIfMatch: string | undefined;
+  deleteIfMatch: string | undefined;
+}>();
 
 /**
- * Passes a copy's `x-amz-copy-source-if-match` to the store, which s3rver otherwise ignores: S3
- * copies only the version named (or answers 412), which is how a move copies only the file it
- * handled. Checked under the source's lock, so no overwrite can slip in between check and copy.
+ * Passes a copy's `x-amz-copy-source-if-match` and a delete's `if-match` to the store, which
+ * s3rver otherwise ignores: S3 copies or deletes only the version named (or answers 412), which is
+ * how a move copies only the file it handled and never deletes a newer one. Checked under the
+ * key's lock, so no overwrite can slip in between check and copy or delete.
  */
-export const copySourceIfMatch: S3rverMiddleware = (ctx, next) => {
-  const header = ctx.req.headers['x-amz-copy-source-if-match'];
-  return copyRequest.run({ ifMatch: typeof header === 'string' ? header : undefined }, next);
+export const conditionalRequests: S3rverMiddleware = (ctx, next) => {
+  const header = (name: string) => {
+    const value = ctx.req.headers[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return conditions.run(
+    {
+      copyIfMatch: header('x-amz-copy-source-if-match'),
+      deleteIfMatch: ctx.req.method === 'DELETE' ? header('if-match') : undefined,
+    },
+    next,
+  );
 };
+
+function preconditionFailed(condition: string): Error {
+  return new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+    Condition: condition,
+  });
+}
 
 /**
  * Makes s3rver's object writes atomic, as S3's are. s3rver writes an object in place and its MD5
@@ -49,22 +68,24 @@ export function makeObjectWritesAtomic(store: S3rverFilesystemStore): void {
   store.getMetadata = (bucket, key) => locks.read(keyOf(bucket, key), () => getMetadata(bucket, key));
   store.getObject = (bucket, key, options) =>
     locks.read(keyOf(bucket, key), () => getObject(bucket, key, options));
-  store.deleteObject = (bucket, key) => locks.write(keyOf(bucket, key), () => deleteObject(bucket, key));
+  store.deleteObject = (bucket, key) =>
+    locks.write(keyOf(bucket, key), async () => {
+      const ifMatch = conditions.getStore()?.deleteIfMatch;
+      if (ifMatch !== undefined && ifMatch !== '*') {
+        const etag = String((await getMetadata(bucket, key)).etag);
+        if (unquote(etag) !== unquote(ifMatch)) throw preconditionFailed('If-Match');
+      }
+      return deleteObject(bucket, key);
+    });
   store.copyObject = (srcBucket, srcKey, destBucket, destKey, metadata) => {
     const copy = () => copyObject(srcBucket, srcKey, destBucket, destKey, metadata);
     const [source, target] = [keyOf(srcBucket, srcKey), keyOf(destBucket, destKey)];
     // Onto itself (new metadata): one write; a read of the same key inside would wait forever.
     const checked = async () => {
-      const ifMatch = copyRequest.getStore()?.ifMatch;
+      const ifMatch = conditions.getStore()?.copyIfMatch;
       const etag = ifMatch === undefined ? undefined : String((await getMetadata(srcBucket, srcKey)).etag);
       if (ifMatch !== undefined && unquote(etag ?? '') !== unquote(ifMatch)) {
-        throw new S3Error(
-          'PreconditionFailed',
-          'At least one of the pre-conditions you specified did not hold',
-          {
-            Condition: 'x-amz-copy-source-If-Match',
-          },
-        );
+        throw preconditionFailed('x-amz-copy-source-If-Match');
       }
       return copy();
     };

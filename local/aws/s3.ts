@@ -6,7 +6,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import S3rver, { type S3rverEvent, type S3rverEventRecord, type S3rverMiddleware } from 's3rver';
 import { closeServer, LOCAL_HOST, LOCAL_REGION, localEndpoint, notifyAll, rethrowLater } from './common.js';
-import { copySourceIfMatch, makeObjectWritesAtomic } from './s3-atomic.js';
+import { conditionalRequests, makeObjectWritesAtomic } from './s3-atomic.js';
 
 /** The record shape a Lambda function receives in an S3 notification. */
 export type S3EventRecordLike = S3EventRecord;
@@ -41,7 +41,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     vhostBuckets: false,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
-  server.middleware.unshift(normalizeCopySource, copySourceIfMatch);
+  server.middleware.unshift(normalizeCopySource, conditionalRequests);
   makeObjectWritesAtomic(server.store);
   const listeners = new Set<ObjectCreatedListener>();
   const nextSequencer = sequencerSource();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../../lib/aws-clients.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
@@ -88,6 +88,44 @@ describe('DropBucket on s3rver', () => {
     expect(await bucket.move('b', from, 'failed/d/replace/raced.v1.csv', v1?.etag)).toBe('source-replaced');
     expect(await bucket.head('b', 'failed/d/replace/raced.v1.csv')).toBeUndefined();
     expect((await bucket.head('b', from))?.etag).not.toBe(v1?.etag);
+  });
+
+  // Found by the soak (seeds 11020, 11056): a file dropped between the move's last look and its
+  // delete was deleted, unfiled, with no report.
+  it('never deletes another version than the one copied: a file dropped right before the delete stays', async () => {
+    const from = 'incoming/d/replace/raced-delete.csv';
+    await put(from, 'v1');
+    const v1 = await new DropBucket(client).head('b', from);
+    const racing = createS3Client(localS3ClientConfig(s3.endpoint));
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteObjectCommand') await put(from, 'v2, dropped during the move');
+        return next(args);
+      },
+      { step: 'initialize', name: 'raceTheDelete' },
+    );
+    const bucket = new DropBucket(racing);
+    expect(await bucket.move('b', from, 'processed/d/replace/raced-delete.v1.csv', v1?.etag)).toBe(
+      'copied-newer-kept',
+    );
+    expect((await bucket.head('b', 'processed/d/replace/raced-delete.v1.csv'))?.etag).toBe(v1?.etag);
+    const kept = await bucket.head('b', from);
+    expect(kept?.etag).toBe(createHash('md5').update('v2, dropped during the move').digest('hex'));
+  });
+
+  it('the local S3 honours a delete’s If-Match: 412 for another version, a delete for the one named', async () => {
+    const key = 'incoming/d/replace/conditional-delete.csv';
+    await put(key, 'v1');
+    const etag = (await new DropBucket(client).head('b', key))?.etag;
+    const remove = (ifMatch: string) =>
+      client.send(new DeleteObjectCommand({ Bucket: 'b', Key: key, IfMatch: ifMatch }));
+    await expect(remove('"0123456789abcdef0123456789abcdef"')).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    expect(await new DropBucket(client).head('b', key)).toBeDefined();
+    await remove(`"${etag}"`);
+    expect(await new DropBucket(client).head('b', key)).toBeUndefined();
   });
 
   it('the local S3 honours CopySourceIfMatch: 412 for another version, a copy for the one named', async () => {
