@@ -279,6 +279,12 @@ export interface ScheduleResult {
     uploads: number;
     kills: number;
     faults: string[];
+    /**
+     * Files whose turn on their dataset met an upload from outside the pipeline: data.gov.sg's
+     * status is per dataset, so that upload's result may have been taken for theirs (the limit the
+     * README states); their reports' claims are not checked against data.gov.sg's record.
+     */
+    masked: string[];
   };
 }
 
@@ -375,7 +381,8 @@ export async function runSchedule(seed: number, options: RunOptions): Promise<Sc
       },
       violations,
     );
-    violations.push(...(await checkInvariants(pipeline, dropped, schedule)));
+    const masked: string[] = [];
+    violations.push(...(await checkInvariants(pipeline, dropped, schedule, masked)));
     const reports = await allReports(pipeline);
     const outcomes: Record<string, number> = {};
     for (const report of reports) outcomes[report.outcome] = (outcomes[report.outcome] ?? 0) + 1;
@@ -387,6 +394,7 @@ export async function runSchedule(seed: number, options: RunOptions): Promise<Sc
         outcomes,
         uploads: pipeline.dataGovSg?.uploads().length ?? 0,
         kills: faults.kills.length,
+        masked,
         faults: [
           ...schedule.faults.map((fault) => fault.describe),
           ...faults.kills.map((kill) => `killed ${kill.invocation} at ${kill.at}`),
@@ -478,6 +486,29 @@ async function allReports(pipeline: LocalPipeline): Promise<PublishReport[]> {
   return reports.filter((report): report is PublishReport => report !== undefined);
 }
 
+/**
+ * Whether data.gov.sg received an upload from outside the pipeline during this file's turn on its
+ * dataset: between the upload of ours before this file's first send and the one after its last.
+ * Counted by the order data.gov.sg received uploads in, which no clock skews.
+ */
+function outsideUploadInTurn(
+  uploads: ReadonlyArray<{ datasetId: string; md5Hex: string }>,
+  ours: ReadonlySet<string>,
+  datasetId: string,
+  hash: string,
+): boolean {
+  const onDataset = uploads.filter((upload) => upload.datasetId === datasetId);
+  const first = onDataset.findIndex((upload) => upload.md5Hex === hash);
+  const last = onDataset.findLastIndex((upload) => upload.md5Hex === hash);
+  if (first < 0) return false;
+  const isOurs = (index: number) => ours.has(onDataset[index]?.md5Hex ?? '');
+  let from = first;
+  while (from > 0 && !isOurs(from - 1)) from -= 1;
+  let to = last;
+  while (to < onDataset.length - 1 && !isOurs(to + 1)) to += 1;
+  return onDataset.slice(from, to + 1).some((upload) => !ours.has(upload.md5Hex));
+}
+
 function md5(text: string): string {
   return createHash('md5').update(text).digest('hex');
 }
@@ -487,6 +518,7 @@ async function checkInvariants(
   pipeline: LocalPipeline,
   dropped: Array<ScheduledDrop & { putStartedAt: number; putDoneAt: number }>,
   schedule: Schedule,
+  masked: string[],
 ): Promise<string[]> {
   const violations: string[] = [];
   const dgs = pipeline.dataGovSg;
@@ -527,14 +559,17 @@ async function checkInvariants(
       violations.push(`${name}: an ingestion never ended`);
     const report = filed[0];
     if (!report) continue;
-    if (report.outcome === 'published' && ingested.length !== 1) {
+    // Every other invariant holds regardless; only what the report claims of the outcome may be wrong.
+    const claimsChecked = !outsideUploadInTurn(uploads, ours, drop.dataset.id, hash);
+    if (!claimsChecked) masked.push(`${name}: ${report.outcome}`);
+    if (claimsChecked && report.outcome === 'published' && ingested.length !== 1) {
       violations.push(
         `${name}: reported published, ingested ${ingested.length} times (fates ${sent.map((u) => u.fate).join(', ') || 'none'})`,
       );
     }
     if (report.outcome === 'published' && report.finalStatus === null)
       violations.push(`${name}: published without a final status`);
-    if (report.outcome === 'failed' && ingested.length > 0) {
+    if (claimsChecked && report.outcome === 'failed' && ingested.length > 0) {
       violations.push(`${name}: reported failed (${report.error?.code}) but its rows were ingested`);
     }
     if (report.uploads < sent.length) {
@@ -547,7 +582,10 @@ async function checkInvariants(
     if (report.datasetId !== drop.dataset.id)
       violations.push(`${name}: the report names dataset ${report.datasetId}`);
     const mayBeIn = sent.some((upload) => upload.fate === 'ingested' || upload.fate === 'pending');
-    if ((report.outcome === 'unconfirmed' || mayBeIn) && DROP_AGAIN.test(report.error?.message ?? '')) {
+    if (
+      (report.outcome === 'unconfirmed' || (mayBeIn && claimsChecked)) &&
+      DROP_AGAIN.test(report.error?.message ?? '')
+    ) {
       violations.push(
         `${name}: ${report.outcome} (${report.error?.code}) advises dropping it again: ${report.error?.message}`,
       );
