@@ -112,7 +112,16 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
       if (error instanceof UploadUnconfirmedError) {
         // Sending again could publish the rows twice; the status will show whether it arrived.
         deps.log.warn('UPLOAD_UNCONFIRMED', { datasetId, key: object.key, reason: error.message });
-        return { startedAt, finishedAt: deps.now().toISOString(), baseline, links, unconfirmed: true };
+        // The whole body went through the check (it holds the last chunk back until it passed).
+        const check = inFlight ? { check: await inFlight.report } : {};
+        return {
+          startedAt,
+          finishedAt: deps.now().toISOString(),
+          baseline,
+          links,
+          unconfirmed: true,
+          ...check,
+        };
       }
       if (
         error instanceof UploadFailedError &&

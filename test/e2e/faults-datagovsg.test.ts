@@ -281,6 +281,24 @@ describe('the presigned PUT', () => {
     await expectSettled(pipeline);
   });
 
+  // Found by the soak (seed 10170): the check's result of a send whose answer was lost was dropped,
+  // so the report of a file published after it said nothing of the check (nor that the columns
+  // could not be compared).
+  it('connection reset after the whole body: polled as a lost send, sent again, and the report keeps the CSV check', async () => {
+    pipeline = await startFastPipeline({
+      env: { POLL_DEADLINE_SECONDS: '3', UNCONFIRMED_GRACE_SECONDS: '0' },
+    });
+    pipeline.dataGovSg?.fault({ endpoint: 'put', resetAfterBytes: body.length, times: 1 });
+    const key = `incoming/${POPULATION.alias}/replace/answer-lost.csv`;
+    await pipeline.drop(key, body);
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, key);
+    expect(report).toMatchObject({ outcome: 'published', uploads: 2 });
+    expect(report.check).toMatchObject({ passed: true, bytes: body.length, metadata: 'compared' });
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+    await expectSettled(pipeline);
+  });
+
   it('a PUT that goes silent at 10 % of the bytes: dropped after UPLOAD_IDLE_TIMEOUT_SECONDS, sent again with a new link, published once', async () => {
     // Loopback buffers may take the rest of the body, and then the client cannot tell a silent
     // path from a stored file whose answer was lost: no time grace, so that case re-sends too.
