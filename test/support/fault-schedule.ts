@@ -380,9 +380,12 @@ export async function runSchedule(seed: number, options: RunOptions): Promise<Sc
         offsetMs += seconds * 1000;
       },
       violations,
+      () => Date.now() + offsetMs,
     );
     const masked: string[] = [];
-    violations.push(...(await checkInvariants(pipeline, dropped, schedule, masked)));
+    violations.push(
+      ...(await checkInvariants(pipeline, dropped, schedule, masked, () => Date.now() + offsetMs)),
+    );
     const reports = await allReports(pipeline);
     const outcomes: Record<string, number> = {};
     for (const report of reports) outcomes[report.outcome] = (outcomes[report.outcome] ?? 0) + 1;
@@ -424,6 +427,7 @@ async function settle(
   timeoutMs: number,
   advance: (seconds: number) => void,
   violations: string[],
+  now: () => number,
 ): Promise<void> {
   for (let round = 0; round < 12; round++) {
     const idle = await Promise.race([
@@ -437,7 +441,7 @@ async function settle(
       return;
     }
     const waiting = await pipeline.keys('incoming/');
-    const held = await heldLocks(pipeline, waiting);
+    const held = await heldLocks(pipeline, waiting, now());
     if (waiting.length === 0 && held.length === 0) return;
     advance(Math.max(pipeline.settings.LOCK_POLL_LEASE_SECONDS, pipeline.settings.PP_FILE_LEASE_SECONDS) + 1);
     await pipeline.sweep();
@@ -471,13 +475,18 @@ async function stillRunning(pipeline: LocalPipeline): Promise<string> {
   });
 }
 
-async function heldLocks(pipeline: LocalPipeline, waiting: string[]): Promise<string[]> {
+/**
+ * Locks whose lease still runs on the pipeline's clock. A record past its lease blocks nothing
+ * (the next acquire takes it, DynamoDB's TTL deletes it): one whose release met a lock-store
+ * outage is left so, and that is not a held lock.
+ */
+async function heldLocks(pipeline: LocalPipeline, waiting: string[], nowMs: number): Promise<string[]> {
   const ids = [
     ...DATASETS.map((dataset) => dataset.id),
     ...waiting.map((key) => fileLeaseId(pipeline.bucket, key)),
   ];
   const records = await Promise.all(ids.map((id) => pipeline.lock.get(id)));
-  return records.flatMap((record) => (record ? [record.datasetId] : []));
+  return records.flatMap((record) => (record && record.leaseExpiresAt > nowMs ? [record.datasetId] : []));
 }
 
 async function allReports(pipeline: LocalPipeline): Promise<PublishReport[]> {
@@ -488,8 +497,9 @@ async function allReports(pipeline: LocalPipeline): Promise<PublishReport[]> {
 
 /**
  * Whether data.gov.sg received an upload from outside the pipeline during this file's turn on its
- * dataset: between the upload of ours before this file's first send and the one after its last.
- * Counted by the order data.gov.sg received uploads in, which no clock skews.
+ * dataset: between the upload of ours before this file's first send and the one after its last
+ * (or at all, for a file none of whose sends arrived). Counted by the order data.gov.sg received
+ * uploads in, which no clock skews.
  */
 function outsideUploadInTurn(
   uploads: ReadonlyArray<{ datasetId: string; md5Hex: string }>,
@@ -500,7 +510,8 @@ function outsideUploadInTurn(
   const onDataset = uploads.filter((upload) => upload.datasetId === datasetId);
   const first = onDataset.findIndex((upload) => upload.md5Hex === hash);
   const last = onDataset.findLastIndex((upload) => upload.md5Hex === hash);
-  if (first < 0) return false;
+  // Never received (its sends lost): any outside upload may have been the one it took for its own.
+  if (first < 0) return onDataset.some((upload) => !ours.has(upload.md5Hex));
   const isOurs = (index: number) => ours.has(onDataset[index]?.md5Hex ?? '');
   let from = first;
   while (from > 0 && !isOurs(from - 1)) from -= 1;
@@ -519,6 +530,7 @@ async function checkInvariants(
   dropped: Array<ScheduledDrop & { putStartedAt: number; putDoneAt: number }>,
   schedule: Schedule,
   masked: string[],
+  now: () => number,
 ): Promise<string[]> {
   const violations: string[] = [];
   const dgs = pipeline.dataGovSg;
@@ -534,7 +546,7 @@ async function checkInvariants(
 
   const waiting = await pipeline.keys('incoming/');
   if (waiting.length > 0) violations.push(`left in incoming/: ${waiting.join(', ')}`);
-  const held = await heldLocks(pipeline, []);
+  const held = await heldLocks(pipeline, [], now());
   if (held.length > 0) violations.push(`locks still held: ${held.join(', ')}`);
 
   for (const drop of dropped) {
