@@ -1,8 +1,11 @@
+import type { Settings } from '../config.js';
 import type { DataGovSgClient } from '../datagovsg/client.js';
 import { belongsToUpload } from '../datagovsg/status.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
+import { NEW_COLUMNS_FOLDER } from '../drop-key.js';
 import { LockLostError, SourceChangedError } from '../errors.js';
+import { checkOptionsFor } from './check-options.js';
 import { verdictOfPublication } from './failure.js';
 import { type FileOutcomeDeps, fileOutcome, type PublishReport } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
@@ -24,9 +27,12 @@ import { objectSource, type SendDeps, type SendSettings, sendFile } from './send
  */
 export async function reuploadPublication(
   deps: SendDeps & {
+    dgs: Pick<DataGovSgClient, 'metadata'>;
     bucket: DropBucket;
     lock: DatasetLock;
-    settings: PollSettings & SendSettings & { LOCK_UPLOAD_LEASE_SECONDS: number };
+    settings: PollSettings &
+      SendSettings &
+      Pick<Settings, 'LOCK_UPLOAD_LEASE_SECONDS' | 'CSV_CHECK' | 'CSV_CHECK_MAX_PROBLEMS'>;
   },
   state: PublicationState,
 ): Promise<PublicationState> {
@@ -75,6 +81,18 @@ export async function reuploadPublication(
       `${publication.sourceKey} changed or disappeared before it could be sent again`,
     );
   }
+  // A file whose earlier sends all stopped short (a run killed mid-send, a lost send that never
+  // arrived) was never checked whole: check it now, or a bad file would go out unchecked.
+  const check =
+    deps.settings.CSV_CHECK && !publication.uploads.some((upload) => upload.check)
+      ? await checkOptionsFor(
+          deps.dgs,
+          datasetId,
+          publication.mode,
+          deps.settings.CSV_CHECK_MAX_PROBLEMS,
+          publication.sourceKey.split('/')[2] === NEW_COLUMNS_FOLDER,
+        )
+      : undefined;
   let attempt: UploadAttempt;
   try {
     attempt = await sendFile(
@@ -94,6 +112,7 @@ export async function reuploadPublication(
         datasetId,
         mode: publication.mode,
         md5Base64: publication.md5Base64,
+        ...(check ? { check } : {}),
       },
     );
   } catch (error) {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
+import { CsvRejectedError } from '../../lib/errors.js';
 import { initialPoll } from '../../lib/publish/poll.js';
 import type { PublicationState } from '../../lib/publish/publication.js';
 import { newPublication } from '../../lib/publish/pump-dataset.js';
@@ -17,8 +18,13 @@ afterEach(async () => {
 });
 
 /** A publication already sent once, as the state machine holds it. */
-async function sentOnce(p: LocalPipeline, lock: MemoryLock, key: string): Promise<PublicationState> {
-  await p.drop(key, POPULATION_CSV);
+async function sentOnce(
+  p: LocalPipeline,
+  lock: MemoryLock,
+  key: string,
+  body = POPULATION_CSV,
+): Promise<PublicationState> {
+  await p.drop(key, body);
   const acquired = await lock.acquire(POPULATION.id, 60_000);
   if (!acquired.acquired) throw new Error('not acquired');
   const object = await p.deps.bucket.head(p.bucket, key);
@@ -122,5 +128,44 @@ describe('state machine tasks', () => {
     expect(next.publication.uploads).toHaveLength(1);
     expect(next.poll).toMatchObject({ decision: 'wait', polls: 0, deadlineAt });
     expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+  });
+
+  // Found by the soak (seed 11615): a file whose first send was cut short by a killed run reached
+  // the re-upload, which sent it whole without the check, so a bad file was published.
+  it('checks a file that no earlier send checked whole, and sends nothing when it is bad', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    const lock = new MemoryLock();
+    const bad = `${POPULATION_CSV}2024,female,not a number\n2024,male,1,2,3\n`;
+    const state = await sentOnce(
+      pipeline,
+      lock,
+      `incoming/${POPULATION.alias}/append/never-checked.csv`,
+      bad,
+    );
+    const error = await reuploadPublication({ ...pipeline.deps, lock }, state).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CsvRejectedError);
+    expect((error as CsvRejectedError).report.errors).toBeGreaterThan(0);
+    expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toEqual([]);
+  });
+
+  it('does not check again a file an earlier send checked whole', async () => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    const lock = new MemoryLock();
+    const state = await sentOnce(pipeline, lock, `incoming/${POPULATION.alias}/append/checked.csv`);
+    const first = state.publication.uploads[0];
+    if (!first) throw new Error('no upload');
+    first.check = {
+      passed: true,
+      bytes: 1,
+      rows: 1,
+      columns: [],
+      errors: 0,
+      warnings: 0,
+      problems: [],
+      incomplete: false,
+      metadata: 'compared',
+    };
+    const next = await reuploadPublication({ ...pipeline.deps, lock }, state);
+    expect(next.publication.uploads.at(-1)?.check).toBeUndefined();
   });
 });
