@@ -564,7 +564,11 @@ async function checkInvariants(
         `${name}: no report, though ${sent.length > 0 ? `sent ${sent.length} time(s)` : 'the last drop at its key'}`,
       );
     }
-    if (ingested.length > 1) violations.push(`${name}: ingested ${ingested.length} times`);
+    // An outside upload's Ingestion Failed taken for this file's makes it send again, though its
+    // own send was ingested: the stated limit, listed with the masked files, not a violation.
+    const inOutsideTurn = outsideUploadInTurn(uploads, ours, drop.dataset.id, hash);
+    if (ingested.length > 1 && inOutsideTurn) masked.push(`${name}: ingested ${ingested.length} times`);
+    else if (ingested.length > 1) violations.push(`${name}: ingested ${ingested.length} times`);
     if (sent.some((upload) => upload.datasetId !== drop.dataset.id))
       violations.push(`${name}: sent to another dataset`);
     if (sent.some((upload) => upload.fate === 'pending'))
@@ -572,7 +576,7 @@ async function checkInvariants(
     const report = filed[0];
     if (!report) continue;
     // Every other invariant holds regardless; only what the report claims of the outcome may be wrong.
-    const claimsChecked = !outsideUploadInTurn(uploads, ours, drop.dataset.id, hash);
+    const claimsChecked = !inOutsideTurn;
     if (!claimsChecked) masked.push(`${name}: ${report.outcome}`);
     if (claimsChecked && report.outcome === 'published' && ingested.length !== 1) {
       violations.push(
