@@ -76,6 +76,15 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
     const source = await object.open();
     const inFlight = request.check ? createCsvCheck(request.check) : undefined;
     if (inFlight) source.on('error', (error) => inFlight.stream.destroy(error));
+    // Only once the whole body went through the check (it holds the last chunk back until it passed).
+    const attempt = async (unconfirmed: boolean): Promise<UploadAttempt> => ({
+      startedAt,
+      finishedAt: deps.now().toISOString(),
+      baseline,
+      links,
+      unconfirmed,
+      ...(inFlight ? { check: await inFlight.report } : {}),
+    });
     try {
       await putToPresignedUrl({
         upload: link,
@@ -93,15 +102,7 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
           : {}),
       });
       deps.log.info('UPLOAD_SENT', { datasetId, key: object.key, size: object.size });
-      const check = inFlight ? { check: await inFlight.report } : {};
-      return {
-        startedAt,
-        finishedAt: deps.now().toISOString(),
-        baseline,
-        links,
-        unconfirmed: false,
-        ...check,
-      };
+      return attempt(false);
     } catch (error) {
       if (inFlight?.signal.aborted) {
         const report = await inFlight.report;
@@ -112,16 +113,7 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
       if (error instanceof UploadUnconfirmedError) {
         // Sending again could publish the rows twice; the status will show whether it arrived.
         deps.log.warn('UPLOAD_UNCONFIRMED', { datasetId, key: object.key, reason: error.message });
-        // The whole body went through the check (it holds the last chunk back until it passed).
-        const check = inFlight ? { check: await inFlight.report } : {};
-        return {
-          startedAt,
-          finishedAt: deps.now().toISOString(),
-          baseline,
-          links,
-          unconfirmed: true,
-          ...check,
-        };
+        return attempt(true);
       }
       if (
         error instanceof UploadFailedError &&

@@ -5,10 +5,8 @@
  * same key) is in publish-happy-paths.test.ts, item 4 in csv-check.test.ts.
  */
 
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { pumpDataset } from '../../lib/publish/pump-dataset.js';
 import { LOCAL_API_KEY, LOCAL_API_KEY_PARAMETER, type LocalPipeline } from '../../local/pipeline.js';
 import { ProcessFaults } from '../support/process-faults.js';
@@ -18,6 +16,7 @@ import {
   POPULATION,
   POPULATION_CSV,
   startFastPipeline,
+  uploadOutsidePipeline,
   whenFullySent,
 } from './support.js';
 
@@ -327,13 +326,7 @@ describe('8. an outside upload started just before ours, behind a stale status',
     });
     // Someone uploads in the web UI; data.gov.sg still answers the status from before it once.
     const outside = Buffer.from(`${POPULATION_CSV}2099,outside,1\n`);
-    await putToPresignedUrl({
-      upload: await pipeline.deps.dgs.uploadLink(POPULATION.id),
-      body: Readable.from([outside]),
-      contentLength: outside.length,
-      idleTimeoutMs: 10_000,
-      md5Base64: undefined,
-    });
+    await uploadOutsidePipeline(pipeline, POPULATION.id, outside);
     const key = `incoming/${POPULATION.alias}/replace/ours.csv`;
     await pipeline.drop(key, POPULATION_CSV);
     await pipeline.whenIdle();

@@ -1,7 +1,5 @@
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { CsvRejectedError } from '../../lib/errors.js';
 import { initialPoll } from '../../lib/publish/poll.js';
 import type { PublicationState } from '../../lib/publish/publication.js';
@@ -9,7 +7,7 @@ import { newPublication } from '../../lib/publish/pump-dataset.js';
 import { fileOutcomeOfPublication, reuploadPublication } from '../../lib/publish/tasks.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { MemoryLock } from '../fakes/memory-lock.js';
-import { POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import { POPULATION, POPULATION_CSV, startFastPipeline, uploadOutsidePipeline } from './support.js';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -49,14 +47,7 @@ async function lostSendArrived(p: LocalPipeline, state: PublicationState): Promi
   const last = state.publication.uploads.at(-1);
   if (!last) throw new Error('no upload');
   last.unconfirmed = true;
-  const body = Buffer.from(POPULATION_CSV);
-  await putToPresignedUrl({
-    upload: await p.deps.dgs.uploadLink(POPULATION.id),
-    body: Readable.from([body]),
-    contentLength: body.length,
-    idleTimeoutMs: 5_000,
-    md5Base64: undefined,
-  });
+  await uploadOutsidePipeline(p, POPULATION.id, Buffer.from(POPULATION_CSV));
   for (let tries = 0; p.dataGovSg?.uploads(POPULATION.id).some((u) => u.fate === 'pending'); tries++) {
     if (tries > 500) throw new Error('the ingestion did not end');
     await sleep(10);

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import type { PublishReport } from '../../lib/publish/file-outcome.js';
 import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline.js';
 import { exposeToScan, testSecret } from '../leak-scan.js';
@@ -89,4 +91,19 @@ export function whenFullySent(arm: () => void): Pick<LocalPipelineOptions, 'onPr
       arm();
     },
   };
+}
+
+/** An upload to the dataset made outside the pipeline (the web UI, another tool), on a link of its own. */
+export async function uploadOutsidePipeline(
+  p: LocalPipeline,
+  datasetId: string,
+  body: Buffer,
+): Promise<void> {
+  await putToPresignedUrl({
+    upload: await p.deps.dgs.uploadLink(datasetId),
+    body: Readable.from([body]),
+    contentLength: body.length,
+    idleTimeoutMs: 10_000,
+    md5Base64: undefined,
+  });
 }
