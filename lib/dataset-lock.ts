@@ -41,7 +41,8 @@ export interface LockUpdate {
   holderKey?: string;
   holderEtag?: string;
   takeovers?: number;
-  resumeState?: string;
+  /** null removes it: the file it described is done with. */
+  resumeState?: string | null;
   leaseMs: number;
 }
 
@@ -111,10 +112,15 @@ export class DynamoDatasetLock implements DatasetLock {
       ':ttl': { N: String(Math.ceil(leaseExpiresAt / 1000) + 86_400) },
     };
     const sets = ['#lease = :lease', '#ttl = :ttl'];
+    const removes: string[] = [];
     for (const field of ['phase', 'holderKey', 'holderEtag', 'resumeState', 'takeovers'] as const) {
       const value = update[field];
       if (value === undefined) continue;
       names[`#${field}`] = field;
+      if (value === null) {
+        removes.push(`#${field}`);
+        continue;
+      }
       values[`:${field}`] = typeof value === 'number' ? { N: String(value) } : { S: value };
       sets.push(`#${field} = :${field}`);
     }
@@ -123,7 +129,7 @@ export class DynamoDatasetLock implements DatasetLock {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { datasetId: { S: datasetId } },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: '#token = :token',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -44,15 +44,41 @@ export async function fileReport<R extends object>(
       ]
     : [];
   const reportKey = reportKeyFor(fileKey);
-  let report = filing.report({ fileKey, reportKey, notes });
-  await deps.bucket.putJson(filing.bucket, reportKey, report);
-  const moved = await deps.bucket.move(filing.bucket, filing.sourceKey, fileKey, filing.version.etag);
-  // What the move met at the key (rare) goes into the report too, written again.
-  const met = MOVE_NOTES[moved]?.(filing.sourceKey, fileKey);
-  if (met) {
-    report = filing.report({ fileKey, reportKey, notes: [met, ...notes] });
-    await deps.bucket.putJson(filing.bucket, reportKey, report);
-  }
+  await deps.bucket.putJson(filing.bucket, reportKey, filing.report({ fileKey, reportKey, notes }));
+  return moveAndAnnounce(deps, filing, { fileKey, reportKey, notes });
+}
+
+/**
+ * Completes a filing that a run began for this very version (its report is written) but may not
+ * have finished: moves the file beside the report and sends the event again, so that at least one
+ * goes out. The report written decides the outcome: a later look at data.gov.sg never files the
+ * version a second time, with another verdict.
+ */
+export async function finishFiling<R extends { notes: string[] }>(
+  deps: FilingDeps,
+  filing: Pick<Filing<R>, 'bucket' | 'sourceKey' | 'version' | 'detailType'>,
+  filed: { fileKey: string; report: R },
+): Promise<{ report: R; moved: MoveResult }> {
+  const { notes } = filed.report;
+  return moveAndAnnounce(
+    deps,
+    { ...filing, report: ({ notes: withMet }) => ({ ...filed.report, notes: withMet }) },
+    { fileKey: filed.fileKey, reportKey: reportKeyFor(filed.fileKey), notes },
+  );
+}
+
+async function moveAndAnnounce<R extends object>(
+  deps: FilingDeps,
+  filing: Pick<Filing<R>, 'bucket' | 'sourceKey' | 'version' | 'detailType' | 'report'>,
+  keys: { fileKey: string; reportKey: string; notes: string[] },
+): Promise<{ report: R; moved: MoveResult }> {
+  const moved = await deps.bucket.move(filing.bucket, filing.sourceKey, keys.fileKey, filing.version.etag);
+  // What the move met at the key (rare) goes into the report too, written again, unless the
+  // report of a filing being finished has it already.
+  const met = MOVE_NOTES[moved]?.(filing.sourceKey, keys.fileKey);
+  const notes = met !== undefined && !keys.notes.includes(met) ? [met, ...keys.notes] : keys.notes;
+  const report = filing.report({ ...keys, notes });
+  if (notes !== keys.notes) await deps.bucket.putJson(filing.bucket, keys.reportKey, report);
   await deps.events.publish(filing.detailType, { ...report } as Record<string, unknown>);
   return { report, moved };
 }
@@ -66,6 +92,15 @@ const MOVE_NOTES: Partial<Record<MoveResult, (sourceKey: string, fileKey: string
     `The file was deleted from ${sourceKey} before it could be filed: only this report is kept.`,
 };
 
+/** The outcome filed for this very version, if a run filed it (or began to: its report is written). */
+export async function filedOutcomeOf(
+  bucket: DropBucket,
+  filing: Pick<Filing<unknown>, 'bucket' | 'sourceKey' | 'version'>,
+): Promise<FiledOutcome | undefined> {
+  const ours = versionStamp(filing.version);
+  return (await filedOutcomes(bucket, filing)).find((outcome) => outcome.stamp === ours);
+}
+
 /**
  * The latest outcome filed for another drop at the same key, dropped no later than this one (to
  * the second: S3 keeps no finer time, so two drops in one second are told apart by ETag only).
@@ -76,13 +111,20 @@ async function earlierOutcome(
 ): Promise<FiledOutcome | undefined> {
   const ours = versionStamp(filing.version);
   const time = (stamp: string) => stamp.slice(0, stamp.indexOf('-'));
+  return (await filedOutcomes(bucket, filing))
+    .filter((outcome) => outcome.stamp !== ours && time(outcome.stamp) <= time(ours))
+    .sort((a, b) => (a.stamp < b.stamp ? 1 : -1))[0];
+}
+
+/** Every outcome filed for drops at a key, in any outcome folder. */
+async function filedOutcomes(
+  bucket: DropBucket,
+  filing: Pick<Filing<unknown>, 'bucket' | 'sourceKey'>,
+): Promise<FiledOutcome[]> {
   const found = await Promise.all(
     outcomeSearchFor(filing.sourceKey).map(async ({ prefix, parse }) =>
       (await bucket.listReports(filing.bucket, prefix)).flatMap((object) => parse(object.key) ?? []),
     ),
   );
-  return found
-    .flat()
-    .filter((outcome) => outcome.stamp !== ours && time(outcome.stamp) <= time(ours))
-    .sort((a, b) => (a.stamp < b.stamp ? 1 : -1))[0];
+  return found.flat();
 }

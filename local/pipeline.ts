@@ -595,13 +595,22 @@ function intercepted<C>(client: C, target: CallTarget, hooks: PipelineIntercepto
         output?.Body &&
         typeof key === 'string'
       ) {
-        output.Body = hooks.body(output.Body as Readable, key);
+        output.Body = withSdkReaders(hooks.body(output.Body as Readable, key));
       }
       return result;
     },
     { step: 'initialize', name: 'pipelineInterceptor' },
   );
   return client;
+}
+
+/** A wrapped body keeps the readers the SDK's own bodies have (getJson reads with them). */
+function withSdkReaders(body: Readable): Readable {
+  const bytes = async () => Buffer.concat(await body.toArray());
+  return Object.assign(body, {
+    transformToByteArray: async () => new Uint8Array(await bytes()),
+    transformToString: async (encoding?: BufferEncoding) => (await bytes()).toString(encoding ?? 'utf8'),
+  });
 }
 
 /** The part of an SDK v3 client's middleware stack the interceptor uses. */

@@ -1,7 +1,7 @@
 import type { CsvCheckReport } from '../csv-check/types.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { fileReport } from '../filing.js';
+import { filedOutcomeOf, fileReport, finishFiling } from '../filing.js';
 import type { Log } from '../observability.js';
 import type { OutcomeDetailType, OutcomeEvents } from '../outcome-events.js';
 import { type FiledVersion, type Outcome, reportKeyFor } from '../outcome-keys.js';
@@ -105,6 +105,31 @@ export async function fileOutcome(deps: FileOutcomeDeps, facts: OutcomeFacts): P
     deps.log.info('PUBLISH_SUCCEEDED', { ...logFields, warnings: report.check?.warnings ?? 0 });
   } else if (report.outcome === 'unconfirmed') deps.log.warn('PUBLISH_UNCONFIRMED', logFields);
   else deps.log.warn('PUBLISH_FAILED', logFields);
+  return report;
+}
+
+/**
+ * Finishes the filing of a version that a run already filed, or began to (its report is written),
+ * for a take-over that still finds the version in the lock record: that run's release, or the rest
+ * of its filing, met an outage. The report decides: the version is never polled or filed again,
+ * where data.gov.sg may by now show something else. Returns the report, or undefined when no
+ * outcome was filed for the version.
+ */
+export async function finishEarlierFiling(
+  deps: FileOutcomeDeps,
+  facts: Pick<OutcomeFacts, 'bucket' | 'sourceKey' | 'version'>,
+): Promise<PublishReport | undefined> {
+  const filed = await filedOutcomeOf(deps.bucket, facts);
+  if (!filed) return undefined;
+  const written = (await deps.bucket.getJson(facts.bucket, reportKeyFor(filed.fileKey))) as PublishReport;
+  const detailType = Object.values(FILED).find(({ folder }) => folder === filed.outcome)?.detailType;
+  if (!detailType) return undefined;
+  const { report, moved } = await finishFiling(
+    deps,
+    { ...facts, detailType },
+    { fileKey: filed.fileKey, report: written },
+  );
+  deps.log.warn('FILING_FINISHED', { sourceKey: facts.sourceKey, fileKey: filed.fileKey, moved });
   return report;
 }
 

@@ -23,7 +23,7 @@ import type { OutcomeEvents } from '../outcome-events.js';
 import type { Sleep } from '../retry.js';
 import { checkOptionsFor } from './check-options.js';
 import { failed, failureFromError, unconfirmed } from './failure.js';
-import { fileOutcome } from './file-outcome.js';
+import { fileOutcome, finishEarlierFiling } from './file-outcome.js';
 import { initialPoll, type PollSettings } from './poll.js';
 import {
   type Publication,
@@ -210,6 +210,7 @@ async function publishOne(
     holderKey: object.key,
     holderEtag: object.etag,
     takeovers,
+    resumeState: null,
     leaseMs: settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
   });
   let publication: Publication | undefined;
@@ -377,6 +378,10 @@ async function takeOver(
     leaseMs: settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
   });
   hold.keep = true;
+  if (saved && (await filedEarlier(deps, previous.datasetId, token, saved.publication))) {
+    hold.keep = false;
+    return {};
+  }
   let uploads = saved?.publication.uploads ?? [];
   if (saved?.baseline) {
     const current = await deps.dgs.ingestionStatus(previous.datasetId);
@@ -422,6 +427,8 @@ async function takeOver(
   hold.keep = false;
   const object = await deps.bucket.head(bucket, key);
   if (object?.etag !== etag) return {};
+  const version = { bucket, sourceKey: key, etag, droppedAt: object.lastModified.toISOString() };
+  if (!saved && (await filedEarlier(deps, previous.datasetId, token, version))) return {};
   if (takeovers > settings.MAX_TAKEOVERS) {
     const drop = saved?.publication;
     await fileOutcome(deps, {
@@ -438,6 +445,31 @@ async function takeOver(
     return {};
   }
   return { carried: { key, etag, takeovers } };
+}
+
+/**
+ * Whether a run had filed the version a take-over found in the lock record (its release, or the
+ * rest of its filing, met an outage). If so the filing is finished and the record freed of it,
+ * so that the dataset's next file goes on.
+ */
+async function filedEarlier(
+  deps: PumpDeps,
+  datasetId: string,
+  token: string,
+  version: Pick<Publication, 'bucket' | 'sourceKey' | 'etag' | 'droppedAt'>,
+): Promise<boolean> {
+  const report = await finishEarlierFiling(deps, {
+    bucket: version.bucket,
+    sourceKey: version.sourceKey,
+    version: { etag: version.etag, droppedAt: version.droppedAt },
+  });
+  if (!report) return false;
+  await deps.lock.update(datasetId, token, {
+    phase: 'selecting',
+    resumeState: null,
+    leaseMs: deps.settings.LOCK_UPLOAD_LEASE_SECONDS * 1000,
+  });
+  return true;
 }
 
 function checkSize(object: DroppedObject, maxBytes: number): void {

@@ -7,6 +7,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isIdle } from '../../lib/datagovsg/status.js';
 import { pumpDataset } from '../../lib/publish/pump-dataset.js';
 import { LOCAL_API_KEY, LOCAL_API_KEY_PARAMETER, type LocalPipeline } from '../../local/pipeline.js';
 import { ProcessFaults } from '../support/process-faults.js';
@@ -150,6 +151,86 @@ describe('2b. a first send cut off from its answer, whose ingestion then failed 
     const report = await outcomeOf(pipeline, key);
     expect(report).toMatchObject({ outcome: 'published', uploads: 2, finalStatus: 'Ingestion Success' });
     await expectSettled(pipeline);
+  });
+});
+
+describe('2c. a filed publication whose lock could not be released (found by the soak, seed 11415)', () => {
+  it('the take-over finds its report and goes on: one outcome, never polled or filed again', async () => {
+    const clock = movableClock();
+    const faults = new ProcessFaults();
+    // The lock store is down for every release the filing task tries, so the state machine gives
+    // up with the outcome filed and the lock record (with the publication in it) left to expire.
+    faults.fail = (target, operation, invocation) =>
+      target === 'dynamodb' && operation === 'DeleteItemCommand' && invocation === 'task:FileOutcome'
+        ? Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4567'), { code: 'ECONNREFUSED' })
+        : undefined;
+    pipeline = await startFastPipeline({
+      interceptor: faults,
+      now: clock.now,
+      env: { SWEEP_MIN_AGE_SECONDS: '0' },
+    });
+    const p = pipeline;
+    const key = `incoming/${POPULATION.alias}/append/filed.csv`;
+    await p.drop(key, POPULATION_CSV);
+    await p.whenIdle();
+    expect(await outcomeOf(p, key)).toMatchObject({ outcome: 'published', uploads: 1 });
+    expect(await p.lock.get(POPULATION.id)).toMatchObject({ phase: 'polling', holderKey: key });
+    faults.fail = () => undefined;
+
+    // What data.gov.sg shows now belongs to someone else: an upload from its web UI that failed.
+    p.dataGovSg?.script(POPULATION.id, ['ingestion-failed']);
+    await uploadOutsidePipeline(p, POPULATION.id, Buffer.from(POPULATION_CSV));
+    for (let i = 0; i < 200 && !isIdle((await p.deps.dgs.ingestionStatus(POPULATION.id)).status); i++)
+      await sleep(20);
+
+    const next = `incoming/${POPULATION.alias}/append/next.csv`;
+    clock.advance(p.settings.LOCK_POLL_LEASE_SECONDS + 1);
+    await p.drop(next, POPULATION_CSV);
+    await p.whenIdle();
+
+    const first = await p.outcomes(key);
+    expect(first.map((report) => report.outcome)).toEqual(['published']);
+    expect(await outcomeOf(p, next)).toMatchObject({ outcome: 'published', uploads: 1 });
+    expect(uploadsOf(p).map((upload) => upload.fate)).toEqual(['ingested', 'ingestion-failed', 'ingested']);
+    const told = p.eventBridge
+      .events()
+      .filter((event) => (event.detail as { sourceKey?: string }).sourceKey === key);
+    expect(told.map((event) => event.detailType)).toContain('Dataset Publish Succeeded');
+    expect(told.every((event) => event.detailType === 'Dataset Publish Succeeded')).toBe(true);
+    await expectSettled(p);
+  });
+  it('a run killed between writing a report and moving the file: the take-over finishes that filing, sends nothing', async () => {
+    const clock = movableClock();
+    const faults = new ProcessFaults();
+    faults.plan = (name, count) =>
+      name === 'upload' && count === 1
+        ? { atCall: (call) => call.target === 's3' && call.operation === 'CopyObjectCommand' }
+        : undefined;
+    pipeline = await startFastPipeline({
+      interceptor: faults,
+      now: clock.now,
+      env: { SWEEP_MIN_AGE_SECONDS: '0' },
+    });
+    const p = pipeline;
+    // The link is refused once: the file is filed in failed/, and the run dies before the move.
+    p.dataGovSg?.fault({ endpoint: 'upload-link', status: 400, times: 1 });
+    const key = `incoming/${POPULATION.alias}/replace/half-filed.csv`;
+    await p.drop(key, POPULATION_CSV);
+    await p.whenIdle();
+    expect(faults.kills.map((kill) => kill.invocation)).toEqual(['upload']);
+    expect(await p.keys('incoming/')).toEqual([key]);
+
+    clock.advance(p.settings.LOCK_UPLOAD_LEASE_SECONDS + 1);
+    await p.sweep();
+    await p.whenIdle();
+    const reports = await p.outcomes(key);
+    expect(reports.map((report) => [report.outcome, report.error?.code])).toEqual([
+      ['failed', 'DGS_BAD_RESPONSE'],
+    ]);
+    expect(reports[0]?.fileKey).toMatch(filedAt(key, 'failed'));
+    expect(uploadsOf(p)).toEqual([]);
+    expect(p.eventBridge.events().map((event) => event.detailType)).toEqual(['Dataset Publish Failed']);
+    await expectSettled(p);
   });
 });
 

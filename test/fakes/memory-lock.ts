@@ -37,7 +37,7 @@ export class MemoryLock implements DatasetLock {
       ...(update.holderKey ? { holderKey: update.holderKey } : {}),
       ...(update.holderEtag ? { holderEtag: update.holderEtag } : {}),
       ...(update.takeovers !== undefined ? { takeovers: update.takeovers } : {}),
-      ...(update.resumeState ? { resumeState: update.resumeState } : {}),
+      ...(update.resumeState !== undefined ? { resumeState: update.resumeState ?? undefined } : {}),
       leaseExpiresAt: this.now() + update.leaseMs,
     });
   }

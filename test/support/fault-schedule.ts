@@ -606,9 +606,12 @@ async function checkInvariants(
         `${name}: ${report.outcome} (${report.error?.code}) advises dropping it again: ${report.error?.message}`,
       );
     }
-    // Without the dataset's columns the check cannot know which are NUMERIC.
-    if (drop.kind === 'bad-csv' && report.outcome !== 'failed' && report.check?.metadata !== 'not-compared') {
-      violations.push(`${name}: a bad CSV was ${report.outcome}`);
+    // Without the dataset's columns the check cannot know which are NUMERIC. A bad CSV never
+    // reaches data.gov.sg whole, masked or not; only its report's verdict may be masked.
+    if (drop.kind === 'bad-csv' && report.check?.metadata !== 'not-compared') {
+      if (sent.length > 0) violations.push(`${name}: a bad CSV reached data.gov.sg whole`);
+      else if (claimsChecked && report.outcome !== 'failed')
+        violations.push(`${name}: a bad CSV was ${report.outcome}`);
     }
     if (!keysNow.has(report.fileKey) && !report.notes.some((note) => /not kept at/.test(note))) {
       violations.push(`${name}: ${report.fileKey} is missing and the report does not say why`);

@@ -129,6 +129,10 @@ describe('DynamoDatasetLock on dynalite', () => {
     });
     await lock.update('d_file', held.token, { takeovers: 0, leaseMs: 1_000 });
     expect((await lock.get('d_file'))?.takeovers).toBe(0);
+    // Left out, the resume state stays; null removes it (its file is done with).
+    expect((await lock.get('d_file'))?.resumeState).toBe('{"x":1}');
+    await lock.update('d_file', held.token, { phase: 'selecting', resumeState: null, leaseMs: 1_000 });
+    expect(await lock.get('d_file')).toMatchObject({ phase: 'selecting', resumeState: undefined });
     clock += 1_001;
     const next = await lock.acquire('d_file', 1_000);
     expect(next).toMatchObject({ acquired: true, previous: { holderEtag: 'etag-1', takeovers: 0 } });

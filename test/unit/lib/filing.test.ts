@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../../lib/aws-clients.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
-import { fileReport } from '../../../lib/filing.js';
+import { filedOutcomeOf, fileReport, finishFiling } from '../../../lib/filing.js';
 import type { OutcomeDetailType, OutcomeEvents } from '../../../lib/outcome-events.js';
 import { outcomeKey } from '../../../lib/outcome-keys.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../../../local/aws/s3.js';
@@ -223,5 +223,72 @@ describe('fileReport on s3rver', () => {
     expect(await bucket.head('b', report.fileKey)).toMatchObject({ etag: first.etag });
     // Filed again (a retry), the copy is recognised as done.
     expect((await filing()).moved).toBe('copied-newer-kept');
+  });
+
+  describe('a filing begun by a run that died or lost its release', () => {
+    it('is found by its version only: not by another drop at the key, nor a longer name', async () => {
+      const key = 'incoming/d/append/found.csv';
+      const ours = { etag: 'b1111111111111111111111111111111', droppedAt: '2026-05-01T00:00:00Z' };
+      const other = { etag: 'b2222222222222222222222222222222', droppedAt: '2026-05-01T00:00:00Z' };
+      expect(await filedOutcomeOf(bucket, { bucket: 'b', sourceKey: key, version: ours })).toBeUndefined();
+      await bucket.putJson('b', `${outcomeKey(key, 'processed', other)}.report.json`, {});
+      await bucket.putJson(
+        'b',
+        `${outcomeKey('incoming/d/append/found.x.csv', 'failed', ours)}.report.json`,
+        {},
+      );
+      expect(await filedOutcomeOf(bucket, { bucket: 'b', sourceKey: key, version: ours })).toBeUndefined();
+      await bucket.putJson('b', `${outcomeKey(key, 'unconfirmed', ours)}.report.json`, {});
+      expect(await filedOutcomeOf(bucket, { bucket: 'b', sourceKey: key, version: ours })).toEqual({
+        fileKey: outcomeKey(key, 'unconfirmed', ours),
+        outcome: 'unconfirmed',
+        stamp: outcomeKey(key, 'unconfirmed', ours).split('.').at(-2),
+      });
+    });
+
+    it('is finished from its report: the file moved beside it, the same report sent as the event', async () => {
+      const key = 'incoming/d/append/half.csv';
+      const version = await drop(key, 'year\n2029\n');
+      const fileKey = outcomeKey(key, 'failed', version);
+      const written = { outcome: 'failed', notes: ['A file dropped earlier at … was filed as ….'] };
+      await bucket.putJson('b', `${fileKey}.report.json`, written);
+      const events = recordingEvents();
+      const finish = () =>
+        finishFiling(
+          { bucket, events },
+          { bucket: 'b', sourceKey: key, version, detailType: 'Dataset Publish Failed' },
+          { fileKey, report: written },
+        );
+      expect(await finish()).toEqual({ report: written, moved: 'moved' });
+      expect(await bucket.head('b', fileKey)).toMatchObject({ etag: version.etag });
+      expect(await bucket.head('b', key)).toBeUndefined();
+      // Finished again (the release failed once more): nothing changes but one more event.
+      expect(await finish()).toEqual({ report: written, moved: 'already-moved' });
+      expect(await bucket.getJson('b', `${fileKey}.report.json`)).toEqual(written);
+      expect(events.sent).toEqual([
+        { detailType: 'Dataset Publish Failed', detail: written },
+        { detailType: 'Dataset Publish Failed', detail: written },
+      ]);
+    });
+
+    it('notes what its move met once, though finished twice', async () => {
+      const key = 'incoming/d/replace/gone.csv';
+      const version = { etag: 'c1111111111111111111111111111111', droppedAt: '2026-06-01T00:00:00Z' };
+      const fileKey = outcomeKey(key, 'processed', version);
+      const finish = async (report: { notes: string[] }) =>
+        (
+          await finishFiling(
+            { bucket, events: recordingEvents() },
+            { bucket: 'b', sourceKey: key, version, detailType: 'Dataset Publish Succeeded' },
+            { fileKey, report },
+          )
+        ).report;
+      const once = await finish({ notes: [] });
+      expect(once.notes).toEqual([
+        `The file was deleted from ${key} before it could be filed: only this report is kept.`,
+      ]);
+      expect(await bucket.getJson('b', `${fileKey}.report.json`)).toEqual(once);
+      expect((await finish(once)).notes).toEqual(once.notes);
+    });
   });
 });
