@@ -44,8 +44,9 @@ export async function fileReport<R extends object>(
       ]
     : [];
   const reportKey = reportKeyFor(fileKey);
-  await deps.bucket.putJson(filing.bucket, reportKey, filing.report({ fileKey, reportKey, notes }));
-  return moveAndAnnounce(deps, filing, { fileKey, reportKey, notes });
+  const report = filing.report({ fileKey, reportKey, notes });
+  await deps.bucket.putJson(filing.bucket, reportKey, report);
+  return moveAndAnnounce(deps, filing, { fileKey, reportKey, notes }, report);
 }
 
 /**
@@ -64,21 +65,26 @@ export async function finishFiling<R extends { notes: string[] }>(
     deps,
     { ...filing, report: ({ notes: withMet }) => ({ ...filed.report, notes: withMet }) },
     { fileKey: filed.fileKey, reportKey: reportKeyFor(filed.fileKey), notes },
+    filed.report,
   );
 }
 
+/** Moves the file beside its written report and sends the event; what the move met is noted. */
 async function moveAndAnnounce<R extends object>(
   deps: FilingDeps,
   filing: Pick<Filing<R>, 'bucket' | 'sourceKey' | 'version' | 'detailType' | 'report'>,
   keys: { fileKey: string; reportKey: string; notes: string[] },
+  written: R,
 ): Promise<{ report: R; moved: MoveResult }> {
   const moved = await deps.bucket.move(filing.bucket, filing.sourceKey, keys.fileKey, filing.version.etag);
   // What the move met at the key (rare) goes into the report too, written again, unless the
   // report of a filing being finished has it already.
   const met = MOVE_NOTES[moved]?.(filing.sourceKey, keys.fileKey);
-  const notes = met !== undefined && !keys.notes.includes(met) ? [met, ...keys.notes] : keys.notes;
-  const report = filing.report({ ...keys, notes });
-  if (notes !== keys.notes) await deps.bucket.putJson(filing.bucket, keys.reportKey, report);
+  let report = written;
+  if (met !== undefined && !keys.notes.includes(met)) {
+    report = filing.report({ ...keys, notes: [met, ...keys.notes] });
+    await deps.bucket.putJson(filing.bucket, keys.reportKey, report);
+  }
   await deps.events.publish(filing.detailType, { ...report } as Record<string, unknown>);
   return { report, moved };
 }
