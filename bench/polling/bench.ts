@@ -148,6 +148,7 @@ function simulation(settings: PollSettings, ingestionSeconds: number) {
       datasetRef: DATASET_ID,
       datasetId: DATASET_ID,
       mode: 'append',
+      newColumns: false,
       size: 1,
       etag: '0'.repeat(32),
       md5Hex: '0'.repeat(32),

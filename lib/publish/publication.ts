@@ -51,6 +51,8 @@ export const publicationSchema = z.object({
   datasetRef: z.string().min(1),
   datasetId: z.string().regex(/^d_[0-9a-f]{32}$/),
   mode: z.enum(['replace', 'append']),
+  /** Dropped under `replace-new-columns/`: its columns may differ from the dataset's, on purpose. */
+  newColumns: z.boolean().default(false),
   size: z.number().int().nonnegative(),
   etag: z.string(),
   md5Hex: z.string(),

@@ -313,7 +313,7 @@ function errorName(error: unknown): string {
 export function newPublication(
   token: string,
   object: DroppedObject,
-  drop: Pick<DropKey, 'datasetRef' | 'datasetId' | 'mode'>,
+  drop: Pick<DropKey, 'datasetRef' | 'datasetId' | 'mode' | 'newColumns'>,
   md5: { hex: string; base64: string },
 ): Publication {
   return {
@@ -324,6 +324,7 @@ export function newPublication(
     datasetRef: drop.datasetRef,
     datasetId: drop.datasetId,
     mode: drop.mode,
+    newColumns: drop.newColumns,
     size: object.size,
     etag: object.etag,
     md5Hex: md5.hex,

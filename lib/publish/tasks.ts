@@ -3,7 +3,6 @@ import type { DataGovSgClient } from '../datagovsg/client.js';
 import { belongsToUpload } from '../datagovsg/status.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
-import { NEW_COLUMNS_FOLDER } from '../drop-key.js';
 import { LockLostError, SourceChangedError } from '../errors.js';
 import { checkOptionsFor } from './check-options.js';
 import { verdictOfPublication } from './failure.js';
@@ -90,7 +89,7 @@ export async function reuploadPublication(
           datasetId,
           publication.mode,
           deps.settings.CSV_CHECK_MAX_PROBLEMS,
-          publication.sourceKey.split('/')[2] === NEW_COLUMNS_FOLDER,
+          publication.newColumns,
         )
       : undefined;
   let attempt: UploadAttempt;

@@ -28,7 +28,7 @@ async function crashedRunHolding(
   const publication = newPublication(
     acquired.token,
     object,
-    { datasetRef: POPULATION.alias, datasetId: POPULATION.id, mode: 'replace' },
+    { datasetRef: POPULATION.alias, datasetId: POPULATION.id, mode: 'replace', newColumns: false },
     md5,
   );
   return { token: acquired.token, publication };

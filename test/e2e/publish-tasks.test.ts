@@ -21,6 +21,7 @@ async function sentOnce(
   lock: MemoryLock,
   key: string,
   body = POPULATION_CSV,
+  newColumns = false,
 ): Promise<PublicationState> {
   await p.drop(key, body);
   const acquired = await lock.acquire(POPULATION.id, 60_000);
@@ -30,7 +31,7 @@ async function sentOnce(
   const publication = newPublication(
     acquired.token,
     object,
-    { datasetRef: POPULATION.alias, datasetId: POPULATION.id, mode: 'replace' },
+    { datasetRef: POPULATION.alias, datasetId: POPULATION.id, mode: 'replace', newColumns },
     await p.deps.bucket.md5(object),
   );
   const baseline = { status: 'NA', version: 0, updatedAt: 0 };
@@ -137,6 +138,30 @@ describe('state machine tasks', () => {
     expect(error).toBeInstanceOf(CsvRejectedError);
     expect((error as CsvRejectedError).report.errors).toBeGreaterThan(0);
     expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toEqual([]);
+  });
+
+  it.each([
+    { folder: 'replace-new-columns', newColumns: true },
+    { folder: 'replace', newColumns: false },
+  ])('checks a re-sent file as it was dropped: other columns under $folder/', async ({ newColumns }) => {
+    pipeline = await startFastPipeline({ deliverEvents: false });
+    const lock = new MemoryLock();
+    const folder = newColumns ? 'replace-new-columns' : 'replace';
+    const state = await sentOnce(
+      pipeline,
+      lock,
+      `incoming/${POPULATION.alias}/${folder}/other-columns.csv`,
+      'ministry,category,amount\nMOF,grants,100\n',
+      newColumns,
+    );
+    const reupload = reuploadPublication({ ...pipeline.deps, lock }, state);
+    if (newColumns) {
+      expect((await reupload).publication.uploads.at(-1)?.check).toMatchObject({ passed: true });
+      expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+    } else {
+      await expect(reupload).rejects.toBeInstanceOf(CsvRejectedError);
+      expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toEqual([]);
+    }
   });
 
   it('does not check again a file an earlier send checked whole', async () => {

@@ -35,6 +35,7 @@ function publication(uploads: number, mode: 'replace' | 'append' = 'append'): Pu
     datasetRef: 'd',
     datasetId: 'd_07c63be0f37e6e59c07a4ddc2fd87fcb',
     mode,
+    newColumns: false,
     size: 1,
     etag: 'e',
     md5Hex: 'm',

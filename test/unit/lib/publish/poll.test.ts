@@ -42,6 +42,7 @@ function sentState(
       datasetRef: ID,
       datasetId: ID,
       mode: options.mode ?? 'replace',
+      newColumns: false,
       size: 10,
       etag: 'e',
       md5Hex: 'm',
