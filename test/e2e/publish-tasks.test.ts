@@ -143,26 +143,28 @@ describe('state machine tasks', () => {
   it.each([
     { folder: 'replace-new-columns', newColumns: true },
     { folder: 'replace', newColumns: false },
-  ])('checks a re-sent file as it was dropped: other columns under $folder/', async ({ newColumns }) => {
-    pipeline = await startFastPipeline({ deliverEvents: false });
-    const lock = new MemoryLock();
-    const folder = newColumns ? 'replace-new-columns' : 'replace';
-    const state = await sentOnce(
-      pipeline,
-      lock,
-      `incoming/${POPULATION.alias}/${folder}/other-columns.csv`,
-      'ministry,category,amount\nMOF,grants,100\n',
-      newColumns,
-    );
-    const reupload = reuploadPublication({ ...pipeline.deps, lock }, state);
-    if (newColumns) {
-      expect((await reupload).publication.uploads.at(-1)?.check).toMatchObject({ passed: true });
-      expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
-    } else {
-      await expect(reupload).rejects.toBeInstanceOf(CsvRejectedError);
-      expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toEqual([]);
-    }
-  });
+  ])(
+    'checks a re-sent file as it was dropped: other columns under $folder/',
+    async ({ folder, newColumns }) => {
+      pipeline = await startFastPipeline({ deliverEvents: false });
+      const lock = new MemoryLock();
+      const state = await sentOnce(
+        pipeline,
+        lock,
+        `incoming/${POPULATION.alias}/${folder}/other-columns.csv`,
+        'ministry,category,amount\nMOF,grants,100\n',
+        newColumns,
+      );
+      const reupload = reuploadPublication({ ...pipeline.deps, lock }, state);
+      if (newColumns) {
+        expect((await reupload).publication.uploads.at(-1)?.check).toMatchObject({ passed: true });
+        expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
+      } else {
+        await expect(reupload).rejects.toBeInstanceOf(CsvRejectedError);
+        expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toEqual([]);
+      }
+    },
+  );
 
   it('does not check again a file an earlier send checked whole', async () => {
     pipeline = await startFastPipeline({ deliverEvents: false });
