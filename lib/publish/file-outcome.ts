@@ -75,6 +75,11 @@ const FILED: Record<Verdict['outcome'], { folder: Outcome; detailType: OutcomeDe
   failed: { folder: 'failed', detailType: 'Dataset Publish Failed' },
   unconfirmed: { folder: 'unconfirmed', detailType: 'Dataset Publish Unconfirmed' },
 };
+const VERDICT_FILED_IN: Record<Outcome, Verdict['outcome']> = {
+  processed: 'published',
+  failed: 'failed',
+  unconfirmed: 'unconfirmed',
+};
 
 /**
  * Files a file's outcome: writes the report, moves the file to processed/, failed/ or
@@ -122,11 +127,9 @@ export async function finishEarlierFiling(
   const filed = await filedOutcomeOf(deps.bucket, facts);
   if (!filed) return undefined;
   const written = (await deps.bucket.getJson(facts.bucket, reportKeyFor(filed.fileKey))) as PublishReport;
-  const detailType = Object.values(FILED).find(({ folder }) => folder === filed.outcome)?.detailType;
-  if (!detailType) return undefined;
   const { report, moved } = await finishFiling(
     deps,
-    { ...facts, detailType },
+    { ...facts, detailType: FILED[VERDICT_FILED_IN[filed.outcome]].detailType },
     { fileKey: filed.fileKey, report: written },
   );
   deps.log.warn('FILING_FINISHED', { sourceKey: facts.sourceKey, fileKey: filed.fileKey, moved });
