@@ -112,24 +112,24 @@ export class DynamoDatasetLock implements DatasetLock {
       ':ttl': { N: String(Math.ceil(leaseExpiresAt / 1000) + 86_400) },
     };
     const sets = ['#lease = :lease', '#ttl = :ttl'];
-    const removes: string[] = [];
     for (const field of ['phase', 'holderKey', 'holderEtag', 'resumeState', 'takeovers'] as const) {
       const value = update[field];
-      if (value === undefined) continue;
+      if (value === undefined || value === null) continue;
       names[`#${field}`] = field;
-      if (value === null) {
-        removes.push(`#${field}`);
-        continue;
-      }
       values[`:${field}`] = typeof value === 'number' ? { N: String(value) } : { S: value };
       sets.push(`#${field} = :${field}`);
+    }
+    let remove = '';
+    if (update.resumeState === null) {
+      names['#resumeState'] = 'resumeState';
+      remove = ' REMOVE #resumeState';
     }
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { datasetId: { S: datasetId } },
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          UpdateExpression: `SET ${sets.join(', ')}${remove}`,
           ConditionExpression: '#token = :token',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
