@@ -194,6 +194,27 @@ export interface LocalPipeline {
  * EventBridge and Lambda endpoints) and to the local data.gov.sg unless a real one is configured.
  */
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const started: Closable[] = [];
+  try {
+    return await assemblePipeline(options, (part) => {
+      started.push(part);
+      return part;
+    });
+  } catch (error) {
+    // A part that could not start (a port in use) leaves none running, nor s3rver's directory.
+    await Promise.allSettled(started.reverse().map((part) => part.close()));
+    throw error;
+  }
+}
+
+interface Closable {
+  close(): Promise<unknown>;
+}
+
+async function assemblePipeline(
+  options: LocalPipelineOptions,
+  track: <T extends Closable>(part: T) => T,
+): Promise<LocalPipeline> {
   // Blank variables mean "unset" (as in loadSettings), so they never hide a local default.
   const env = Object.fromEntries(Object.entries(options.env ?? {}).filter(([, value]) => value)) as Record<
     string,
@@ -203,15 +224,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const ppDataSets = options.ppDataSets ?? localPpDataSets();
   const performancePlatform = env.PP_BASE_URL
     ? undefined
-    : await startLocalPerformancePlatform({ dataSets: ppDataSets });
+    : track(await startLocalPerformancePlatform({ dataSets: ppDataSets }));
   const dataGovSg = external
     ? undefined
-    : await startLocalDataGovSg({
-        apiKeys: [LOCAL_API_KEY],
-        datasets: SAMPLE_DATASETS,
-        ...options.dataGovSg,
-      });
-  const ssm = options.apiKeyFromSsm && !external ? await startLocalSsm() : undefined;
+    : track(
+        await startLocalDataGovSg({
+          apiKeys: [LOCAL_API_KEY],
+          datasets: SAMPLE_DATASETS,
+          ...options.dataGovSg,
+        }),
+      );
+  const ssm = options.apiKeyFromSsm && !external ? track(await startLocalSsm()) : undefined;
   ssm?.put(LOCAL_API_KEY_PARAMETER, LOCAL_API_KEY);
   const settings = loadSettings({
     ...(ssm ? { DGS_API_KEY_PARAMETER: LOCAL_API_KEY_PARAMETER } : { DGS_API_KEY: LOCAL_API_KEY }),
@@ -226,12 +249,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     ...env,
   });
 
-  const localS3 = await startLocalS3({
-    buckets: [LOCAL_BUCKET],
-    ...(options.s3Port ? { port: options.s3Port } : {}),
-  });
-  const dynamo = await startLocalDynamoDb();
-  const eventBridge = await startLocalEventBridge();
+  const localS3 = track(
+    await startLocalS3({
+      buckets: [LOCAL_BUCKET],
+      ...(options.s3Port ? { port: options.s3Port } : {}),
+    }),
+  );
+  const dynamo = track(await startLocalDynamoDb());
+  const eventBridge = track(await startLocalEventBridge());
   const hooks = options.interceptor;
   const s3 = intercepted(createS3Client(localS3ClientConfig(localS3.endpoint)), 's3', hooks);
   const dynamoClient = intercepted(
@@ -294,44 +319,46 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     );
   };
 
-  const stepFunctions = await startLocalStepFunctions({
-    machines: [
-      {
-        name: LOCAL_MACHINE,
-        definition: loadAslForLocalRun(JSON.parse(readFileSync(ASL_PATH, 'utf8'))),
-        taskHandlers: {
-          CheckIngestionStatus: task(
-            'CheckIngestionStatus',
-            makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
-          ),
-          Reupload: task(
-            'Reupload',
-            makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock, sleep })),
-          ),
-          FileOutcome: task(
-            'FileOutcome',
-            makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
-          ),
-          StartNextFile: async (input) => {
-            const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
-            await invokeAsync(FunctionName, Payload);
-            return {};
+  const stepFunctions = track(
+    await startLocalStepFunctions({
+      machines: [
+        {
+          name: LOCAL_MACHINE,
+          definition: loadAslForLocalRun(JSON.parse(readFileSync(ASL_PATH, 'utf8'))),
+          taskHandlers: {
+            CheckIngestionStatus: task(
+              'CheckIngestionStatus',
+              makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
+            ),
+            Reupload: task(
+              'Reupload',
+              makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock, sleep })),
+            ),
+            FileOutcome: task(
+              'FileOutcome',
+              makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
+            ),
+            StartNextFile: async (input) => {
+              const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
+              await invokeAsync(FunctionName, Payload);
+              return {};
+            },
           },
+          ...(fast === undefined
+            ? {}
+            : {
+                waitTimeOverrides: { WaitForIngestion: fast, WaitBeforeReupload: fast },
+                retryIntervalOverrides: {
+                  CheckIngestionStatus: fast,
+                  Reupload: fast,
+                  FileOutcome: fast,
+                  StartNextFile: fast,
+                },
+              }),
         },
-        ...(fast === undefined
-          ? {}
-          : {
-              waitTimeOverrides: { WaitForIngestion: fast, WaitBeforeReupload: fast },
-              retryIntervalOverrides: {
-                CheckIngestionStatus: fast,
-                Reupload: fast,
-                FileOutcome: fast,
-                StartNextFile: fast,
-              },
-            }),
-      },
-    ],
-  });
+      ],
+    }),
+  );
 
   const lambdaConfig = () => ({
     endpoint: lambda.endpoint,
@@ -388,18 +415,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   }));
   const fn = (name: string, handler: LocalFunction): LocalFunction =>
     hooks ? (event, context) => hooks.invocation(name, () => handler(event, context)) : handler;
-  const lambda = await startLocalLambda({
-    ...(options.uploadTimeoutMs ? { timeoutsMs: { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } } : {}),
-    ...(options.asyncRetries ? { asyncRetries: options.asyncRetries } : {}),
-    functions: {
-      [UPLOAD_FUNCTION]: fn(
-        UPLOAD_FUNCTION,
-        makeUploadHandler(() => uploadDeps),
-      ),
-      [FORWARDER_FUNCTION]: fn(FORWARDER_FUNCTION, forwarder),
-      [REQUESTS_FUNCTION]: fn(REQUESTS_FUNCTION, publishRequests),
-    },
-  });
+  const lambda = track(
+    await startLocalLambda({
+      ...(options.uploadTimeoutMs ? { timeoutsMs: { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } } : {}),
+      ...(options.asyncRetries ? { asyncRetries: options.asyncRetries } : {}),
+      functions: {
+        [UPLOAD_FUNCTION]: fn(
+          UPLOAD_FUNCTION,
+          makeUploadHandler(() => uploadDeps),
+        ),
+        [FORWARDER_FUNCTION]: fn(FORWARDER_FUNCTION, forwarder),
+        [REQUESTS_FUNCTION]: fn(REQUESTS_FUNCTION, publishRequests),
+      },
+    }),
+  );
   lambdaClient = createLambdaClient(lambdaConfig());
   const sweepHandler = makeSweepHandler(() => ({
     settings,
@@ -411,23 +440,25 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     kicker: kicker(UPLOAD_FUNCTION),
     forwarder: kicker(FORWARDER_FUNCTION),
   }));
-  const httpApi = await startLocalHttpApi({
-    ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
-    routes: [
-      ...['POST', 'PUT'].map((method) => ({
-        method,
-        path: '/performance/{dataGroup}/{dataType}',
+  const httpApi = track(
+    await startLocalHttpApi({
+      ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
+      routes: [
+        ...['POST', 'PUT'].map((method) => ({
+          method,
+          path: '/performance/{dataGroup}/{dataType}',
+          handler: async (event: APIGatewayProxyEventV2) =>
+            (await forwarder(event)) as APIGatewayProxyStructuredResultV2,
+        })),
+        { method: 'POST', path: '/datasets/{dataset}/uploads' },
+        { method: 'GET', path: '/datasets/{dataset}' },
+      ].map((route) => ({
         handler: async (event: APIGatewayProxyEventV2) =>
-          (await forwarder(event)) as APIGatewayProxyStructuredResultV2,
+          (await publishRequests(event)) as APIGatewayProxyStructuredResultV2,
+        ...route,
       })),
-      { method: 'POST', path: '/datasets/{dataset}/uploads' },
-      { method: 'GET', path: '/datasets/{dataset}' },
-    ].map((route) => ({
-      handler: async (event: APIGatewayProxyEventV2) =>
-        (await publishRequests(event)) as APIGatewayProxyStructuredResultV2,
-      ...route,
-    })),
-  });
+    }),
+  );
   // As serverless.yml's EventBridge rules: each detail type goes to its function.
   const eventTargets: Record<string, string> = {
     [RECORDS_SUBMITTED]: FORWARDER_FUNCTION,

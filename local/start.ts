@@ -4,8 +4,11 @@
  *   npm start -- --fast       every Wait state and retry shortened to FAST_WAIT_MS (default 200 ms)
  *   npm start -- --demo       drops the example files (CSVs and a Performance Platform NDJSON),
  *                             waits for their outcomes, prints the reports and exits 0 only if
- *                             each ended as expected (implies --fast)
- * DGS_API_BASE_URL + DGS_API_KEY publish to a real data.gov.sg instead of the local one.
+ *                             each ended as expected (implies --fast; free ports, so it runs
+ *                             beside an `npm start`)
+ * LOCAL_S3_PORT and LOCAL_HTTP_PORT (default 4569 and 4570; 0 takes a free one) place the drop
+ * bucket and the HTTP API. DGS_API_BASE_URL + DGS_API_KEY publish to a real data.gov.sg instead of
+ * the local one.
  */
 import { readFileSync } from 'node:fs';
 import { consoleLog, progressPrinter } from './console-log.js';
@@ -24,22 +27,49 @@ if (external && !process.env.DGS_API_KEY) {
   );
   process.exit(2);
 }
+const ports = {
+  LOCAL_S3_PORT: portSetting('LOCAL_S3_PORT', demo ? 0 : 4569),
+  LOCAL_HTTP_PORT: portSetting('LOCAL_HTTP_PORT', demo ? 0 : 4570),
+};
 const pipeline = await startLocalPipeline({
   env: {
     ...process.env,
     ...(external ? { UPLOAD_ALLOWED_ORIGINS: process.env.UPLOAD_ALLOWED_ORIGINS } : {}),
   },
-  s3Port: Number(process.env.LOCAL_S3_PORT ?? 4569),
-  httpPort: Number(process.env.LOCAL_HTTP_PORT ?? 4570),
+  s3Port: ports.LOCAL_S3_PORT,
+  httpPort: ports.LOCAL_HTTP_PORT,
   ...(fast ? { fastWaitMs: Number(process.env.FAST_WAIT_MS ?? 200) } : {}),
   log: consoleLog(),
   onProgress: progressPrinter(),
+}).catch((error: unknown) => {
+  const port = (error as NodeJS.ErrnoException & { port?: number }).port;
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === undefined) throw error;
+  const variable = Object.entries(ports).find(([, value]) => value === port)?.[0] ?? 'LOCAL_S3_PORT';
+  process.stderr.write(
+    `Port ${port} is already in use on 127.0.0.1 (${variable}): another govpub, serverless-s3-local (whose default is also 4569) or another program holds it. Stop that program, or choose another port: ${variable}=<port> npm start (0 takes any free port).\n`,
+  );
+  process.exit(2);
 });
+
+/** A port from the environment: an integer from 0 (any free port) to 65535, else exit 2. */
+function portSetting(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (Number.isInteger(port) && port >= 0 && port <= 65_535) return port;
+  process.stderr.write(`${name} must be a port number from 0 (any free port) to 65535, not "${raw}".\n`);
+  process.exit(2);
+}
 
 const s3 = pipeline.localS3.endpoint;
 const http = pipeline.httpApi.endpoint;
 const pp = pipeline.performancePlatform;
-process.stdout.write(`govpub is running locally (Ctrl-C to stop)
+if (demo) {
+  process.stdout.write(
+    `govpub demo: a local pipeline on free ports with shortened waits; dropping the example files and waiting for their outcomes\n`,
+  );
+} else {
+  process.stdout.write(`govpub is running locally (Ctrl-C to stop)
   drop bucket    s3://${pipeline.bucket} at ${s3} (path-style, access key S3RVER / secret S3RVER)
   HTTP API       ${http} (no auth locally; IAM in AWS)
   data.gov.sg    ${pipeline.dataGovSg ? `${pipeline.dataGovSg.baseUrl} (local stand-in, API key ${LOCAL_API_KEY})` : `${process.env.DGS_API_BASE_URL} (real)`}
@@ -58,6 +88,7 @@ Forward records to the Performance Platform:
 Then look in processed/, failed/ or unconfirmed/ for each file and its .report.json.
 
 `);
+}
 
 if (demo) {
   const expected = [

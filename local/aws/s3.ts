@@ -1,11 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import S3rver, { type S3rverEvent, type S3rverEventRecord, type S3rverMiddleware } from 's3rver';
-import { closeServer, LOCAL_HOST, LOCAL_REGION, localEndpoint, notifyAll, rethrowLater } from './common.js';
+import {
+  closeServer,
+  LOCAL_HOST,
+  LOCAL_REGION,
+  listenLocal,
+  localEndpoint,
+  notifyAll,
+  rethrowLater,
+} from './common.js';
 import { conditionalRequests, makeObjectWritesAtomic } from './s3-atomic.js';
 
 /** The record shape a Lambda function receives in an S3 notification. */
@@ -31,6 +40,13 @@ export interface LocalS3 {
 }
 
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  // s3rver's own listen leaves EADDRINUSE as an unhandled 'error' event (a crash, its promise
+  // never settles): try the port first, so that a port in use is an error its caller can explain.
+  if (options.port) {
+    const probe = createServer();
+    await listenLocal(probe, options.port);
+    await closeServer(probe);
+  }
   const ownDirectory = options.directory === undefined;
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'local-s3-')));
   const server = new S3rver({

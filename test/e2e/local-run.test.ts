@@ -1,5 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../lib/aws-clients.js';
@@ -40,21 +44,83 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, ms: number): Promis
   });
 }
 
-describe('the local run (npm start)', () => {
-  it('runs the demo: publishes the examples, files the bad one, prints the reports, exits 0', async () => {
-    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
-      execFile(process.execPath, [...START, '--demo'], { env: ENV, timeout: 90_000 }, (error, out, err) => {
-        exposeToScan('npm run demo stdout', out);
-        exposeToScan('npm run demo stderr', err);
-        if (error) reject(new Error(`${error.message}\n${out}`));
-        else resolve({ stdout: out });
-      });
+/** Holds a port on 127.0.0.1 (0: a free one), as another program would; undefined if it is taken. */
+async function holdPort(port: number): Promise<(Server & { port: number }) | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () =>
+      resolve(Object.assign(server, { port: (server.address() as { port: number }).port })),
+    );
+  });
+}
+
+/** Runs the local run to its end: its exit code and output. */
+function runToEnd(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [...START, ...args], { env, timeout: 90_000 }, (_, out, err) => {
+      exposeToScan(`local run ${args.join(' ')} stdout`, out);
+      exposeToScan(`local run ${args.join(' ')} stderr`, err);
+      resolve({ code: child.exitCode, stdout: out, stderr: err });
     });
-    expect(stdout.match(/^as expected: /gm)).toHaveLength(4);
-    expect(stdout).toMatch(/published incoming\/resident-population\/replace\/resident-population\.csv/);
-    expect(stdout).toMatch(/failed .*\[UNKNOWN_ALIAS\]/);
-    expect(stdout).toMatch(/"outcome": "published"/);
+  });
+}
+
+describe('the local run (npm start)', () => {
+  it('runs the demo on free ports beside a running npm start: publishes the examples, files the bad one, prints the reports, exits 0', async () => {
+    // npm start's default ports, held as a running npm start (or serverless-s3-local) holds them.
+    const held = await Promise.all([holdPort(4569), holdPort(4570)]);
+    try {
+      const { LOCAL_S3_PORT: _s3, LOCAL_HTTP_PORT: _http, ...env } = ENV;
+      const { code, stdout } = await runToEnd(['--demo'], env);
+      expect(code, stdout).toBe(0);
+      expect(stdout.match(/^as expected: /gm)).toHaveLength(4);
+      expect(stdout).toMatch(/published incoming\/resident-population\/replace\/resident-population\.csv/);
+      expect(stdout).toMatch(/failed .*\[UNKNOWN_ALIAS\]/);
+      expect(stdout).toMatch(/"outcome": "published"/);
+      // Not the banner of a run that stays up: the demo exits.
+      expect(stdout).not.toMatch(/Ctrl-C|curl /);
+    } finally {
+      for (const server of held) server?.close();
+    }
   }, 120_000);
+
+  it.each(['LOCAL_S3_PORT', 'LOCAL_HTTP_PORT'])(
+    'says which setting to change when %s is in use, and leaves nothing behind',
+    async (variable) => {
+      const taken = await holdPort(0);
+      if (!taken) throw new Error('no free port');
+      const temporary = mkdtempSync(join(tmpdir(), 'govpub-port-clash-'));
+      try {
+        const { code, stdout, stderr } = await runToEnd(['--fast'], {
+          ...ENV,
+          [variable]: String(taken.port),
+          TMPDIR: temporary,
+        });
+        expect(code, `${stdout}\n${stderr}`).toBe(2);
+        expect(stderr).toContain(`Port ${taken.port} is already in use on 127.0.0.1 (${variable})`);
+        expect(stderr).toContain(`${variable}=<port> npm start`);
+        expect(stderr).not.toMatch(/^\s+at /m);
+        expect(stdout).not.toMatch(/running locally/);
+        expect(readdirSync(temporary).filter((name) => name.startsWith('local-s3-'))).toEqual([]);
+      } finally {
+        taken.close();
+        rmSync(temporary, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+
+  it('refuses a port setting that is not a port number', async () => {
+    const { code, stderr } = await runToEnd(['--fast'], { ...ENV, LOCAL_HTTP_PORT: '45a' });
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      'LOCAL_HTTP_PORT must be a port number from 0 (any free port) to 65535, not "45a".',
+    );
+  }, 60_000);
 
   it('prints its endpoints, publishes a file dropped by any S3 client, and stops cleanly on Ctrl-C', async () => {
     const child = spawn(process.execPath, [...START, '--fast'], {
