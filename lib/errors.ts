@@ -175,12 +175,10 @@ export class DatasetBusyError extends GovpubError {
 export class CsvRejectedError extends GovpubError {
   readonly report: import('./csv-check/types.js').CsvCheckReport;
   constructor(report: import('./csv-check/types.js').CsvCheckReport) {
+    // Each problem's message names its row and column already.
     const first = report.problems.find((problem) => problem.severity === 'error');
-    const where = first
-      ? ` The first: ${first.row ? `row ${first.row}` : 'the file'}${first.column ? `, column "${first.column}"` : ''}: ${first.message}`
-      : '';
     super(
-      `The file has ${report.errors} error(s) and was not sent to data.gov.sg.${where} Fix the file and drop it again; the report lists the problems.`,
+      `The file has ${report.errors} error(s) and was not sent to data.gov.sg.${first ? ` The first: ${first.message}` : ''} Fix the file and drop it again; the report lists the problems.`,
     );
     this.name = 'CsvRejectedError';
     this.report = report;

@@ -393,7 +393,11 @@ class CheckRun {
         row,
         message: blank
           ? `Row ${row} is empty; remove blank lines.`
-          : `Row ${row} has ${record.length} fields; the header has ${header.length}.`,
+          : `Row ${row} has ${record.length} fields; the header has ${header.length}.${
+              record.length > header.length
+                ? ' A value that contains a comma must be in double quotes ("2,100,000"), or written without it.'
+                : ''
+            }`,
       });
       return;
     }

@@ -264,7 +264,11 @@ const DROPS: DropRow[] = [
     input: 'NUL bytes in a value',
     key: `incoming/${POPULATION.alias}/replace/nul.csv`,
     body: `${HEADER}2023,fe\u0000male,2100000\n`,
-    expected: { outcome: 'failed', code: 'CSV_INVALID', message: /row 2, column "sex"/ },
+    expected: {
+      outcome: 'failed',
+      code: 'CSV_INVALID',
+      message: /The first: Row 2, column "sex" holds the control character U\+0000 \(NUL\)/,
+    },
   },
   {
     input: 'a file of NUL bytes only',

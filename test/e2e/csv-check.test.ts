@@ -23,7 +23,7 @@ describe('the CSV check in the pipeline', () => {
     await pipeline.whenIdle();
     const report = await outcomeOf(pipeline, key);
     expect(report).toMatchObject({ outcome: 'failed', error: { code: 'CSV_INVALID' } });
-    expect(report.error?.message).toMatch(/row 20002, column "population"/);
+    expect(report.error?.message).toMatch(/The first: Row 20002, column "population" must be a number/);
     expect(report.check?.problems[0]).toMatchObject({
       code: 'NOT_NUMERIC',
       row: 20002,

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { checkCsv, createCsvCheck } from '../../../../lib/csv-check/checker.js';
 import type { CsvCheckOptions, CsvCheckReport } from '../../../../lib/csv-check/types.js';
+import { CsvRejectedError } from '../../../../lib/errors.js';
 
 const COLUMNS = [
   { name: 'year', dataType: 'NUMERIC' },
@@ -88,6 +89,19 @@ describe('checkCsv', () => {
     ]);
     expect(report.problems[0]?.message).toBe('Row 3 has 2 fields; the header has 3.');
     expect(report.problems[1]?.message).toMatch(/empty/);
+    // More fields than the header: most often a number written with thousands separators.
+    expect(report.problems[2]?.message).toBe(
+      'Row 5 has 4 fields; the header has 3. A value that contains a comma must be in double quotes ("2,100,000"), or written without it.',
+    );
+  });
+
+  it('names the first error once in the rejection, as the checker wrote it', async () => {
+    const report = await check('year,sex,population\n2023,female,2,100,000\n');
+    const error = new CsvRejectedError(report);
+    expect(error.message).toBe(
+      `The file has 1 error(s) and was not sent to data.gov.sg. The first: ${report.problems[0]?.message} Fix the file and drop it again; the report lists the problems.`,
+    );
+    expect(error.message).not.toMatch(/row \d+: Row \d+/i);
   });
 
   it('reports empty and duplicate header names', async () => {
