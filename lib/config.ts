@@ -97,6 +97,14 @@ const settingsSchema = z.object({
   CSV_CHECK_MAX_PROBLEMS: positiveInt.max(1000).default(20),
 });
 
+/** Every setting's name, as the environment spells it. */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
+/** What each setting is when its variable is unset (undefined: no default). */
+export function settingDefaults(): Record<string, unknown> {
+  return settingsSchema.parse({});
+}
+
 export type Settings = Omit<z.infer<typeof settingsSchema>, 'IDLE_CONFIRM_SECONDS'> & {
   IDLE_CONFIRM_SECONDS: number;
 };
@@ -108,9 +116,7 @@ type Env = Record<string, string | undefined>;
  */
 export function loadSettings(env: Env = process.env): Settings {
   const present = Object.fromEntries(
-    Object.keys(settingsSchema.shape)
-      .map((name) => [name, env[name]])
-      .filter(([, value]) => value !== undefined && value !== ''),
+    SETTING_NAMES.map((name) => [name, env[name]]).filter(([, value]) => value !== undefined && value !== ''),
   );
   const parsed = settingsSchema
     .transform((settings) => ({

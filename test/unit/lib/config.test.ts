@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadSettings } from '../../../lib/config.js';
+import { loadSettings, SETTING_NAMES, settingDefaults } from '../../../lib/config.js';
 import { ConfigError } from '../../../lib/errors.js';
 
 describe('loadSettings: the exactly-once settings', () => {
@@ -28,5 +29,58 @@ describe('loadSettings: the exactly-once settings', () => {
     expect(() => loadSettings({ UPLOAD_ASSUMED_MIB_PER_SECOND: '0', MAX_TAKEOVERS: '-1' })).toThrow(
       /UPLOAD_ASSUMED_MIB_PER_SECOND: .*; MAX_TAKEOVERS: /,
     );
+  });
+});
+
+/** The rows of the README's configuration table: the variables each names, and its default cell. */
+function readmeConfigurationRows(): Array<{ names: string[]; defaults: string[] }> {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Configuration\n'));
+  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('\n|')));
+  return table
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => {
+      const [names = '', defaults = ''] = line.split(' | ').map((cell) => cell.replace(/^\| /, ''));
+      const quoted = (cell: string) => [...cell.matchAll(/`([^`]*)`/g)].map((match) => match[1] ?? '');
+      return { names: quoted(names), defaults: quoted(defaults) };
+    });
+}
+
+/** Variables of the local run only (local/start.ts), not settings of the functions. */
+const LOCAL_RUN_VARIABLES = ['LOCAL_S3_PORT', 'LOCAL_HTTP_PORT', 'FAST_WAIT_MS'];
+
+describe("the README's configuration table", () => {
+  const rows = readmeConfigurationRows();
+  const documented = rows.flatMap((row) => row.names);
+
+  it("names every setting, and only settings or the local run's variables", () => {
+    expect(SETTING_NAMES.filter((name) => !documented.includes(name))).toEqual([]);
+    expect(
+      documented.filter((name) => !SETTING_NAMES.includes(name) && !LOCAL_RUN_VARIABLES.includes(name)),
+    ).toEqual([]);
+  });
+
+  it("gives each setting's default as the code has it", () => {
+    const defaults = settingDefaults();
+    const written = (value: unknown) =>
+      Array.isArray(value)
+        ? value.join(',')
+        : value === true
+          ? 'on'
+          : value === false
+            ? 'off'
+            : String(value);
+    const mismatches = rows.flatMap((row) =>
+      row.names.flatMap((name, index) => {
+        const expected = defaults[name];
+        if (expected === undefined || !SETTING_NAMES.includes(name)) return [];
+        const cell = row.defaults[index];
+        return cell === written(expected)
+          ? []
+          : [`${name}: README ${cell ?? '(none)'}, code ${written(expected)}`];
+      }),
+    );
+    expect(mismatches).toEqual([]);
   });
 });
