@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { consoleLog } from '../../../local/console-log.js';
 
@@ -47,4 +49,53 @@ describe('the console of npm start', () => {
       'unconfirmed incoming/d/append/a.csv -> unconfirmed/a [INGESTION_TIMEOUT]: sent, outcome unknown; read the report before doing anything',
     ]);
   });
+
+  it('gives every warning and error the service logs a readable line: no JSON, no message code', () => {
+    const codes = warningCodes();
+    expect(codes.length).toBeGreaterThan(20);
+    const fields = {
+      key: 'incoming/d/append/a.csv',
+      sourceKey: 'incoming/d/append/a.csv',
+      fileKey: 'failed/d/append/a.20261206T000000Z-0123abcd.csv',
+      datasetId: 'd_1',
+      dataGroup: 'g',
+      dataType: 't',
+      error: 'DgsTransientError',
+      errorCode: 'CSV_INVALID',
+      reason: 'socket hang up',
+      outcome: 'failed',
+      problems: ['one'],
+    };
+    for (const code of codes) {
+      const lines = printed((log) => log.warn(code, fields));
+      expect(lines.length, code).toBeLessThanOrEqual(1);
+      for (const line of lines) {
+        // A code in brackets is the outcome's code, which the report names too.
+        expect(line.replace(/\[[A-Z_]+\]/g, ''), code).not.toMatch(/[A-Z]{2,}_[A-Z_]+|[{}]/);
+      }
+    }
+  });
+
+  it('puts a warning without a line of its own into words', () => {
+    expect(printed((log) => log.warn('SOMETHING_NEW', { datasetId: 'd_1', count: 2 }))).toEqual([
+      'warning   something new: datasetId d_1, count 2',
+    ]);
+  });
 });
+
+/** The message codes of every log.warn and log.error call in the functions and the library. */
+function warningCodes(): string[] {
+  const root = new URL('../../../', import.meta.url).pathname;
+  const sources = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? sources(join(dir, entry.name))
+        : entry.name.endsWith('.ts')
+          ? [readFileSync(join(root, dir, entry.name), 'utf8')]
+          : [],
+    );
+  const found = [...sources('lib'), ...sources('functions')].flatMap((text) =>
+    [...text.matchAll(/log\.(?:warn|error)\(\s*'([A-Z_]+)'/g)].map((match) => match[1] ?? ''),
+  );
+  return [...new Set(found)].sort();
+}
