@@ -17,9 +17,18 @@ export function clientError(statusCode: number, message: string, extra: Record<s
   return jsonResponse(statusCode, { message, ...extra });
 }
 
-/** The answer to an unexpected error: logged with its type, never shown to the caller. */
+/**
+ * The answer to an unexpected error: logged whole (type, message, stack) so that it can be
+ * fixed, never shown to the caller. Texts from outside (data.gov.sg, the write API) reach an
+ * error's message only after their clients removed the key and tokens.
+ */
 export function serverError(log: Log, error: unknown): APIGatewayProxyStructuredResultV2 {
-  log.error('HTTP_UNEXPECTED_ERROR', { error: error instanceof Error ? error.name : typeof error });
+  log.error(
+    'HTTP_UNEXPECTED_ERROR',
+    error instanceof Error
+      ? { error: error.name, message: error.message, stack: error.stack }
+      : { error: typeof error, message: String(error) },
+  );
   return jsonResponse(500, { message: 'Internal error; it has been logged.' });
 }
 
