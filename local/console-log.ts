@@ -97,7 +97,7 @@ function describe(message: string, f: Fields): string | null | undefined {
     case 'FILE_LEASE_NOT_RELEASED':
       return `warning   the lease on ${f?.lease} could not be released (${f?.error}); it ends on its own`;
     case 'HTTP_UNEXPECTED_ERROR':
-      return `error     an HTTP request failed unexpectedly (${f?.error}: ${f?.message}); it was answered 500 (its stack is in the service's JSON log)`;
+      return `error     an HTTP request failed unexpectedly (${f?.error}: ${f?.message}); it was answered 500${typeof f?.stack === 'string' ? `\n${f.stack.replace(/^/gm, '            ')}` : ''}`;
     default:
       return undefined;
   }

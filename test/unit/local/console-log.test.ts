@@ -76,6 +76,20 @@ describe('the console of npm start', () => {
     }
   });
 
+  it('shows the stack of an unexpected error, indented under its line', () => {
+    expect(
+      printed((log) =>
+        log.error('HTTP_UNEXPECTED_ERROR', {
+          error: 'TypeError',
+          message: 'x is undefined',
+          stack: 'TypeError: x is undefined\n    at f (a.ts:1:1)',
+        }),
+      ),
+    ).toEqual([
+      'error     an HTTP request failed unexpectedly (TypeError: x is undefined); it was answered 500\n            TypeError: x is undefined\n                at f (a.ts:1:1)',
+    ]);
+  });
+
   it('puts a warning without a line of its own into words', () => {
     expect(printed((log) => log.warn('SOMETHING_NEW', { datasetId: 'd_1', count: 2 }))).toEqual([
       'warning   something new: datasetId d_1, count 2',
