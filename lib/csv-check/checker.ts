@@ -3,11 +3,48 @@ import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import Papa from 'papaparse';
 import { compareWithDataset, headerErrors, headerStyleWarnings } from './header.js';
-import type { CsvCheckOptions, CsvCheckReport, CsvProblem } from './types.js';
+import type { CsvCheckOptions, CsvCheckReport, CsvProblem, CsvProblemCode } from './types.js';
 import { Utf8Validator } from './utf8.js';
 import { type ColumnRule, ruleFor } from './values.js';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** How to get a CSV data.gov.sg reads out of Excel, where most of these files come from. */
+const SAVE_AS_CSV_UTF8 =
+  'In Excel: File > Save As > "CSV UTF-8 (Comma delimited) (*.csv)", then drop that file.';
+/**
+ * Files that are not CSV text at all, told by their first bytes: a person is told what the file
+ * is, not that row 1 has odd characters.
+ */
+const NOT_CSV: Array<{ code: CsvProblemCode; matches: (start: Buffer) => boolean; message: string }> = [
+  {
+    code: 'SPREADSHEET',
+    // A ZIP archive: .xlsx (and .ods) workbooks are ZIP files.
+    matches: (start) => start.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])),
+    message: `The file is a spreadsheet workbook (an Excel .xlsx file, a ZIP archive), not a CSV. ${SAVE_AS_CSV_UTF8}`,
+  },
+  {
+    code: 'SPREADSHEET',
+    // An OLE compound file: the .xls workbooks of Excel 97-2003.
+    matches: (start) => start.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0])),
+    message: `The file is a spreadsheet workbook (an Excel 97-2003 .xls file), not a CSV. ${SAVE_AS_CSV_UTF8}`,
+  },
+  {
+    code: 'COMPRESSED',
+    matches: (start) => start[0] === 0x1f && start[1] === 0x8b,
+    message:
+      'The file is gzip-compressed, not a CSV: decompress it (gunzip, or open it with an archive tool) and drop the .csv inside.',
+  },
+  {
+    code: 'UTF16',
+    // A UTF-16 byte order mark, or ASCII text with a NUL after (or before) each character.
+    matches: (start) =>
+      (start[0] === 0xff && start[1] === 0xfe) ||
+      (start[0] === 0xfe && start[1] === 0xff) ||
+      (start.length >= 4 && start[0] !== 0 && start[1] === 0 && start[2] !== 0 && start[3] === 0) ||
+      (start.length >= 4 && start[0] === 0 && start[1] !== 0 && start[2] === 0 && start[3] !== 0),
+    message: `The file is UTF-16 text (what Excel's "Unicode Text" export writes), not UTF-8. ${SAVE_AS_CSV_UTF8}`,
+  },
+];
 /** NUL (an error) and the other control characters but tab, LF and CR (a warning). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const NUL = /\u0000/;
@@ -195,6 +232,13 @@ class CheckRun {
 
   feed(chunk: Buffer): void {
     if (this.stopped) return;
+    const notCsv = this.#bytes === 0 ? NOT_CSV.find((kind) => kind.matches(chunk)) : undefined;
+    if (notCsv) {
+      this.#bytes += chunk.length;
+      this.#add({ severity: 'error', code: notCsv.code, row: 1, message: notCsv.message });
+      this.#stop();
+      return;
+    }
     let bytes = chunk;
     if (this.#bytes === 0 && chunk.subarray(0, 3).equals(BOM)) {
       this.#add({
@@ -472,7 +516,7 @@ class CheckRun {
       row,
       column,
       value: this.#cut(record[index] ?? ''),
-      message: `Row ${row}, column "${column}" has bytes that are not valid UTF-8 (shown as \uFFFD). Save the file as UTF-8.`,
+      message: `Row ${row}, column "${column}" has bytes that are not valid UTF-8 (shown as \uFFFD): the file is probably in Windows-1252, which Excel's plain "CSV (Comma delimited)" writes. ${SAVE_AS_CSV_UTF8}`,
     });
   }
 
@@ -503,7 +547,7 @@ class CheckRun {
       this.#add({
         severity: 'error',
         code: 'INVALID_UTF8',
-        message: 'The file is not valid UTF-8. Save it as UTF-8.',
+        message: `The file is not valid UTF-8: it is probably in Windows-1252, which Excel's plain "CSV (Comma delimited)" writes. ${SAVE_AS_CSV_UTF8}`,
       });
     }
     if (this.#bytes === 0 || this.#header === undefined) {

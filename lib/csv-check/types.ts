@@ -13,6 +13,9 @@ export interface CsvProblem {
 }
 
 export const CSV_PROBLEM_CODES = [
+  'SPREADSHEET',
+  'COMPRESSED',
+  'UTF16',
   'INVALID_UTF8',
   'CONTROL_CHARACTER',
   'BOM',

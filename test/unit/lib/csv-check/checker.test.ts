@@ -1,5 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { checkCsv, createCsvCheck } from '../../../../lib/csv-check/checker.js';
 import type { CsvCheckOptions, CsvCheckReport } from '../../../../lib/csv-check/types.js';
@@ -69,6 +70,40 @@ describe('checkCsv', () => {
     const report = await check(latin1);
     expect(report.passed).toBe(false);
     expect(report.problems[0]).toMatchObject({ code: 'INVALID_UTF8', row: 2, column: 'name' });
+    // Excel's plain "CSV (Comma delimited)" writes Windows-1252: say so, and how to save UTF-8.
+    expect(report.problems[0]?.message).toMatch(/Windows-1252.*"CSV UTF-8 \(Comma delimited\) \(\*\.csv\)"/);
+  });
+
+  it.each([
+    [
+      'an Excel workbook (.xlsx, a ZIP archive)',
+      Buffer.from('PK\x03\x04\x14\x00\x06\x00[Content_Types].xml', 'latin1'),
+      'SPREADSHEET',
+      /\.xlsx/,
+    ],
+    [
+      'an Excel 97-2003 workbook (.xls)',
+      Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]),
+      'SPREADSHEET',
+      /\.xls file/,
+    ],
+    ['UTF-16 with a byte order mark', Buffer.from('\ufeffyear,sex\n2023,f\n', 'utf16le'), 'UTF16', /UTF-16/],
+    ['UTF-16 without one', Buffer.from('year,sex\n2023,f\n', 'utf16le'), 'UTF16', /UTF-16/],
+    ['big-endian UTF-16', Buffer.from('\ufeffyear,sex\n', 'utf16le').swap16(), 'UTF16', /UTF-16/],
+    ['a gzip-compressed CSV', gzipSync('year,sex\n2023,f\n'), 'COMPRESSED', /gzip/],
+  ])('names %s as what it is, once, and stops there', async (_, bytes, code, what) => {
+    const report = await check(bytes);
+    expect(report.passed).toBe(false);
+    expect(report.problems).toEqual([expect.objectContaining({ severity: 'error', code, row: 1 })]);
+    expect(report.problems[0]?.message).toMatch(what);
+    if (code !== 'COMPRESSED') expect(report.problems[0]?.message).toContain('CSV UTF-8 (Comma delimited)');
+  });
+
+  it('takes none of those for a CSV that merely starts like one', async () => {
+    for (const csv of ['P,K\n1,2\n', 'a,b\n1,2\n', '\u00ffa,b\n1,2\n']) {
+      expect((await check(csv)).problems.map((problem) => problem.code)).not.toContain('UTF16');
+      expect((await check(csv)).problems.map((problem) => problem.code)).not.toContain('SPREADSHEET');
+    }
   });
 
   it('reports a NUL or other control character with its row and column', async () => {
