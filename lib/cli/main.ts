@@ -46,9 +46,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const dataset = '--dataset <id>';
   const datasetHelp = 'datasetId, or an alias from config/datasets.json';
 
-  common(program.command('whoami').description("Check the data.gov.sg API key (the guide's step 2).")).action(
-    run('whoami', async () => (await import('./whoami.js')).whoami),
-  );
+  common(
+    program
+      .command('whoami')
+      .description(
+        "Check the data.gov.sg API key: step 2 of data.gov.sg's Write APIs guide, Verify API Connectivity.",
+      ),
+  ).action(run('whoami', async () => (await import('./whoami.js')).whoami));
 
   common(
     program

@@ -4,13 +4,32 @@ import { type CommonOptions, settingsFromEnv } from './common.js';
 import { CliError, classify, EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
 
-/** The guide's troubleshooting steps, shown whenever the key cannot be checked. */
-export function whoamiHints(baseUrl: string): string[] {
-  return [
-    `Check the API URL: DGS_API_BASE_URL is ${baseUrl}; staging is ${STAGING_BASE_URL} and production ${PRODUCTION_BASE_URL}, and their keys differ.`,
-    'Check the API key in DGS_API_KEY: it must be the current one for that environment and not expired; regenerate it in the data.gov.sg admin dashboard if in doubt.',
-    'Check the internet connection (and any proxy or firewall) to the API URL.',
-  ];
+/**
+ * The guide's troubleshooting steps that fit the failure: a missing key is not a network
+ * problem, and a refused key is not a connection one.
+ */
+export function whoamiHints(baseUrl: string, exitCode: ExitCode, message: string): string[] {
+  const url = `Check the API URL: DGS_API_BASE_URL is ${baseUrl}; staging is ${STAGING_BASE_URL} and production ${PRODUCTION_BASE_URL}, and their keys differ.`;
+  const key =
+    'Check the API key in DGS_API_KEY: it must be the current one for that environment and not expired; regenerate it in the data.gov.sg admin dashboard if in doubt.';
+  const network = `Check the internet connection to ${baseUrl} (and any proxy or firewall on the way).`;
+  switch (exitCode) {
+    case EXIT.usage:
+      return /DGS_API_KEY/.test(message)
+        ? [
+            'Set DGS_API_KEY to your data.gov.sg API key (from the admin dashboard; staging and production keys differ), or DGS_API_KEY_PARAMETER to the SSM parameter that holds it.',
+          ]
+        : [];
+    case EXIT.auth:
+      return [url, key];
+    case EXIT.connection:
+    case EXIT.timeout:
+      return [network, url];
+    case EXIT.http:
+      return ['data.gov.sg answered with an error of its own: try again in a few minutes.', url];
+    default:
+      return [url, key, network];
+  }
 }
 
 /** `govpub whoami`: checks the key (the guide's step 2). */
@@ -25,6 +44,9 @@ export async function whoami(out: Output, _options: CommonOptions): Promise<Exit
     return EXIT.ok;
   } catch (error) {
     const { exitCode, message, details } = classify(error);
-    throw new CliError(exitCode, message, { hints: whoamiHints(baseUrl), details: { baseUrl, ...details } });
+    throw new CliError(exitCode, message, {
+      hints: whoamiHints(baseUrl, exitCode, message),
+      details: { baseUrl, ...details },
+    });
   }
 }

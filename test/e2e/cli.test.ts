@@ -74,6 +74,19 @@ const silentUrl = () => `http://127.0.0.1:${(silent.address() as { port: number 
 // The four groups run at once (each runs its commands in order where order matters): the file
 // stays well under a minute although each subprocess loads the TypeScript sources through tsx.
 describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
+  it('whoami gives the hints that fit the failure: a missing key, an unreachable API', async () => {
+    const [missing, unreachable] = await Promise.all([
+      govpub(['whoami'], { DGS_API_KEY: '', DGS_API_KEY_PARAMETER: '' }),
+      govpub(['whoami'], { DGS_API_BASE_URL: 'http://127.0.0.1:1' }),
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/hint: Set DGS_API_KEY to your data\.gov\.sg API key/);
+    expect(missing.stderr).not.toMatch(/internet|expired/);
+    expect(unreachable.code).toBe(6);
+    expect(unreachable.stderr).toMatch(/hint: Check the internet connection to http:\/\/127\.0\.0\.1:1/);
+    expect(unreachable.stderr).not.toMatch(/expired|regenerate/);
+  });
+
   it('documents the commands and exit codes; whoami; validate; usage errors exit 2', async () => {
     const [help, noMode, unknown, ok, refused, good, bad] = await Promise.all([
       govpub(['--help']),
@@ -107,7 +120,8 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(refused.stderr).toMatch(/^govpub whoami: data\.gov\.sg refused the API key/);
     expect(refused.stderr).toMatch(/hint: Check the API URL: .*staging/);
     expect(refused.stderr).toMatch(/hint: .*regenerate it/);
-    expect(refused.stderr).toMatch(/hint: Check the internet connection/);
+    // A refused key is not a connection problem.
+    expect(refused.stderr).not.toMatch(/internet/);
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     expect(refused.stdout + refused.stderr).not.toContain('not-the-key-4f9a2c');
 
