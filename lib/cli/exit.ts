@@ -24,6 +24,8 @@ export const EXIT = {
   http: 5,
   connection: 6,
   timeout: 7,
+  /** validate: no problem found, but the dataset's columns could not be read, so not all was checked. */
+  incomplete: 8,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -36,7 +38,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   4  validation: CSV problems, invalid records, data.gov.sg's Validation Failed
   5  other HTTP error, not found, dataset busy, Ingestion Failed
   6  connection error (could not reach the service)
-  7  timeout, including --wait's deadline`;
+  7  timeout, including --wait's deadline
+  8  validate: no problem found, but the dataset's columns could not be read (header and NUMERIC not checked)`;
 
 /** A failure the command itself describes: one sentence, an exit code, optional hints and JSON details. */
 export class CliError extends Error {

@@ -100,7 +100,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       .requiredOption(dataset, datasetHelp)
       .option('--append', 'check it as rows to add (the default: the stricter check)')
       .option('--replace', 'check it as a replacement of the whole dataset')
-      .option('--new-columns', 'with --replace: the file changes the columns on purpose'),
+      .option('--new-columns', 'with --replace: the file changes the columns on purpose')
+      .option(
+        '--columns <file>',
+        "the dataset's columns from a file, offline: a saved answer of the public metadata endpoint, or names (JSON array, or comma or line separated)",
+      ),
   ).action(run('validate', async () => (await import('./validate.js')).validate));
 
   const pp = program

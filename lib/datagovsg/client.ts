@@ -134,24 +134,7 @@ export class DataGovSgClient {
     const payload = await this.#call('metadata', `/v2/public/api/datasets/${datasetId}/metadata`, {
       admin: false,
     });
-    const parsed = parseWith(metadataPayload, payload, 'metadata');
-    const { order, metaMapping } = parsed.columnMetadata;
-    const ids = order ?? Object.keys(metaMapping);
-    const columns = ids
-      .flatMap((id, position) => {
-        const column = metaMapping[id];
-        if (!column || INTERNAL_COLUMNS.has(column.name)) return [];
-        return [
-          {
-            name: column.name,
-            title: column.columnTitle ?? column.name,
-            dataType: (column.dataType ?? 'UNKNOWN').toUpperCase(),
-            index: Number(column.index ?? position),
-          },
-        ];
-      })
-      .sort((a, b) => a.index - b.index);
-    return { datasetId, name: parsed.name, columns };
+    return metadataFromPayload(datasetId, payload);
   }
 
   async #call(endpoint: string, path: string, { admin }: { admin: boolean }): Promise<unknown> {
@@ -253,7 +236,33 @@ function httpError(endpoint: string, status: number, body: unknown): Error {
   return new DgsResponseError(`data.gov.sg rejected ${endpoint} (HTTP ${status})${suffix}`);
 }
 
-function unwrapEnvelope(endpoint: string, body: unknown): unknown {
+/**
+ * A dataset's columns from what the public metadata endpoint answers (its envelope already
+ * removed), internal columns dropped, in column order. Also reads a saved copy of that answer.
+ */
+export function metadataFromPayload(datasetId: string, payload: unknown): DatasetMetadata {
+  const parsed = parseWith(metadataPayload, payload, 'metadata');
+  const { order, metaMapping } = parsed.columnMetadata;
+  const ids = order ?? Object.keys(metaMapping);
+  const columns = ids
+    .flatMap((id, position) => {
+      const column = metaMapping[id];
+      if (!column || INTERNAL_COLUMNS.has(column.name)) return [];
+      return [
+        {
+          name: column.name,
+          title: column.columnTitle ?? column.name,
+          dataType: (column.dataType ?? 'UNKNOWN').toUpperCase(),
+          index: Number(column.index ?? position),
+        },
+      ];
+    })
+    .sort((a, b) => a.index - b.index);
+  return { datasetId, name: parsed.name, columns };
+}
+
+/** What an endpoint answered inside data.gov.sg's `{code, data}` envelope, if it has one. */
+export function unwrapEnvelope(endpoint: string, body: unknown): unknown {
   if (!isRecord(body))
     throw new DgsResponseError(`data.gov.sg answered ${endpoint} with something that is not JSON`);
   if ('code' in body && body.code !== undefined && body.code !== 0 && body.code !== '0') {

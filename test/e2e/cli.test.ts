@@ -87,6 +87,48 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(unreachable.stderr).not.toMatch(/expired|regenerate/);
   });
 
+  it('validate says what it could not check, and checks offline against a columns file', async () => {
+    const offline = { DGS_API_BASE_URL: 'http://127.0.0.1:1', DGS_MAX_ATTEMPTS: '1' };
+    const metadata = await (
+      await fetch(`${pipeline.dataGovSg?.baseUrl}/v2/public/api/datasets/${POPULATION.id}/metadata`)
+    ).text();
+    const [good, bad, saved, names, unrelated, broken] = await Promise.all([
+      file('good-offline.csv', POPULATION_CSV),
+      file('bad-offline.csv', BAD_CSV),
+      file('metadata.json', metadata),
+      file('names.txt', 'year\nsex\npopulation\n'),
+      file('unrelated.json', '["ministry", "amount"]'),
+      file('broken.json', '{"columns": 1}'),
+    ]);
+    const [unchecked, numeric, listed, differs, refused] = await Promise.all([
+      govpub(['validate', good, '--dataset', POPULATION.alias], offline),
+      govpub(['validate', bad, '--dataset', POPULATION.alias, '--columns', saved], offline),
+      govpub(['validate', good, '--dataset', POPULATION.alias, '--columns', names, '--json'], offline),
+      govpub(['validate', good, '--dataset', POPULATION.alias, '--columns', unrelated], offline),
+      govpub(['validate', good, '--dataset', POPULATION.alias, '--columns', broken], offline),
+    ]);
+    // Not a pass: the header and NUMERIC values need the dataset's columns.
+    expect(unchecked.code, unchecked.stderr).toBe(8);
+    expect(unchecked.stderr).toMatch(
+      /no problem in what could be checked .*header and NUMERIC values were not checked/,
+    );
+    expect(unchecked.stderr).toContain('--columns FILE');
+    expect(unchecked.stdout).not.toMatch(/passes/);
+    // The saved metadata says population is NUMERIC: "lots" is found without data.gov.sg.
+    expect(numeric.code, numeric.stderr).toBe(4);
+    expect(numeric.stdout + numeric.stderr).toMatch(
+      /row 3, column "population": must be a number \(NUMERIC\), not "lots"/,
+    );
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      ok: true,
+      check: { metadata: 'compared', passed: true },
+    });
+    expect(differs.code).toBe(4);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not what the metadata endpoint answers/);
+  });
+
   it('documents the commands and exit codes; whoami; validate; usage errors exit 2', async () => {
     const [help, noMode, unknown, ok, refused, good, bad] = await Promise.all([
       govpub(['--help']),
