@@ -8,8 +8,14 @@ import { type FiledVersion, type Outcome, reportKeyFor } from '../outcome-keys.j
 import type { Failure, Verdict } from './failure.js';
 import type { PollState, Publication, StatusSeen } from './publication.js';
 
-/** 2: outcome keys carry the version stamp, and `unconfirmed` is an outcome. */
-export const REPORT_VERSION = 2;
+/**
+ * 2: outcome keys carry the version stamp, and `unconfirmed` is an outcome.
+ * 3: `statuses[].updatedAt` is ISO 8601, as every other time in the report (it was epoch ms).
+ */
+export const REPORT_VERSION = 3;
+
+/** A status as the report shows it: its data.gov.sg time in ISO 8601, like the report's other times. */
+export type ReportedStatus = Omit<StatusSeen, 'updatedAt'> & { updatedAt: string | null };
 
 /** The report filed beside every file that leaves `incoming/`, and the detail of its event. */
 export interface PublishReport {
@@ -33,7 +39,7 @@ export interface PublishReport {
     finishedAt: string;
   };
   uploads: number;
-  statuses: StatusSeen[];
+  statuses: ReportedStatus[];
   finalStatus: string | null;
   failures: unknown;
   error: Failure | null;
@@ -162,7 +168,10 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
       finishedAt: finishedAt.toISOString(),
     },
     uploads: publication?.uploads.length ?? 0,
-    statuses: poll?.statuses ?? [],
+    statuses: (poll?.statuses ?? []).map((seen) => ({
+      ...seen,
+      updatedAt: seen.updatedAt === null ? null : new Date(seen.updatedAt).toISOString(),
+    })),
     finalStatus: lastStatus?.ofThisUpload ? lastStatus.rawStatus : null,
     failures: poll?.failures ?? null,
     error: failure,

@@ -49,6 +49,12 @@ describe('publishing a dropped CSV', () => {
     expect(report.md5).toBe(upload?.md5Hex);
     expect(report.statuses.at(-1)).toMatchObject({ status: 'INGESTION_SUCCESS', ofThisUpload: true });
     for (const time of Object.values(report.times)) expect(Date.parse(time ?? '')).not.toBeNaN();
+    // Every time in a report is ISO 8601, data.gov.sg's too.
+    const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    for (const seen of report.statuses) {
+      for (const time of [seen.updatedAt, seen.firstSeenAt, seen.lastSeenAt]) expect(time).toMatch(ISO);
+    }
+    expect(report.reportVersion).toBe(3);
     const [event] = pipeline.eventBridge.events();
     expect(event).toMatchObject({ source: 'govpub', detailType: 'Dataset Publish Succeeded' });
     expect(event?.detail).toEqual(report);
