@@ -182,6 +182,12 @@ export interface LocalPipeline {
   whenIdle(): Promise<void>;
   keys(prefix: string): Promise<string[]>;
   report(fileKey: string): Promise<PublishReport | undefined>;
+  /**
+   * The environment the govpub CLI needs to work against this run (no secret of the write API:
+   * its tokens are in config/performance-platform-local.json); with shortened waits, the CLI's
+   * own waits are short too.
+   */
+  cliEnvironment(): Record<string, string>;
   /** Every report filed for files dropped at `sourceKey`, oldest drop first (any outcome folder). */
   outcomes(sourceKey: string): Promise<PublishReport[]>;
   close(): Promise<void>;
@@ -594,6 +600,22 @@ async function assemblePipeline(
       return reports.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     },
     report: readReport,
+    cliEnvironment() {
+      return {
+        ...(dataGovSg
+          ? {
+              DGS_API_BASE_URL: dataGovSg.baseUrl,
+              DGS_API_KEY: LOCAL_API_KEY,
+              UPLOAD_ALLOWED_ORIGINS: dataGovSg.uploadOrigin,
+            }
+          : {}),
+        // Not DROP_BUCKET: without --endpoint, `status` would then look for it in AWS.
+        ...(performancePlatform ? { PP_BASE_URL: performancePlatform.baseUrl } : {}),
+        ...(fast === undefined
+          ? {}
+          : { POLL_FIRST_WAIT_SECONDS: '1', POLL_MAX_WAIT_SECONDS: '1', IDLE_CONFIRM_SECONDS: '1' }),
+      };
+    },
     async close() {
       await stepFunctions.close();
       await lambda.close();

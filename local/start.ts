@@ -51,6 +51,13 @@ const pipeline = await startLocalPipeline({
   process.exit(2);
 });
 
+/** `export` lines a person can paste into a shell, one variable a line. */
+function cliExports(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([name, value]) => `  export ${name}=${/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value}'`}`)
+    .join('\n');
+}
+
 /** A port from the environment: an integer from 0 (any free port) to 65535, else exit 2. */
 function portSetting(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -80,6 +87,8 @@ Publish a CSV (any S3 client works, or the govpub CLI):
   DROP_BUCKET=${pipeline.bucket} npx govpub drop examples/resident-population.csv --dataset resident-population --replace --endpoint ${s3}
   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${s3} \\
     s3 cp examples/resident-population.csv s3://${pipeline.bucket}/incoming/resident-population/replace/resident-population.csv
+The govpub CLI against this local run (pp send also needs PP_TOKEN, from config/performance-platform-local.json):
+${cliExports(pipeline.cliEnvironment())}
 Ask for an upload link, or look at a dataset:
   curl -s -X POST -H 'content-type: application/json' -d '{"mode":"replace"}' ${http}/datasets/resident-population/uploads
   curl -s ${http}/datasets/resident-population

@@ -33,7 +33,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  anything else (an unexpected error)
-  2  usage: bad arguments, unknown dataset alias, missing setting, file not readable
+  2  usage: bad arguments, unknown dataset alias, missing or refused setting, file not readable
   3  auth: the data.gov.sg API key, the Performance Platform token or the AWS credentials were refused
   4  validation: CSV problems, invalid records, data.gov.sg's Validation Failed
   5  other HTTP error, not found, dataset busy, Ingestion Failed
@@ -127,8 +127,9 @@ export function classify(error: unknown): Classified {
     return plain(EXIT.http, error.message);
   }
   if (error instanceof UploadUrlNotAllowedError) {
+    // A setting to fix (UPLOAD_ALLOWED_ORIGINS), not an unexpected error.
     return {
-      ...plain(EXIT.other, error.message),
+      ...plain(EXIT.usage, error.message),
       hints: [
         'UPLOAD_ALLOWED_ORIGINS lists where uploads may go; data.gov.sg links point at S3 in ap-southeast-1.',
       ],

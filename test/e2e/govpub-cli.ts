@@ -16,13 +16,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** The environment a user of the local pipeline would set for the CLI. */
+/** The environment a user of the local pipeline would set for the CLI: the banner's, and a token. */
 export function cliEnvironment(pipeline: LocalPipeline): Record<string, string> {
   return {
-    DGS_API_BASE_URL: pipeline.dataGovSg?.baseUrl ?? '',
-    DGS_API_KEY: LOCAL_API_KEY,
-    UPLOAD_ALLOWED_ORIGINS: pipeline.dataGovSg?.uploadOrigin ?? '',
-    PP_BASE_URL: pipeline.performancePlatform?.baseUrl ?? '',
+    ...pipeline.cliEnvironment(),
     PP_TOKEN: LOCAL_PP_TOKEN,
     // The idle confirmation's real 30 s would only slow the tests; one second keeps both reads.
     IDLE_CONFIRM_SECONDS: '1',

@@ -10,6 +10,7 @@ import { createS3Client } from '../../lib/aws-clients.js';
 import { localS3ClientConfig } from '../../local/aws/s3.js';
 import { localPpDataSets } from '../../local/pipeline.js';
 import { exposeToScan, testSecret } from '../leak-scan.js';
+import { runGovpub } from './govpub-cli.js';
 
 const START = ['--import', 'tsx', 'local/start.ts'];
 const ENV = {
@@ -130,9 +131,9 @@ describe('the local run (npm start)', () => {
     child.stdout.on('data', (chunk: Buffer) => exposeToScan('npm start stdout', chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => exposeToScan('npm start stderr', chunk.toString()));
     try {
-      const [, bucket = '', endpoint = '', httpApi = ''] = await waitForOutput(
+      const [, bucket = '', endpoint = '', httpApi = '', exports = ''] = await waitForOutput(
         child,
-        /drop bucket\s+s3:\/\/(\S+) at (http:\/\/127\.0\.0\.1:\d+)[\s\S]*?HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/,
+        /drop bucket\s+s3:\/\/(\S+) at (http:\/\/127\.0\.0\.1:\d+)[\s\S]*?HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)[\s\S]*?The govpub CLI against this local run[^\n]*\n((?: {2}export [^\n]+\n)+)/,
         60_000,
       );
       const published = waitForOutput(
@@ -150,6 +151,25 @@ describe('the local run (npm start)', () => {
       await published;
       const view = await fetch(`${httpApi}/datasets/resident-population`);
       expect(await view.json()).toMatchObject({ lastOutcome: { outcome: 'published' } });
+
+      // The banner's exports are all the CLI needs; with --fast its own waits are short too.
+      const cliEnv = Object.fromEntries(
+        [...exports.matchAll(/export (\w+)=(\S+)/g)].map(([, name = '', value = '']) => [name, value]),
+      );
+      expect(cliEnv).toMatchObject({ DGS_API_KEY: expect.any(String), POLL_FIRST_WAIT_SECONDS: '1' });
+      const byCli = await runGovpub(
+        [
+          'publish',
+          'examples/resident-population.csv',
+          '--dataset',
+          'resident-population',
+          '--replace',
+          '--wait',
+        ],
+        cliEnv,
+      );
+      expect(byCli.code, byCli.stderr).toBe(0);
+      expect(byCli.stdout + byCli.stderr).toMatch(/Ingestion Success/);
       child.kill('SIGINT');
       const [code] = await once(child, 'exit');
       expect(code).toBe(0);
