@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { LOCAL_API_KEY } from '../../local/pipeline.js';
 import { exposeToScan, MIN_SECRET_LENGTH, testSecret } from '../leak-scan.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
