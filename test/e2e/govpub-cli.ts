@@ -27,13 +27,15 @@ export function cliEnvironment(pipeline: LocalPipeline): Record<string, string> 
 
 /**
  * Runs `node bin/govpub.mjs …` as a user would, with only PATH, HOME, TMPDIR and `env` (where
- * `undefined` removes a variable). Its key and token are registered with the secret scan and all
- * it prints is exposed to it: a user reads the CLI's output.
+ * `undefined` removes a variable). Its key and token are registered with the secret scan (unless
+ * `keyIsPublic`: the local run's banner shows its stand-in's key on purpose) and all it prints is
+ * exposed to it: a user reads the CLI's output.
  */
 export async function runGovpub(
   args: string[],
   env: Record<string, string | undefined>,
   input?: string,
+  { keyIsPublic = false }: { keyIsPublic?: boolean } = {},
 ): Promise<CliRun> {
   const full: Record<string, string | undefined> = {
     PATH: process.env.PATH ?? '',
@@ -41,7 +43,7 @@ export async function runGovpub(
     TMPDIR: tmpdir(),
     ...env,
   };
-  for (const secret of [full.DGS_API_KEY, full.PP_TOKEN]) {
+  for (const secret of [keyIsPublic ? undefined : full.DGS_API_KEY, full.PP_TOKEN]) {
     if (secret && secret.length >= MIN_SECRET_LENGTH) testSecret(secret);
   }
   const child = spawn(process.execPath, ['bin/govpub.mjs', ...args], {

@@ -167,6 +167,8 @@ describe('the local run (npm start)', () => {
           '--wait',
         ],
         cliEnv,
+        undefined,
+        { keyIsPublic: true },
       );
       expect(byCli.code, byCli.stderr).toBe(0);
       expect(byCli.stdout + byCli.stderr).toMatch(/Ingestion Success/);
