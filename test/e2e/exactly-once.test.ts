@@ -7,7 +7,6 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isIdle } from '../../lib/datagovsg/status.js';
 import { pumpDataset } from '../../lib/publish/pump-dataset.js';
 import { LOCAL_API_KEY, LOCAL_API_KEY_PARAMETER, type LocalPipeline } from '../../local/pipeline.js';
 import { ProcessFaults } from '../support/process-faults.js';
@@ -18,6 +17,7 @@ import {
   POPULATION_CSV,
   startFastPipeline,
   uploadOutsidePipeline,
+  waitUntilIdleAtDataGovSg,
   whenFullySent,
 } from './support.js';
 
@@ -36,6 +36,20 @@ function movableClock() {
       offsetMs += seconds * 1000;
     },
   };
+}
+
+/**
+ * A pipeline whose functions `faults` can kill, on a clock the test moves past leases, with a
+ * sweep that takes any waiting file.
+ */
+async function startWithFaults(faults: ProcessFaults, env: Record<string, string> = {}) {
+  const clock = movableClock();
+  const p = await startFastPipeline({
+    interceptor: faults,
+    now: clock.now,
+    env: { SWEEP_MIN_AGE_SECONDS: '0', ...env },
+  });
+  return { p, clock };
 }
 
 /** Advice a person must never get for a file whose bytes may have reached data.gov.sg. */
@@ -128,15 +142,11 @@ describe('2. the re-upload task dying after its send', () => {
 
 describe('2b. a first send cut off from its answer, whose ingestion then failed (found by the soak)', () => {
   it('the take-over polls it, sees it fail, and sends the file once more: published with 2 uploads', async () => {
-    const clock = movableClock();
     const faults = new ProcessFaults();
     faults.plan = (name, count) =>
       name === 'upload' && count === 1 ? { atCall: (call) => call.bodyDone } : undefined;
-    pipeline = await startFastPipeline({
-      interceptor: faults,
-      now: clock.now,
-      env: { SWEEP_MIN_AGE_SECONDS: '0' },
-    });
+    const { p: started, clock } = await startWithFaults(faults);
+    pipeline = started;
     pipeline.dataGovSg?.script(POPULATION.id, ['ingestion-failed', 'success']);
     const key = `incoming/${POPULATION.alias}/append/cut-off.csv`;
     await pipeline.drop(key, POPULATION_CSV);
@@ -156,7 +166,6 @@ describe('2b. a first send cut off from its answer, whose ingestion then failed 
 
 describe('2c. a filed publication whose lock could not be released (found by the soak, seed 11415)', () => {
   it('the take-over finds its report and goes on: one outcome, never polled or filed again', async () => {
-    const clock = movableClock();
     const faults = new ProcessFaults();
     // The lock store is down for every release the filing task tries, so the state machine gives
     // up with the outcome filed and the lock record (with the publication in it) left to expire.
@@ -164,12 +173,8 @@ describe('2c. a filed publication whose lock could not be released (found by the
       target === 'dynamodb' && operation === 'DeleteItemCommand' && invocation === 'task:FileOutcome'
         ? Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4567'), { code: 'ECONNREFUSED' })
         : undefined;
-    pipeline = await startFastPipeline({
-      interceptor: faults,
-      now: clock.now,
-      env: { SWEEP_MIN_AGE_SECONDS: '0' },
-    });
-    const p = pipeline;
+    const { p, clock } = await startWithFaults(faults);
+    pipeline = p;
     const key = `incoming/${POPULATION.alias}/append/filed.csv`;
     await p.drop(key, POPULATION_CSV);
     await p.whenIdle();
@@ -180,8 +185,7 @@ describe('2c. a filed publication whose lock could not be released (found by the
     // What data.gov.sg shows now belongs to someone else: an upload from its web UI that failed.
     p.dataGovSg?.script(POPULATION.id, ['ingestion-failed']);
     await uploadOutsidePipeline(p, POPULATION.id, Buffer.from(POPULATION_CSV));
-    for (let i = 0; i < 200 && !isIdle((await p.deps.dgs.ingestionStatus(POPULATION.id)).status); i++)
-      await sleep(20);
+    await waitUntilIdleAtDataGovSg(p, POPULATION.id);
 
     const next = `incoming/${POPULATION.alias}/append/next.csv`;
     clock.advance(p.settings.LOCK_POLL_LEASE_SECONDS + 1);
@@ -200,18 +204,13 @@ describe('2c. a filed publication whose lock could not be released (found by the
     await expectSettled(p);
   });
   it('a run killed between writing a report and moving the file: the take-over finishes that filing, sends nothing', async () => {
-    const clock = movableClock();
     const faults = new ProcessFaults();
     faults.plan = (name, count) =>
       name === 'upload' && count === 1
         ? { atCall: (call) => call.target === 's3' && call.operation === 'CopyObjectCommand' }
         : undefined;
-    pipeline = await startFastPipeline({
-      interceptor: faults,
-      now: clock.now,
-      env: { SWEEP_MIN_AGE_SECONDS: '0' },
-    });
-    const p = pipeline;
+    const { p, clock } = await startWithFaults(faults);
+    pipeline = p;
     // The link is refused once: the file is filed in failed/, and the run dies before the move.
     p.dataGovSg?.fault({ endpoint: 'upload-link', status: 400, times: 1 });
     const key = `incoming/${POPULATION.alias}/replace/half-filed.csv`;
@@ -337,14 +336,10 @@ describe('6. SSM trouble with the API key parameter', () => {
 
 describe('7. a file that cannot be sent within the time limit', () => {
   it('whose runs keep dying mid-send: filed TASK_TIMEOUT after MAX_TAKEOVERS take-overs, never re-sent forever', async () => {
-    const clock = movableClock();
     const faults = new ProcessFaults();
     faults.plan = (name) => (name === 'upload' ? { atBodyByte: 20 } : undefined);
-    pipeline = await startFastPipeline({
-      interceptor: faults,
-      now: clock.now,
-      env: { MAX_TAKEOVERS: '2', SWEEP_MIN_AGE_SECONDS: '0' },
-    });
+    const { p: started, clock } = await startWithFaults(faults, { MAX_TAKEOVERS: '2' });
+    pipeline = started;
     const key = `incoming/${POPULATION.alias}/append/too-slow.csv`;
     await pipeline.drop(key, POPULATION_CSV);
     await pipeline.whenIdle();
@@ -466,14 +461,10 @@ describe('9. a Performance Platform file asked for twice at once', () => {
   });
 
   it('a run that died holds the file until its lease ends; then the sweep forwards it once', async () => {
-    const clock = movableClock();
     const faults = new ProcessFaults();
     faults.plan = (name, count) => (name === 'forwarder' && count === 1 ? { atBodyByte: 100 } : undefined);
-    pipeline = await startFastPipeline({
-      interceptor: faults,
-      now: clock.now,
-      env: { SWEEP_MIN_AGE_SECONDS: '0' },
-    });
+    const { p: started, clock } = await startWithFaults(faults);
+    pipeline = started;
     const key = `incoming/performance/${GROUP}/${TYPE}/killed.ndjson`;
     await pipeline.drop(key, ndjson(50));
     await pipeline.whenIdle();

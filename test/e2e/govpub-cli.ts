@@ -15,13 +15,14 @@ export interface CliRun {
   stderr: string;
 }
 
-/** The environment a user of the local pipeline would set for the CLI: the banner's, and a token. */
+/**
+ * The environment a user of the local pipeline would set for the CLI: the banner's (with the
+ * short waits of a fast pipeline), and a token.
+ */
 export function cliEnvironment(pipeline: LocalPipeline): Record<string, string> {
   return {
     ...pipeline.cliEnvironment(),
     PP_TOKEN: LOCAL_PP_TOKEN,
-    // The idle confirmation's real 30 s would only slow the tests; one second keeps both reads.
-    IDLE_CONFIRM_SECONDS: '1',
   };
 }
 

@@ -1,13 +1,17 @@
-import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
-import { isIdle } from '../../lib/datagovsg/status.js';
 import type { Publication } from '../../lib/publish/publication.js';
 import { newPublication, pumpDataset } from '../../lib/publish/pump-dataset.js';
 import { objectSource, sendFile } from '../../lib/publish/send-file.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import {
+  crashedInvocations,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  startFastPipeline,
+  uploadOutsidePipeline,
+  waitUntilIdleAtDataGovSg,
+} from './support.js';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -32,11 +36,6 @@ async function crashedRunHolding(
     md5,
   );
   return { token: acquired.token, publication };
-}
-
-async function waitUntilIdleAtDataGovSg(p: LocalPipeline): Promise<void> {
-  for (let i = 0; i < 200 && !isIdle((await p.deps.dgs.ingestionStatus(POPULATION.id)).status); i++)
-    await sleep(20);
 }
 
 describe('nothing is lost', () => {
@@ -76,21 +75,13 @@ describe('nothing is lost', () => {
       dataGovSg: { stepDelayMs: 80 },
     });
     // Someone publishes through the admin UI; the pipeline must not start a second upload.
-    const link = await pipeline.deps.dgs.uploadLink(POPULATION.id);
-    const body = Buffer.from(POPULATION_CSV);
-    await putToPresignedUrl({
-      upload: link,
-      body: Readable.from([body]),
-      contentLength: body.length,
-      idleTimeoutMs: 10_000,
-      md5Base64: undefined,
-    });
+    await uploadOutsidePipeline(pipeline, POPULATION.id, Buffer.from(POPULATION_CSV));
     const key = `incoming/${POPULATION.alias}/replace/after-ui.csv`;
     await pipeline.drop(key, POPULATION_CSV);
     await pipeline.whenIdle();
     expect(await pipeline.keys('incoming/')).toEqual([key]);
     expect(await pipeline.keys('failed/')).toEqual([]);
-    await waitUntilIdleAtDataGovSg(pipeline);
+    await waitUntilIdleAtDataGovSg(pipeline, POPULATION.id);
     await pipeline.sweep();
     await pipeline.whenIdle();
     expect((await outcomeOf(pipeline, key)).outcome).toBe('published');

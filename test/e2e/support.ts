@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
+import { isIdle } from '../../lib/datagovsg/status.js';
 import type { PublishReport } from '../../lib/publish/file-outcome.js';
 import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline.js';
 import { exposeToScan, testSecret } from '../leak-scan.js';
@@ -106,4 +108,10 @@ export async function uploadOutsidePipeline(
     idleTimeoutMs: 10_000,
     md5Base64: undefined,
   });
+}
+
+/** Waits (4 s at most) until data.gov.sg shows no ingestion in progress for the dataset. */
+export async function waitUntilIdleAtDataGovSg(p: LocalPipeline, datasetId: string): Promise<void> {
+  for (let i = 0; i < 200 && !isIdle((await p.deps.dgs.ingestionStatus(datasetId)).status); i++)
+    await sleep(20);
 }

@@ -9,14 +9,13 @@
  * failure is replayed with `npm run soak -- --seed S --runs 1` (timing may still vary).
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { putToPresignedUrl } from '../../lib/datagovsg/presigned-put.js';
 import { fileLeaseId } from '../../lib/file-lease.js';
 import type { PublishReport } from '../../lib/publish/file-outcome.js';
 import type { ConcurrentUploadBehaviour, IngestionOutcome } from '../../local/datagovsg/types.js';
 import type { LocalPipeline, LocalPipelineOptions } from '../../local/pipeline.js';
+import { uploadOutsidePipeline } from '../e2e/support.js';
 import { type KillPlan, ProcessFaults } from './process-faults.js';
 
 /** A small seeded generator (mulberry32): the same seed gives the same schedule. */
@@ -230,14 +229,7 @@ function outsideUpload(random: Random, window: number, datasets: Dataset[]): Sch
     describe: `outside upload to ${dataset.alias}`,
     apply: async (p) => {
       try {
-        const link = await p.deps.dgs.uploadLink(dataset.id);
-        await putToPresignedUrl({
-          upload: link,
-          body: Readable.from([body]),
-          contentLength: body.length,
-          idleTimeoutMs: 5_000,
-          md5Base64: undefined,
-        });
+        await uploadOutsidePipeline(p, dataset.id, body);
       } catch {
         // A refused link or a failed PUT is what an outside uploader would also meet.
       }
