@@ -11,6 +11,7 @@
  * the local one.
  */
 import { readFileSync } from 'node:fs';
+import { removeLocalRun, writeLocalRun } from '../lib/cli/local-run.js';
 import { consoleLog, progressPrinter } from './console-log.js';
 
 const args = new Set(process.argv.slice(2));
@@ -83,8 +84,8 @@ if (demo) {
   Perf. Platform ${pp ? `${pp.baseUrl} (local write API, data sets in config/performance-platform-local.json)` : `${process.env.PP_BASE_URL} (configured)`}
   waits          ${fast ? `shortened to ${process.env.FAST_WAIT_MS ?? 200} ms` : 'real (first status check after 30 s)'}
 
-Publish a CSV (any S3 client works, or the govpub CLI):
-  DROP_BUCKET=${pipeline.bucket} npx govpub drop examples/resident-population.csv --dataset resident-population --replace --endpoint ${s3}
+Publish a CSV (any S3 client works, or the govpub CLI, which finds this run's bucket on its own):
+  npx govpub drop examples/resident-population.csv --dataset resident-population --replace
   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${s3} \\
     s3 cp examples/resident-population.csv s3://${pipeline.bucket}/incoming/resident-population/replace/resident-population.csv
 The govpub CLI against this local run (pp send also needs PP_TOKEN, from config/performance-platform-local.json):
@@ -94,9 +95,22 @@ Ask for an upload link, or look at a dataset:
   curl -s ${http}/datasets/resident-population
 Forward records to the Performance Platform:
   curl -s -X POST -H 'content-type: application/json' -d '[{"_timestamp":"2024-01-01T00:00:00Z","count":1}]' ${http}/performance/carers-allowance/transaction-count
-Then look in processed/, failed/ or unconfirmed/ for each file and its .report.json.
+See what became of each file (processed/, failed/ or unconfirmed/, a .report.json beside it):
+  npx govpub reports                  newest first; --failed, --dataset D, --since 24h narrow it
+  npx govpub report <report key>      one report, readable; --json for scripts
 
 `);
+}
+
+if (!demo) {
+  // For the govpub CLI to find this run (endpoints only, no secret); removed when it stops.
+  writeLocalRun({
+    pid: process.pid,
+    bucket: pipeline.bucket,
+    s3Endpoint: s3,
+    startedAt: new Date().toISOString(),
+  });
+  process.on('exit', () => removeLocalRun(process.pid));
 }
 
 if (demo) {

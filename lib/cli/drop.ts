@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { bundledDatasetDirectory } from '../datasets.js';
 import { INCOMING_PREFIX, NEW_COLUMNS_FOLDER, parseDropKey } from '../drop-key.js';
+import { resolveBucket } from './bucket.js';
 import {
   type CommonOptions,
   fileSize,
@@ -12,7 +13,7 @@ import {
   resolveDataset,
   settingsFromEnv,
 } from './common.js';
-import { CliError, EXIT, type ExitCode } from './exit.js';
+import { EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
 import { cliS3Client } from './s3.js';
 
@@ -34,8 +35,6 @@ export interface DropOptions extends CommonOptions {
 export async function drop(out: Output, file: string, options: DropOptions): Promise<ExitCode> {
   const mode = modeOf(options);
   const settings = settingsFromEnv();
-  const bucket = options.bucket ?? settings.DROP_BUCKET;
-  if (!bucket) throw new CliError(EXIT.usage, 'Say which bucket: --bucket or DROP_BUCKET.');
   resolveDataset(options.dataset);
   const folder = newColumnsOf(options, mode) ? NEW_COLUMNS_FOLDER : mode;
   const key = `${INCOMING_PREFIX}${options.dataset}/${folder}/${basename(file)}`;
@@ -45,7 +44,8 @@ export async function drop(out: Output, file: string, options: DropOptions): Pro
   const { md5Hex, md5Base64 } = await readFileOnce(file, undefined);
   // A Node 20 advisory from the SDK, not about this command; --debug shows it.
   if (!out.debug) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const s3 = cliS3Client(out, options.endpoint);
+  const { bucket, endpoint } = resolveBucket(out, options, settings.DROP_BUCKET);
+  const s3 = cliS3Client(out, endpoint);
   try {
     const put = await s3.send(
       new PutObjectCommand({

@@ -8,7 +8,7 @@ const ENVIRONMENT_HELP = `Environment:
   DGS_API_BASE_URL, DGS_API_KEY   data.gov.sg API (default production) and its key
   UPLOAD_ALLOWED_ORIGINS          where presigned uploads may go
   PP_BASE_URL, PP_TOKEN           Performance Platform write API and the data set's bearer token
-  DROP_BUCKET                     the drop bucket (or --bucket)
+  DROP_BUCKET                     the drop bucket (or --bucket; else a running npm start's)
   Every other setting of README.md's Configuration applies too (POLL_*, CSV_CHECK, PP_*, ...).`;
 
 /** A command module's entry: the output, its arguments in order, then its options. */
@@ -107,6 +107,36 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       ),
   ).action(run('validate', async () => (await import('./validate.js')).validate));
 
+  const where = (command: Command) =>
+    command
+      .option('--bucket <name>', 'the drop bucket (default DROP_BUCKET, else the running npm start)')
+      .option('--endpoint <url>', "an S3 endpoint such as the local run's s3rver (path style, its keys)");
+
+  common(
+    where(
+      program
+        .command('reports')
+        .description(
+          'List the latest filed outcomes in the drop bucket, newest first, with their report keys.',
+        )
+        .option('--dataset <id>', `only this dataset (${datasetHelp})`)
+        .option('--failed', 'only what was not published: failed/ and unconfirmed/')
+        .option('--since <when>', 'only those filed since: a duration (30m, 24h, 7d) or a date (2026-12-01)')
+        .addOption(
+          new Option('--limit <n>', 'show at most this many (default 20)').argParser(positiveInteger),
+        ),
+    ),
+  ).action(run('reports', async () => (await import('./reports.js')).reports));
+
+  common(
+    where(
+      program
+        .command('report')
+        .description('Show one report: what happened to the file, what was wrong, where it is now.')
+        .argument('<key>', 'the report key (or the filed file key, or s3://bucket/key) as reports lists it'),
+    ),
+  ).action(run('report', async () => (await import('./reports.js')).report));
+
   const pp = program
     .command('pp')
     .description('Send records to a Performance Platform (backdrop-compatible) write API.');
@@ -159,6 +189,13 @@ function common(command: Command): Command {
     .option('--json', 'print one JSON object on stdout (human lines go to stderr)')
     .option('--debug', 'print stack traces and what the library logs, on stderr')
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n`);
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError('Not a positive whole number.');
+  return parsed;
 }
 
 function positiveNumber(value: string): number {

@@ -3,6 +3,7 @@ import { bundledDatasetDirectory } from '../datasets.js';
 import { DropBucket } from '../drop-bucket.js';
 import { type FiledOutcomeView, recentOutcomes } from '../publish/dataset-view.js';
 import { createDataGovSgClient } from '../runtime.js';
+import { findBucket } from './bucket.js';
 import { aliasesOf, type CommonOptions, resolveDataset, settingsFromEnv } from './common.js';
 import { EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
@@ -30,9 +31,11 @@ export async function status(out: Output, ref: string, options: StatusOptions): 
   out.info(`version     ${current.version ?? 'none'}`);
   out.info(`updated at  ${formatTime(current.updatedAt)}`);
   out.info(`failures    ${formatFailures(current.failures)}`);
-  const bucket = options.bucket ?? settings.DROP_BUCKET;
-  const outcomes = bucket ? await filedOutcomes(out, bucket, datasetId, options.endpoint) : undefined;
-  if (outcomes) printOutcomes(out, bucket ?? '', outcomes);
+  const location = findBucket(out, options, settings.DROP_BUCKET);
+  const outcomes = location
+    ? await filedOutcomes(out, location.bucket, datasetId, location.endpoint)
+    : undefined;
+  if (location && outcomes) printOutcomes(out, location.bucket, outcomes);
   out.result({
     ok: true,
     command: 'status',

@@ -351,6 +351,53 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     ]);
   });
 
+  it('reports lists what was not published, report shows one with its CSV problems; a missing report exits 5', async () => {
+    const key = 'incoming/resident-population/replace/reports-bad.csv';
+    await pipeline.drop(key, BAD_CSV);
+    await pipeline.whenIdle();
+    const where = ['--bucket', pipeline.bucket, '--endpoint', pipeline.localS3.endpoint];
+    const listed = await govpub([
+      'reports',
+      '--failed',
+      '--dataset',
+      POPULATION.alias,
+      '--since',
+      '1h',
+      ...where,
+    ]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const line = new RegExp(
+      `failed\\s+resident-population\\s+CSV_INVALID\\s+${key.replaceAll('/', '\\/').replaceAll('.', '\\.')}\\n {2}(failed\\/\\S+\\.report\\.json)\\n`,
+    );
+    expect(listed.stdout).toMatch(line);
+    expect(listed.stdout).not.toMatch(/^\S+\s+published/m);
+    const reportKey = line.exec(listed.stdout)?.[1] ?? '';
+    const [shown, asJson, missing, badSince] = await Promise.all([
+      govpub(['report', `s3://${pipeline.bucket}/${reportKey}`, '--endpoint', pipeline.localS3.endpoint]),
+      govpub(['reports', '--failed', '--limit', '1', '--json', ...where]),
+      govpub(['report', 'failed/resident-population/replace/none.csv', ...where]),
+      govpub(['reports', '--since', 'yesterday', ...where]),
+    ]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^outcome {6}failed \(CSV_INVALID\)$/m);
+    expect(shown.stdout).toMatch(/^CSV check {4}failed: 2 rows, 1 error, 0 warnings$/m);
+    expect(shown.stdout).toMatch(
+      /^ {2}error {4}row 3, column "population": must be a number \(NUMERIC\), not "lots"/m,
+    );
+    expect(shown.stdout).toContain(`report       ${reportKey}`);
+    const json = JSON.parse(asJson.stdout);
+    expect(json).toMatchObject({ ok: true, command: 'reports', bucket: pipeline.bucket });
+    expect(json.reports).toHaveLength(1);
+    expect(json.total).toBeGreaterThanOrEqual(1);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain(
+      `govpub report: There is no report at s3://${pipeline.bucket}/failed/resident-population/replace/none.csv.report.json.`,
+    );
+    expect(missing.stderr).toContain('hint: govpub reports lists');
+    expect(badSince.code).toBe(2);
+    expect(badSince.stderr).toMatch(/--since takes a duration \(30m, 24h, 7d\) or a date/);
+  });
+
   it('pp send from a file and from stdin, pp empty; exit 4, 3, 6 and 7 for invalid records, a refused token, no connection, no answer', async () => {
     const pp = pipeline.performancePlatform;
     if (!pp) throw new Error('no local Performance Platform');

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { exposeToScan, MIN_SECRET_LENGTH, testSecret } from '../leak-scan.js';
@@ -42,6 +43,8 @@ export async function runGovpub(
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     TMPDIR: tmpdir(),
+    // Never a developer's running npm start: a test names its local run, if any.
+    GOVPUB_LOCAL_RUN_FILE: join(tmpdir(), 'govpub-test-no-local-run.json'),
     ...env,
   };
   for (const secret of [keyIsPublic ? undefined : full.DGS_API_KEY, full.PP_TOKEN]) {

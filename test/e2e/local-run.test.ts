@@ -22,6 +22,8 @@ const ENV = {
   DGS_API_KEY: '',
   PP_BASE_URL: '',
 };
+/** Where the running npm start tells the CLI about itself; this test's own, never a developer's. */
+const LOCAL_RUN_FILE = join(mkdtempSync(join(tmpdir(), 'govpub-local-run-')), 'local-run.json');
 
 // What the local run prints is scanned for secrets. Its banner shows the local data.gov.sg key on
 // purpose (a user needs it); the write API's tokens must never be printed.
@@ -125,7 +127,7 @@ describe('the local run (npm start)', () => {
 
   it('prints its endpoints, publishes a file dropped by any S3 client, and stops cleanly on Ctrl-C', async () => {
     const child = spawn(process.execPath, [...START, '--fast'], {
-      env: ENV,
+      env: { ...ENV, GOVPUB_LOCAL_RUN_FILE: LOCAL_RUN_FILE },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (chunk: Buffer) => exposeToScan('npm start stdout', chunk.toString()));
@@ -172,9 +174,65 @@ describe('the local run (npm start)', () => {
       );
       expect(byCli.code, byCli.stderr).toBe(0);
       expect(byCli.stdout + byCli.stderr).toMatch(/Ingestion Success/);
+
+      // With no bucket named, the CLI finds this run's bucket: drop, then read the outcomes.
+      const localCli = { ...cliEnv, GOVPUB_LOCAL_RUN_FILE: LOCAL_RUN_FILE };
+      const appended = waitForOutput(
+        child,
+        /published incoming\/operating-expenditure\/append\/operating-expenditure-fy2024\.csv/,
+        30_000,
+      );
+      const dropped = await runGovpub(
+        [
+          'drop',
+          'examples/operating-expenditure-fy2024.csv',
+          '--dataset',
+          'operating-expenditure',
+          '--append',
+        ],
+        localCli,
+        undefined,
+        { keyIsPublic: true },
+      );
+      expect(dropped.code, dropped.stderr).toBe(0);
+      expect(dropped.stdout).toContain(
+        `Using the local run started by npm start: s3://${bucket} at ${endpoint}.`,
+      );
+      await appended;
+      const listed = await runGovpub(['reports'], localCli, undefined, { keyIsPublic: true });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(
+        /published\s+operating-expenditure\s+incoming\/operating-expenditure\/append\/operating-expenditure-fy2024\.csv\n {2}(processed\/operating-expenditure\/append\/operating-expenditure-fy2024\.\S+\.report\.json)\n[\s\S]*published\s+resident-population\s+incoming\/resident-population\/replace\/by-hand\.csv\n/,
+      );
+      expect(listed.stdout).toMatch(/2 in s3:\/\/\S+, newest first; govpub report <key> shows one\./);
+      const reportKey =
+        /(processed\/operating-expenditure\/append\/operating-expenditure-fy2024\.\S+\.report\.json)/.exec(
+          listed.stdout,
+        )?.[1] ?? '';
+      const [one, asJson, failedOnly] = await Promise.all([
+        runGovpub(['report', reportKey], localCli, undefined, { keyIsPublic: true }),
+        runGovpub(['report', reportKey.replace(/\.report\.json$/, ''), '--json'], localCli, undefined, {
+          keyIsPublic: true,
+        }),
+        runGovpub(['reports', '--failed', '--since', '1h'], localCli, undefined, { keyIsPublic: true }),
+      ]);
+      expect(one.code, one.stderr).toBe(0);
+      expect(one.stdout).toMatch(/^outcome {6}published\n/m);
+      expect(one.stdout).toMatch(/^CSV check {4}passed: 2 rows, 0 errors, 0 warnings$/m);
+      expect(one.stdout).toMatch(/^status {7}Ingestion Success/m);
+      expect(JSON.parse(asJson.stdout)).toMatchObject({
+        ok: true,
+        key: reportKey,
+        report: { outcome: 'published', mode: 'append' },
+      });
+      expect(failedOnly.code, failedOnly.stderr).toBe(0);
+      expect(failedOnly.stdout).toContain('No filed outcomes found');
+
       child.kill('SIGINT');
       const [code] = await once(child, 'exit');
       expect(code).toBe(0);
+      // Stopped, it no longer tells the CLI where it was.
+      expect(readdirSync(join(LOCAL_RUN_FILE, '..'))).toEqual([]);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
