@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { isLoopbackHost } from './loopback.js';
 
 export const PRODUCTION_BASE_URL = 'https://api-production.data.gov.sg';
 export const STAGING_BASE_URL = 'https://api-staging.data.gov.sg';
@@ -15,13 +16,12 @@ const nonNegativeInt = z.coerce.number().int().nonnegative();
 const onOff = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
   .transform((value) => value === 'on' || value === 'true' || value === '1');
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 /** An origin as the upload allow list reads it (see parsePresignedUpload). */
 const ORIGIN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/;
 /** https, or http to this machine only (the local stand-ins): a key never travels in clear. */
 const secureUrl = z.url().refine((value) => {
   const url = URL.canParse(value) ? new URL(value) : undefined;
-  return url?.protocol === 'https:' || (url?.protocol === 'http:' && LOOPBACK.test(url.hostname));
+  return url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopbackHost(url.hostname));
 }, 'must be an https URL (plain http only to 127.0.0.1 or localhost)');
 const commaList = z.string().transform((value) =>
   value

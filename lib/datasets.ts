@@ -8,6 +8,7 @@ export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const RESERVED_ALIASES = new Set(['performance']);
 
 const aliasFileSchema = z.object({
+  about: z.string().optional(),
   aliases: z.record(
     z.string().regex(ALIAS_PATTERN, 'alias must be lower case letters, digits, ".", "_" or "-"'),
     z.string().regex(DATASET_ID_PATTERN, 'must be a datasetId: d_ followed by 32 lower-case hex digits'),
@@ -46,5 +47,20 @@ export function createDatasetDirectory(content: unknown): DatasetDirectory {
   };
 }
 
-/** The directory of the committed alias file, bundled into every function. */
+/** The directory of the agency's alias file, bundled into every function. */
 export const bundledDatasetDirectory: DatasetDirectory = createDatasetDirectory(aliasFile);
+
+/**
+ * A directory of several alias files; on a name given twice, the earlier file wins (the agency's
+ * aliases before the local stand-in's samples).
+ */
+export function mergedDatasetDirectory(...files: unknown[]): DatasetDirectory {
+  const merged: Record<string, unknown> = {};
+  for (const content of [...files].reverse()) {
+    const parsed = aliasFileSchema.safeParse(content);
+    // Invalid files are reported by createDatasetDirectory below, with their problems.
+    if (!parsed.success) return createDatasetDirectory(content);
+    Object.assign(merged, parsed.data.aliases);
+  }
+  return createDatasetDirectory({ aliases: merged });
+}

@@ -31,7 +31,8 @@ import {
 } from '../lib/aws-clients.js';
 import { loadSettings, type Settings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
-import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
+import type { DatasetDirectory } from '../lib/datasets.js';
+import { localDatasetDirectory } from '../lib/datasets-local.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { INCOMING_PREFIX } from '../lib/drop-key.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
@@ -274,7 +275,7 @@ async function assemblePipeline(
 
   const log = options.log ?? logger;
   const now = options.now ?? (() => new Date());
-  const datasets = options.datasets ?? bundledDatasetDirectory;
+  const datasets = options.datasets ?? localDatasetDirectory;
   const bucket = new DropBucket(s3);
   const lock = new DynamoDatasetLock(dynamoClient, LOCAL_TABLE, () => now().getTime());
   const fast = options.fastWaitMs;

@@ -6,8 +6,15 @@ import { pipeline } from 'node:stream/promises';
 import { loadSettings, type Settings } from '../config.js';
 import { checkCsv } from '../csv-check/checker.js';
 import type { CsvCheckOptions, CsvCheckReport, CsvProblem } from '../csv-check/types.js';
-import { ALIAS_PATTERN, bundledDatasetDirectory, DATASET_ID_PATTERN } from '../datasets.js';
+import {
+  ALIAS_PATTERN,
+  bundledDatasetDirectory,
+  DATASET_ID_PATTERN,
+  type DatasetDirectory,
+} from '../datasets.js';
+import { localDatasetDirectory } from '../datasets-local.js';
 import type { PublishMode } from '../drop-key.js';
+import { isLoopbackUrl } from '../loopback.js';
 import { CliError, EXIT } from './exit.js';
 import type { Output } from './output.js';
 
@@ -26,9 +33,19 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): Array<stri
   return [env.DGS_API_KEY, env.PP_TOKEN, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN];
 }
 
+/**
+ * The aliases the CLI knows: the agency's (config/datasets.json), and the local stand-in's samples
+ * (config/datasets-local.json) only when the command talks to a stand-in, so that a sample alias
+ * never names a dataset on data.gov.sg.
+ */
+export function cliDatasets(s3Endpoint?: string, env: NodeJS.ProcessEnv = process.env): DatasetDirectory {
+  const local = isLoopbackUrl(env.DGS_API_BASE_URL) || isLoopbackUrl(s3Endpoint);
+  return local ? localDatasetDirectory : bundledDatasetDirectory;
+}
+
 /** A datasetId, or an alias from config/datasets.json, as its datasetId. */
-export function resolveDataset(ref: string): string {
-  const datasetId = bundledDatasetDirectory.resolve(ref);
+export function resolveDataset(ref: string, datasets: DatasetDirectory = cliDatasets()): string {
+  const datasetId = datasets.resolve(ref);
   if (datasetId) return datasetId;
   if (ref.startsWith('d_') || !ALIAS_PATTERN.test(ref)) {
     throw new CliError(
@@ -36,15 +53,23 @@ export function resolveDataset(ref: string): string {
       `"${ref}" is not a datasetId (d_ and 32 lower-case hex digits, as in the dataset's URL) nor an alias.`,
     );
   }
+  const sample = localDatasetDirectory.resolve(ref) !== undefined;
   throw new CliError(
     EXIT.usage,
     `"${ref}" is not a known dataset alias; add it to config/datasets.json or use the datasetId.`,
+    sample
+      ? {
+          hints: [
+            `"${ref}" is a sample of the local stand-in (config/datasets-local.json), known only against a local run (DGS_API_BASE_URL or --endpoint on 127.0.0.1).`,
+          ],
+        }
+      : {},
   );
 }
 
 /** The aliases of a dataset, for display. */
-export function aliasesOf(datasetId: string): string[] {
-  return bundledDatasetDirectory.refsFor(datasetId).filter((ref) => !DATASET_ID_PATTERN.test(ref));
+export function aliasesOf(datasetId: string, datasets: DatasetDirectory = cliDatasets()): string[] {
+  return datasets.refsFor(datasetId).filter((ref) => !DATASET_ID_PATTERN.test(ref));
 }
 
 /** `--new-columns`, which only a replace may carry. */

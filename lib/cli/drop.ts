@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { bundledDatasetDirectory } from '../datasets.js';
 import { INCOMING_PREFIX, NEW_COLUMNS_FOLDER, parseDropKey } from '../drop-key.js';
 import { resolveBucket } from './bucket.js';
 import {
   type CommonOptions,
+  cliDatasets,
   fileSize,
   modeOf,
   newColumnsOf,
@@ -35,16 +35,17 @@ export interface DropOptions extends CommonOptions {
 export async function drop(out: Output, file: string, options: DropOptions): Promise<ExitCode> {
   const mode = modeOf(options);
   const settings = settingsFromEnv();
-  resolveDataset(options.dataset);
+  const { bucket, endpoint } = resolveBucket(out, options, settings.DROP_BUCKET);
+  const datasets = cliDatasets(endpoint);
+  resolveDataset(options.dataset, datasets);
   const folder = newColumnsOf(options, mode) ? NEW_COLUMNS_FOLDER : mode;
   const key = `${INCOMING_PREFIX}${options.dataset}/${folder}/${basename(file)}`;
   // The same checks the pipeline makes, so a file that would only fail there is refused here.
-  const { datasetId } = parseDropKey(key, bundledDatasetDirectory);
+  const { datasetId } = parseDropKey(key, datasets);
   const size = await fileSize(file, settings.MAX_FILE_BYTES);
   const { md5Hex, md5Base64 } = await readFileOnce(file, undefined);
   // A Node 20 advisory from the SDK, not about this command; --debug shows it.
   if (!out.debug) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { bucket, endpoint } = resolveBucket(out, options, settings.DROP_BUCKET);
   const s3 = cliS3Client(out, endpoint);
   try {
     const put = await s3.send(

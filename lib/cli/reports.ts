@@ -1,11 +1,10 @@
 import type { CsvProblem } from '../csv-check/types.js';
-import { bundledDatasetDirectory } from '../datasets.js';
 import { DropBucket, type DroppedObject } from '../drop-bucket.js';
 import { OUTCOME_PREFIX, OUTCOMES, type Outcome, REPORT_SUFFIX } from '../outcome-keys.js';
 import type { ForwardFileReport } from '../performance-platform/forward-file.js';
 import type { PublishReport } from '../publish/file-outcome.js';
 import { resolveBucket } from './bucket.js';
-import { type CommonOptions, formatProblem, resolveDataset, settingsFromEnv } from './common.js';
+import { type CommonOptions, cliDatasets, formatProblem, resolveDataset, settingsFromEnv } from './common.js';
 import { CliError, EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
 import { cliS3Client } from './s3.js';
@@ -53,8 +52,9 @@ export async function reports(out: Output, options: ReportsOptions): Promise<Exi
   const since = options.since === undefined ? undefined : parseSince(options.since, new Date());
   const limit = options.limit ?? DEFAULT_LIMIT;
   const outcomes: Outcome[] = options.failed ? ['failed', 'unconfirmed'] : [...OUTCOMES];
+  const datasets = cliDatasets(endpoint);
   const refs = options.dataset
-    ? bundledDatasetDirectory.refsFor(resolveDataset(options.dataset)).map((ref) => `${ref}/`)
+    ? datasets.refsFor(resolveDataset(options.dataset, datasets)).map((ref) => `${ref}/`)
     : [''];
   const s3 = cliS3Client(out, endpoint);
   try {

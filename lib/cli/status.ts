@@ -1,10 +1,9 @@
 import type { IngestionStatus } from '../datagovsg/status.js';
-import { bundledDatasetDirectory } from '../datasets.js';
 import { DropBucket } from '../drop-bucket.js';
 import { type FiledOutcomeView, recentOutcomes } from '../publish/dataset-view.js';
 import { createDataGovSgClient } from '../runtime.js';
-import { findBucket } from './bucket.js';
-import { aliasesOf, type CommonOptions, resolveDataset, settingsFromEnv } from './common.js';
+import { type BucketLocation, findBucket } from './bucket.js';
+import { aliasesOf, type CommonOptions, cliDatasets, resolveDataset, settingsFromEnv } from './common.js';
 import { EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
 import { cliS3Client } from './s3.js';
@@ -22,19 +21,18 @@ const OUTCOMES_SHOWN = 5;
  * (`--bucket` or DROP_BUCKET), also the dataset's latest filed outcomes and where their reports are.
  */
 export async function status(out: Output, ref: string, options: StatusOptions): Promise<ExitCode> {
-  const datasetId = resolveDataset(ref);
   const settings = settingsFromEnv();
+  const location = findBucket(out, options, settings.DROP_BUCKET);
+  const datasets = cliDatasets(location?.endpoint);
+  const datasetId = resolveDataset(ref, datasets);
   const current = await createDataGovSgClient(settings).ingestionStatus(datasetId);
-  const aliases = aliasesOf(datasetId);
+  const aliases = aliasesOf(datasetId, datasets);
   out.info(`dataset     ${datasetId}${aliases.length > 0 ? ` (${aliases.join(', ')})` : ''}`);
   out.info(`status      ${current.rawStatus}`);
   out.info(`version     ${current.version ?? 'none'}`);
   out.info(`updated at  ${formatTime(current.updatedAt)}`);
   out.info(`failures    ${formatFailures(current.failures)}`);
-  const location = findBucket(out, options, settings.DROP_BUCKET);
-  const outcomes = location
-    ? await filedOutcomes(out, location.bucket, datasetId, location.endpoint)
-    : undefined;
+  const outcomes = location ? await filedOutcomes(out, location, datasets.refsFor(datasetId)) : undefined;
   if (location && outcomes) printOutcomes(out, location.bucket, outcomes);
   out.result({
     ok: true,
@@ -48,18 +46,12 @@ export async function status(out: Output, ref: string, options: StatusOptions): 
 
 async function filedOutcomes(
   out: Output,
-  bucket: string,
-  datasetId: string,
-  endpoint: string | undefined,
+  { bucket, endpoint }: BucketLocation,
+  refs: string[],
 ): Promise<FiledOutcomeView[]> {
   const s3 = cliS3Client(out, endpoint);
   try {
-    return await recentOutcomes(
-      new DropBucket(s3),
-      bucket,
-      bundledDatasetDirectory.refsFor(datasetId),
-      OUTCOMES_SHOWN,
-    );
+    return await recentOutcomes(new DropBucket(s3), bucket, refs, OUTCOMES_SHOWN);
   } finally {
     s3.destroy();
   }

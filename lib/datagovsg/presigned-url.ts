@@ -1,6 +1,5 @@
 import { UploadUrlNotAllowedError } from '../errors.js';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+import { isLoopbackHost } from '../loopback.js';
 
 /** A presigned S3 PUT URL that passed the allow list, with the headers it signed. */
 export interface PresignedUpload {
@@ -34,7 +33,7 @@ export function parsePresignedUpload(raw: string, allowedOrigins: readonly strin
     throw new UploadUrlNotAllowedError('data.gov.sg returned an upload link that is not a valid URL.');
   }
   const redacted = redactUrl(url.toString());
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || LOOPBACK_HOSTS.has(`[${url.hostname}]`);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new UploadUrlNotAllowedError(
       `Refusing to upload over ${url.protocol} to ${url.origin}: only https is allowed.`,

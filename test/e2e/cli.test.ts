@@ -100,13 +100,22 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
       file('unrelated.json', '["ministry", "amount"]'),
       file('broken.json', '{"columns": 1}'),
     ]);
-    const [unchecked, numeric, listed, differs, refused] = await Promise.all([
+    const [unchecked, numeric, listed, differs, refused, sampleOnStaging] = await Promise.all([
       govpub(['validate', good, '--dataset', POPULATION.alias], offline),
       govpub(['validate', bad, '--dataset', POPULATION.alias, '--columns', saved], offline),
       govpub(['validate', good, '--dataset', POPULATION.alias, '--columns', names, '--json'], offline),
       govpub(['validate', good, '--dataset', POPULATION.alias, '--columns', unrelated], offline),
       govpub(['validate', good, '--dataset', POPULATION.alias, '--columns', broken], offline),
+      govpub(['validate', good, '--dataset', POPULATION.alias], {
+        DGS_API_BASE_URL: 'https://api-staging.data.gov.sg',
+      }),
     ]);
+    // The stand-in's sample alias never names a dataset on data.gov.sg.
+    expect(sampleOnStaging.code).toBe(2);
+    expect(sampleOnStaging.stderr).toContain(
+      `"${POPULATION.alias}" is not a known dataset alias; add it to config/datasets.json or use the datasetId.`,
+    );
+    expect(sampleOnStaging.stderr).toMatch(/hint: .*sample of the local stand-in \(config\/datasets-local\.json\)/);
     // Not a pass: the header and NUMERIC values need the dataset's columns.
     expect(unchecked.code, unchecked.stderr).toBe(8);
     expect(unchecked.stderr).toMatch(

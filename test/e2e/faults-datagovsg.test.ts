@@ -659,7 +659,8 @@ describe('the upload function killed mid-invocation (a real process, SIGKILL)', 
   it('mid-PUT: the retry under its lease sends nothing; the take-over sends the file once; the dataset is free', async () => {
     pipeline = await startFastPipeline({ deliverEvents: false });
     const body = bigCsv(200_000);
-    const key = `incoming/${POPULATION.alias}/replace/killed-mid-put.csv`;
+    // The deployed handler knows only config/datasets.json's aliases: the sample's id, then.
+    const key = `incoming/${POPULATION.id}/replace/killed-mid-put.csv`;
     await pipeline.drop(key, body);
     pipeline.dataGovSg?.fault({ endpoint: 'put', stallAfterBytes: Math.floor(body.length / 2), times: 1 });
 
@@ -683,7 +684,7 @@ describe('the upload function killed mid-invocation (a real process, SIGKILL)', 
     const held = new Set<Socket>();
     const silentSfn = createServer((socket) => held.add(socket)).listen(0, '127.0.0.1');
     await once(silentSfn, 'listening');
-    const key = `incoming/${POPULATION.alias}/replace/killed-after-put.csv`;
+    const key = `incoming/${POPULATION.id}/replace/killed-after-put.csv`;
     await pipeline.drop(key, POPULATION_CSV);
     try {
       const child = uploadFunctionProcess(pipeline, key, {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDatasetDirectory } from '../../../lib/datasets.js';
+import { createDatasetDirectory, mergedDatasetDirectory } from '../../../lib/datasets.js';
 import {
   datasetRefOf,
   isDropCandidate,
@@ -146,8 +146,26 @@ describe('createDatasetDirectory', () => {
     expect(() => createDatasetDirectory({ aliases: { 'Bad Alias': ID } })).toThrow(ConfigError);
   });
 
-  it('accepts the committed alias file', async () => {
+  it("keeps the local stand-in's sample aliases out of the deployed directory", async () => {
     const { bundledDatasetDirectory } = await import('../../../lib/datasets.js');
-    expect(bundledDatasetDirectory.resolve('resident-population')).toMatch(/^d_[0-9a-f]{32}$/);
+    const { localDatasetDirectory } = await import('../../../lib/datasets-local.js');
+    const { SAMPLE_DATASETS } = await import('../../../local/datagovsg/server.js');
+    expect(bundledDatasetDirectory.resolve('resident-population')).toBeUndefined();
+    // Every sample alias names a dataset the stand-in has.
+    const sampleIds = SAMPLE_DATASETS.map((dataset) => dataset.datasetId);
+    for (const alias of ['resident-population', 'operating-expenditure', 'online-transactions']) {
+      expect(sampleIds).toContain(localDatasetDirectory.resolve(alias));
+    }
+  });
+
+  it("merges alias files, the agency's first", () => {
+    const other = 'd_0123456789abcdef0123456789abcdef';
+    const merged = mergedDatasetDirectory(
+      { aliases: { shared: ID } },
+      { about: 'x', aliases: { shared: other, only: other } },
+    );
+    expect(merged.resolve('shared')).toBe(ID);
+    expect(merged.resolve('only')).toBe(other);
+    expect(() => mergedDatasetDirectory({ aliases: {} }, { aliases: { Bad: ID } })).toThrow(ConfigError);
   });
 });
