@@ -2,6 +2,7 @@
  * Turns measurements into the verdicts (one row per target, each a figure against a baseline
  * from the same run), the detail tables and the scaling plot.
  */
+import type { CliStartupResult } from './cli/bench.js';
 import type { ColdStartResult } from './coldstart/bench.js';
 import type { CsvCheckBenchResult } from './csvcheck/bench.js';
 import type { ForwarderBenchResult } from './forwarder/bench.js';
@@ -26,6 +27,8 @@ export const TARGETS = {
   transitionsFor10Minutes: 30,
   lagFraction: 0.2,
   forwarderRatio: 1.0,
+  /** Issue 14: `govpub --help` within this of `node -e 0`. */
+  cliOverheadMs: 150,
 } as const;
 
 export interface TargetCheck {
@@ -48,6 +51,7 @@ export interface Measurements {
   polling?: PollingBenchResult;
   forwarder?: ForwarderBenchResult;
   csvCheck?: CsvCheckBenchResult;
+  cli?: CliStartupResult;
 }
 
 const PATH_NAMES: Record<UploadPath, string> = {
@@ -77,6 +81,7 @@ export function targetChecks(results: Measurements): TargetCheck[] {
     ...coldStartChecks(results.coldStart),
     ...pollingChecks(results.polling),
     ...forwarderChecks(results.forwarder),
+    ...cliChecks(results.cli),
   ];
 }
 
@@ -185,6 +190,21 @@ function coldStartChecks(coldStart: ColdStartResult | undefined): TargetCheck[] 
     });
   }
   return checks;
+}
+
+function cliChecks(cli: CliStartupResult | undefined): TargetCheck[] {
+  if (!cli) return [];
+  return [
+    {
+      section: '6 CLI start-up',
+      measure: `govpub --help (bundle; from TypeScript via tsx: ${fixed(cli.medianFromSourceMs, 0)} ms)`,
+      ours: `${fixed(cli.medianBundledMs, 0)} ms (+${fixed(cli.overheadMs, 0)})`,
+      baseline: `${fixed(cli.medianBareNodeMs, 0)} ms (node -e 0)`,
+      ratio: cli.ratio,
+      target: `≤ bare + ${TARGETS.cliOverheadMs} ms`,
+      met: cli.overheadMs <= TARGETS.cliOverheadMs,
+    },
+  ];
 }
 
 function pollingChecks(polling: PollingBenchResult | undefined): TargetCheck[] {

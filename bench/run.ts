@@ -9,6 +9,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSettings } from '../lib/config.js';
+import { type CliStartupResult, runCliStartupBench } from './cli/bench.js';
 import { type ColdStartResult, runColdStartBench } from './coldstart/bench.js';
 import { type CsvCheckBenchResult, runCsvCheckBench } from './csvcheck/bench.js';
 import { type ForwarderBenchResult, runForwarderBench } from './forwarder/bench.js';
@@ -70,11 +71,15 @@ async function main(): Promise<void> {
     let upload: UploadBenchResult | undefined;
     let forwarder: ForwarderBenchResult | undefined;
     let csvCheck: CsvCheckBenchResult | undefined;
+    let cli: CliStartupResult | undefined;
     // Cold start first, while no local server competes for the CPU.
     if (wants('coldstart')) {
       coldStart = await timed('coldstart', () =>
         runColdStartBench({ runs: options.coldStartRuns, stage: options.stage, workDir, log }),
       );
+    }
+    if (wants('cli')) {
+      cli = await timed('cli', () => runCliStartupBench({ runs: options.coldStartRuns, log }));
     }
     if (wants('polling')) {
       polling = await timed('polling', () => runPollingBench(settings, options.ingestionSeconds));
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
       ...(coldStart ? { coldStart } : {}),
       ...(polling ? { polling } : {}),
       ...(forwarder ? { forwarder } : {}),
+      ...(cli ? { cli } : {}),
     });
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -1,9 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Gives the per-file secret scans (test/setup.ts) a place to tally, and prints the run's total. */
+/**
+ * Builds the CLI bundle, so the subprocess tests run the code of this checkout as `npm ci` would
+ * ship it; gives the per-file secret scans (test/setup.ts) a place to tally, and prints the run's
+ * total.
+ */
 export default function setup(): () => void {
+  execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'govpub-leak-scan-'));
   process.env.GOVPUB_LEAK_SCAN_DIR = dir;
   return () => {

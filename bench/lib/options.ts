@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder'] as const;
+export const SECTIONS = ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder', 'cli'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -32,7 +32,7 @@ export const USAGE = `npm run bench -- [options]
   --upload-reps=N         repetitions per upload size   (env BENCH_UPLOAD_REPS, default 3)
   --forward-sizes=A,B,C   forwarder record counts       (env BENCH_FORWARD_SIZES, default 10000,30000,100000)
   --forward-reps=N        repetitions per record count  (env BENCH_FORWARD_REPS, default 3)
-  --coldstart-runs=N      node processes per bundle     (env BENCH_COLDSTART_RUNS, default 15)
+  --coldstart-runs=N      node processes per bundle, and per CLI start-up (env BENCH_COLDSTART_RUNS, default 15)
   --only=a,b              sections: ${SECTIONS.join(', ')} (env BENCH_ONLY)
   --store-dir=DIR         data of the local servers     (env BENCH_STORE_DIR, default /dev/shm or the temp dir)
   --out-dir=DIR           results.json and scaling.svg  (env BENCH_OUT_DIR, default bench/)

@@ -28,11 +28,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   return loadSettings(env);
 }
 
-/** The secrets a command could print by accident: every one is redacted from the output. */
-export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): Array<string | undefined> {
-  return [env.DGS_API_KEY, env.PP_TOKEN, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN];
-}
-
 /**
  * The aliases the CLI knows: the agency's (config/datasets.json), and the local stand-in's samples
  * (config/datasets-local.json) only when the command talks to a stand-in, so that a sample alias

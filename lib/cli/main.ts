@@ -1,8 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import packageJson from '../../package.json' with { type: 'json' };
-import { type CommonOptions, secretsFromEnv } from './common.js';
+import type { CommonOptions } from './common.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit.js';
-import { Output } from './output.js';
+import { Output, secretsFromEnv } from './output.js';
 
 const ENVIRONMENT_HELP = `Environment:
   DGS_API_BASE_URL, DGS_API_KEY   data.gov.sg API (default production) and its key

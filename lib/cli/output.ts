@@ -3,6 +3,11 @@ import { classify, EXIT, type ExitCode } from './exit.js';
 
 type Stream = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
 
+/** The secrets a command could print by accident: every one is redacted from the output. */
+export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): Array<string | undefined> {
+  return [env.DGS_API_KEY, env.PP_TOKEN, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN];
+}
+
 export interface OutputOptions {
   json: boolean;
   debug: boolean;

@@ -115,7 +115,9 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(sampleOnStaging.stderr).toContain(
       `"${POPULATION.alias}" is not a known dataset alias; add it to config/datasets.json or use the datasetId.`,
     );
-    expect(sampleOnStaging.stderr).toMatch(/hint: .*sample of the local stand-in \(config\/datasets-local\.json\)/);
+    expect(sampleOnStaging.stderr).toMatch(
+      /hint: .*sample of the local stand-in \(config\/datasets-local\.json\)/,
+    );
     // Not a pass: the header and NUMERIC values need the dataset's columns.
     expect(unchecked.code, unchecked.stderr).toBe(8);
     expect(unchecked.stderr).toMatch(
@@ -139,8 +141,10 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
   });
 
   it('documents the commands and exit codes; whoami; validate; usage errors exit 2', async () => {
-    const [help, noMode, unknown, ok, refused, good, bad] = await Promise.all([
+    const [help, fromSource, noMode, unknown, ok, refused, good, bad] = await Promise.all([
       govpub(['--help']),
+      // The TypeScript through tsx, as a checkout without the bundle runs it.
+      govpub(['--help'], { GOVPUB_CLI_FROM_SOURCE: '1' }),
       govpub(['publish', 'x.csv', '--dataset', POPULATION.alias]),
       govpub(['status', 'no-such-alias']),
       govpub(['whoami', '--json']),
@@ -153,7 +157,10 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
       ),
     ]);
     expect(help.code).toBe(0);
-    for (const command of ['whoami', 'publish', 'status', 'validate', 'pp', 'drop']) {
+    // The bundle npm ci builds is this checkout's code.
+    expect(fromSource.code).toBe(0);
+    expect(help.stdout).toBe(fromSource.stdout);
+    for (const command of ['whoami', 'publish', 'status', 'validate', 'pp', 'drop', 'reports', 'report']) {
       expect(help.stdout).toContain(command);
     }
     expect(help.stdout).toMatch(/Exit codes:[\s\S]*7 {2}timeout/);

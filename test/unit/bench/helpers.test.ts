@@ -70,7 +70,7 @@ describe('bench options', () => {
 
   it('uses the documented defaults', () => {
     expect(parseOptions([], {}, defaults)).toMatchObject({
-      sections: ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder'],
+      sections: ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder', 'cli'],
       uploadSizesMiB: [16, 64, 256],
       uploadReps: 3,
       forwardSizes: [10_000, 30_000, 100_000],
