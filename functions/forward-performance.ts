@@ -8,13 +8,7 @@ import { loadSettings, requireSettings, type Settings } from '../lib/config.js';
 import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { PpTokenMissingError } from '../lib/errors.js';
-import {
-  bodyText,
-  clientError,
-  isJsonContentType,
-  jsonResponse,
-  serverError,
-} from '../lib/http-responses.js';
+import { httpFailure, type JsonHttpEvent, jsonHttpHandler, jsonResponse } from '../lib/http-responses.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
 import type { PerformancePlatformClient } from '../lib/performance-platform/client.js';
@@ -26,6 +20,7 @@ import {
   forwardStream,
 } from '../lib/performance-platform/forward.js';
 import { forwardDroppedFile, PpForwardDeferredError } from '../lib/performance-platform/forward-file.js';
+import { failureResponse, resultResponse } from '../lib/performance-platform/http-answers.js';
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import { once } from '../lib/runtime.js';
 import { describeIssues, detailTypeOf, kickSchema } from '../lib/schemas.js';
@@ -63,8 +58,18 @@ const submittedSchema = z.object({
  * event, and files under `incoming/performance/` (kicked by the upload function and the sweep).
  */
 export function makeForwarderHandler(deps: () => ForwarderDeps) {
+  const http = jsonHttpHandler(
+    {
+      log: () => deps().log,
+      bodyMethods: ['POST', 'PUT'],
+      unsupportedMediaType: 'Send the records as JSON, with Content-Type: application/json.',
+      malformedJson: 'The body is not valid JSON.',
+      checkPath: dataSetOf,
+    },
+    (event) => onHttp(deps(), event),
+  );
   return async (event: unknown): Promise<unknown> => {
-    if (isHttpEvent(event)) return onHttp(deps(), event);
+    if (isHttpEvent(event)) return http(event);
     if (detailTypeOf(event) === RECORDS_SUBMITTED) {
       const submitted = submittedSchema.safeParse(event);
       if (submitted.success) return onSubmitted(deps(), submitted.data);
@@ -95,27 +100,25 @@ function isHttpEvent(event: unknown): event is APIGatewayProxyEventV2 {
   return typeof event === 'object' && event !== null && 'requestContext' in event && 'routeKey' in event;
 }
 
-async function onHttp(
-  deps: ForwarderDeps,
-  event: APIGatewayProxyEventV2,
-): Promise<APIGatewayProxyStructuredResultV2> {
+/** The data set of the path; a 400 answer when it cannot be one. */
+function dataSetOf(event: Pick<APIGatewayProxyEventV2, 'pathParameters'>): {
+  dataGroup: string;
+  dataType: string;
+} {
   const { dataGroup = '', dataType = '' } = event.pathParameters ?? {};
   if (!GROUP_OR_TYPE.test(dataGroup) || !GROUP_OR_TYPE.test(dataType)) {
-    return clientError(400, 'The data group and data type are lower-case letters, digits and "-".');
+    throw httpFailure(400, 'The data group and data type are lower-case letters, digits and "-".');
   }
-  if (!isJsonContentType(event.headers)) {
-    return clientError(415, 'Send the records as JSON, with Content-Type: application/json.');
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(bodyText(event));
-  } catch {
-    return clientError(400, 'The body is not valid JSON.');
-  }
+  return { dataGroup, dataType };
+}
+
+async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGatewayProxyStructuredResultV2> {
+  const { dataGroup, dataType } = dataSetOf(event);
+  const { body } = event;
   try {
     if (event.requestContext.http.method === 'PUT') {
       if (!Array.isArray(body) || body.length > 0) {
-        return clientError(400, 'PUT only empties a data set, with the body []. Use POST to add records.');
+        throw httpFailure(400, 'PUT only empties a data set, with the body []. Use POST to add records.');
       }
       const emptied = await emptyDataSet({ client: deps.client, log: deps.log }, dataGroup, dataType);
       return emptied.ok
@@ -123,7 +126,7 @@ async function onHttp(
         : failureResponse(dataGroup, dataType, emptied.error?.kind ?? 'http', []);
     }
     if (typeof body !== 'object' || body === null) {
-      return clientError(400, 'The body must be a JSON object (one record) or an array of records.');
+      throw httpFailure(400, 'The body must be a JSON object (one record) or an array of records.');
     }
     const result = await forwardRecords(
       { client: deps.client, log: deps.log },
@@ -138,68 +141,10 @@ async function onHttp(
     return resultResponse(result);
   } catch (error) {
     if (error instanceof PpTokenMissingError) {
-      return clientError(404, `No Performance Platform token is configured for ${dataGroup}/${dataType}.`);
+      throw httpFailure(404, `No Performance Platform token is configured for ${dataGroup}/${dataType}.`);
     }
-    return serverError(deps.log, error);
+    throw error;
   }
-}
-
-function resultResponse(result: ForwardResult): APIGatewayProxyStructuredResultV2 {
-  // The failed chunk's cause (kind, status, the service's messages, token already redacted)
-  // tells the caller whether sending again can help.
-  const chunks = result.chunks.map(({ index, from, to, status, error }) => ({
-    index,
-    from,
-    to,
-    status,
-    ...(error ? { error } : {}),
-  }));
-  if (result.outcome === 'forwarded' || result.outcome === 'empty') {
-    return jsonResponse(200, {
-      outcome: result.outcome,
-      records: result.records,
-      chunks,
-      requestIds: result.requestIds,
-    });
-  }
-  if (result.outcome === 'invalid') {
-    return clientError(
-      400,
-      `${result.errorCount ?? result.errors.length} problem(s) in the records; nothing was sent.`,
-      {
-        errors: result.errors,
-      },
-    );
-  }
-  const failed = result.chunks.find((chunk) => chunk.status === 'failed');
-  return failureResponse(result.dataGroup, result.dataType, failed?.error?.kind ?? 'http', chunks);
-}
-
-function failureResponse(
-  dataGroup: string,
-  dataType: string,
-  kind: string,
-  chunks: unknown[],
-): APIGatewayProxyStructuredResultV2 {
-  if (kind === 'not-found')
-    return clientError(404, `The Performance Platform has no data set ${dataGroup}/${dataType}.`);
-  if (kind === 'unauthorised') {
-    return jsonResponse(502, {
-      message: 'The Performance Platform refused the token configured for this data set.',
-      chunks,
-    });
-  }
-  if (kind === 'validation' || kind === 'too-large') {
-    return jsonResponse(502, {
-      message: 'The Performance Platform rejected a chunk that passed our checks.',
-      chunks,
-    });
-  }
-  return jsonResponse(503, {
-    message:
-      'The Performance Platform did not store every chunk. Send the same request again: records have stable ids, so nothing is duplicated.',
-    chunks,
-  });
 }
 
 async function onSubmitted(

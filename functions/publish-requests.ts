@@ -15,13 +15,7 @@ import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.
 import { DropBucket } from '../lib/drop-bucket.js';
 import { DROP_FOLDERS } from '../lib/drop-key.js';
 import { DropRejectedError } from '../lib/errors.js';
-import {
-  bodyText,
-  clientError,
-  isJsonContentType,
-  jsonResponse,
-  serverError,
-} from '../lib/http-responses.js';
+import { httpFailure, type JsonHttpEvent, jsonHttpHandler, jsonResponse } from '../lib/http-responses.js';
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
@@ -55,6 +49,16 @@ const uploadsBody = z.union([
  * data.gov.sg's status) and the EventBridge `Publish Dataset Requested` event.
  */
 export function makePublishRequestsHandler(deps: () => PublishRequestsDeps) {
+  const http = jsonHttpHandler(
+    {
+      log: () => deps().log,
+      bodyMethods: ['POST'],
+      unsupportedMediaType: 'Send a JSON body, with Content-Type: application/json.',
+      malformedJson: UPLOADS_BODY_HELP,
+      checkPath: (event) => datasetOf(deps(), event),
+    },
+    (event) => onHttp(deps(), event),
+  );
   return async (event: unknown): Promise<unknown> => {
     if (detailTypeOf(event) === PUBLISH_REQUESTED) {
       const requested = publishRequestedSchema.safeParse(event);
@@ -67,58 +71,59 @@ export function makePublishRequestsHandler(deps: () => PublishRequestsDeps) {
       deps().log.warn('PUBLISH_REQUEST_REFUSED', { errorCode: 'BAD_EVENT' });
       return { result: 'refused', problems };
     }
-    return onHttp(deps(), event as APIGatewayProxyEventV2);
+    return http(event as APIGatewayProxyEventV2);
   };
+}
+
+const UPLOADS_BODY_HELP =
+  'The body must be {"mode": "replace"|"append", "name"?: "<file>.csv"} or {"key": "<key in the bucket>", "mode"?: …}.';
+
+/** The dataset of the path; a 404 answer when it names none. */
+function datasetOf(
+  deps: Pick<PublishRequestsDeps, 'datasets'>,
+  event: Pick<APIGatewayProxyEventV2, 'pathParameters'>,
+): { datasetRef: string; datasetId: string } {
+  const datasetRef = event.pathParameters?.dataset ?? '';
+  const datasetId = deps.datasets.resolve(datasetRef);
+  if (!datasetId) {
+    throw httpFailure(
+      404,
+      `"${datasetRef}" is neither a datasetId (d_ and 32 hex digits) nor a known alias.`,
+    );
+  }
+  return { datasetRef, datasetId };
 }
 
 async function onHttp(
   resolved: PublishRequestsDeps,
-  event: APIGatewayProxyEventV2,
+  event: JsonHttpEvent,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  {
-    const datasetRef = event.pathParameters?.dataset ?? '';
-    const datasetId = resolved.datasets.resolve(datasetRef);
-    if (!datasetId) {
-      return clientError(
-        404,
-        `"${datasetRef}" is neither a datasetId (d_ and 32 hex digits) nor a known alias.`,
-      );
-    }
-    try {
-      if (event.requestContext.http.method === 'GET') {
-        return jsonResponse(200, await describeDataset(resolved, resolved.dropBucket, datasetId));
-      }
-      if (!isJsonContentType(event.headers))
-        return clientError(415, 'Send a JSON body, with Content-Type: application/json.');
-      let parsed: z.infer<typeof uploadsBody>;
-      try {
-        parsed = uploadsBody.parse(JSON.parse(bodyText(event) || 'null'));
-      } catch {
-        return clientError(
-          400,
-          'The body must be {"mode": "replace"|"append", "name"?: "<file>.csv"} or {"key": "<key in the bucket>", "mode"?: …}.',
-        );
-      }
-      if ('key' in parsed) {
-        const result = await requestPublication(resolved, {
-          bucket: resolved.dropBucket,
-          key: parsed.key,
-          datasetRef,
-          ...(parsed.mode ? { mode: parsed.mode } : {}),
-        });
-        return jsonResponse(202, { accepted: true, key: result.key });
-      }
-      const link = await createUploadLink(resolved, {
+  const { datasetRef, datasetId } = datasetOf(resolved, event);
+  if (event.requestContext.http.method === 'GET') {
+    return jsonResponse(200, await describeDataset(resolved, resolved.dropBucket, datasetId));
+  }
+  const parsed = uploadsBody.safeParse(event.body);
+  if (!parsed.success) throw httpFailure(400, UPLOADS_BODY_HELP);
+  try {
+    if ('key' in parsed.data) {
+      const result = await requestPublication(resolved, {
         bucket: resolved.dropBucket,
+        key: parsed.data.key,
         datasetRef,
-        mode: parsed.mode,
-        ...(parsed.name ? { name: parsed.name } : {}),
+        ...(parsed.data.mode ? { mode: parsed.data.mode } : {}),
       });
-      return jsonResponse(201, link);
-    } catch (error) {
-      if (error instanceof DropRejectedError) return clientError(400, error.message, { code: error.code });
-      return serverError(resolved.log, error);
+      return jsonResponse(202, { accepted: true, key: result.key });
     }
+    const link = await createUploadLink(resolved, {
+      bucket: resolved.dropBucket,
+      datasetRef,
+      mode: parsed.data.mode,
+      ...(parsed.data.name ? { name: parsed.data.name } : {}),
+    });
+    return jsonResponse(201, link);
+  } catch (error) {
+    if (error instanceof DropRejectedError) throw httpFailure(400, error.message, { code: error.code });
+    throw error;
   }
 }
 

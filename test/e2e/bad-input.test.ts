@@ -1261,7 +1261,7 @@ const CLI_ROWS: CliRow[] = [
     input: 'drop without a bucket',
     args: (f) => ['drop', `${f.ok}`, '--dataset', POPULATION.alias, '--append'],
     code: 2,
-    error: /^govpub drop: Say which bucket: --bucket or DROP_BUCKET\.$/,
+    error: /^govpub drop: Say which bucket: --bucket or DROP_BUCKET \(or start the local run: npm start\)\.$/,
   },
 ];
 
