@@ -26,6 +26,7 @@ import {
   forwardStream,
 } from '../lib/performance-platform/forward.js';
 import { forwardDroppedFile, PpForwardDeferredError } from '../lib/performance-platform/forward-file.js';
+import { problemSummary } from '../lib/performance-platform/problems.js';
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import { once } from '../lib/runtime.js';
 import { describeIssues, detailTypeOf, kickSchema } from '../lib/schemas.js';
@@ -163,13 +164,12 @@ function resultResponse(result: ForwardResult): APIGatewayProxyStructuredResultV
     });
   }
   if (result.outcome === 'invalid') {
-    return clientError(
-      400,
-      `${result.errorCount ?? result.errors.length} problem(s) in the records; nothing was sent.`,
-      {
-        errors: result.errors,
-      },
-    );
+    // Each error has a plain-English message and backdrop's own text (backdropMessage).
+    return clientError(400, `${problemSummary(result)}; nothing was sent.`, {
+      errors: result.errors,
+      errorCount: result.errorCount ?? result.errors.length,
+      recordsWithProblems: result.recordsWithProblems ?? 0,
+    });
   }
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');
   return failureResponse(result.dataGroup, result.dataType, failed?.error?.kind ?? 'http', chunks);
