@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createPpClient } from '../performance-platform/create-client.js';
 import type { ChunkReport, EmptyResult, ForwardResult } from '../performance-platform/forward.js';
 import { emptyDataSet, forwardStream } from '../performance-platform/forward.js';
+import { type ForwardProblem, problemSummary } from '../performance-platform/problems.js';
 import { ppTokenProvider } from '../performance-platform/tokens.js';
 import { type CommonOptions, fileSize, settingsFromEnv } from './common.js';
 import { CliError, EXIT, type ExitCode } from './exit.js';
@@ -102,17 +103,11 @@ function report(out: Output, result: ForwardResult, stableIds: boolean): ExitCod
     return EXIT.ok;
   }
   if (result.outcome === 'invalid') {
-    for (const error of result.errors.slice(0, LISTED_ERRORS)) {
-      out.warn(`${error.index === null ? 'records' : `record ${error.index}`}: ${error.message}`);
-    }
-    if (result.errors.length > LISTED_ERRORS) {
-      out.warn(`… and ${result.errors.length - LISTED_ERRORS} more (all are in --json output).`);
-    }
-    throw new CliError(
-      EXIT.validation,
-      `${result.errors.length} problem(s) in the records for ${target}; nothing was sent.`,
-      { details: body },
-    );
+    const total = result.errorCount ?? result.errors.length;
+    for (const line of problemLines(result.errors, total, LISTED_ERRORS)) out.warn(line);
+    throw new CliError(EXIT.validation, `${problemSummary(result)} for ${target}; nothing was sent.`, {
+      details: body,
+    });
   }
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');
   const stored = result.chunks.filter((chunk) => chunk.status === 'stored');
@@ -122,6 +117,33 @@ function report(out: Output, result: ForwardResult, stableIds: boolean): ExitCod
       ? `Only ${storedRecords} of ${result.records} record(s) were stored in ${target}${stableIds ? ' (sending the same records again completes it: they have stable ids)' : ''}`
       : `Nothing was stored in ${target}`;
   throw failure(what, failed?.error, body);
+}
+
+/**
+ * The first `max` problems for people, under a line naming their record (and NDJSON line), in
+ * the result's order (by record); then how many more there are (`total` in all) and where.
+ */
+export function problemLines(problems: readonly ForwardProblem[], total: number, max: number): string[] {
+  const listed = problems.filter((problem) => problem.code !== 'NOT_LISTED');
+  const lines: string[] = [];
+  let heading: string | undefined;
+  for (const problem of listed.slice(0, max)) {
+    if (problem.index === null) {
+      heading = undefined;
+      lines.push(problem.message);
+      continue;
+    }
+    const record = `record ${problem.index}${problem.line === undefined ? '' : ` (line ${problem.line})`}:`;
+    if (record !== heading) lines.push(record);
+    heading = record;
+    lines.push(`  ${problem.message}`);
+  }
+  const more = total - Math.min(max, listed.length);
+  if (more > 0) {
+    const where = listed.length >= total ? 'all are' : `the first ${listed.length} are`;
+    lines.push(`… and ${more} more (${where} in --json output).`);
+  }
+  return lines;
 }
 
 /** A failed request as its exit code and one sentence. */

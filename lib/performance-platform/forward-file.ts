@@ -8,6 +8,7 @@ import { fileReport } from '../filing.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
 import type { ForwardResult } from './forward.js';
+import { problemSummary } from './problems.js';
 
 const GROUP_OR_TYPE = /^[a-z0-9-]+$/;
 
@@ -172,12 +173,13 @@ type Failure = { code: string; message: string } | null | 'passing';
 function failureOf(result: ForwardResult): Failure {
   if (result.outcome === 'forwarded' || result.outcome === 'empty') return null;
   if (result.outcome === 'invalid') {
-    const shown = result.errors
+    const listed = result.errors.filter((e) => e.code !== 'NOT_LISTED');
+    const shown = listed
       .slice(0, 3)
       .map((e) => (e.index === null ? e.message : `record ${e.index}: ${e.message}`));
     return {
       code: 'PP_INVALID_RECORDS',
-      message: `${result.errorCount ?? result.errors.length} problem(s) in the records, so nothing was sent (the Performance Platform stores all or nothing): ${shown.join('; ')}${result.errors.length > 3 ? '; …' : ''}. Fix them and drop the file again; the first ones are listed in result.errors.`,
+      message: `${problemSummary(result)}, so nothing was sent (the Performance Platform stores all or nothing): ${shown.join('; ')}${listed.length > 3 ? '; …' : ''}. Fix them and drop the file again; result.errors lists them by record${listed.some((e) => e.backdropMessage) ? ", with backdrop's own words as backdropMessage" : ''}.`,
     };
   }
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');

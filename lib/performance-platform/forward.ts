@@ -5,8 +5,9 @@ import type { Log } from '../observability.js';
 import { type Chunk, ChunkBuilder, type ChunkSpan, chunkRecords } from './chunks.js';
 import type { PerformancePlatformClient, SendOutcome } from './client.js';
 import { withId, withIds } from './ids.js';
+import { type ForwardProblem, recordProblems } from './problems.js';
 import { type NdjsonEntry, readJsonDocument, readNdjson } from './record-source.js';
-import { validateRecords } from './records.js';
+import type { DataSetRules } from './records.js';
 
 export interface ForwardRequest {
   dataGroup: string;
@@ -40,9 +41,15 @@ export interface ForwardResult {
   dataGroup: string;
   dataType: string;
   records: number;
-  errors: Array<{ index: number | null; message: string }>;
+  /**
+   * invalid: every problem (sorted by record, one per record and field; those about no one record
+   * last), up to a limit and then one NOT_LISTED entry; partial and failed: the service's messages.
+   */
+  errors: ForwardProblem[];
   /** How many errors there are in all; `errors` lists the first of them. */
   errorCount?: number;
+  /** invalid: how many records have a problem (`records` is how many there are). */
+  recordsWithProblems?: number;
   chunks: ChunkReport[];
   requestIds: string[];
 }
@@ -91,7 +98,6 @@ const VALIDATION_BLOCK = 1000;
 const SOURCE_CHANGED =
   'The source changed between validation and sending; the rest was not sent. Send the file again.';
 
-type Rules = Parameters<typeof validateRecords>[1];
 type Base = Pick<ForwardResult, 'dataGroup' | 'dataType' | 'records'>;
 interface PlannedChunk extends ChunkSpan {
   digest?: string;
@@ -108,15 +114,19 @@ export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest)
   const { dataGroup, dataType, records } = request;
   const base: Base = { dataGroup, dataType, records: records.length };
   if (records.length === 0) return finish(deps.log, empty(base));
-  const errors = validateRecords(records, rules(request));
-  if (errors.length > 0) return finish(deps.log, invalid(base, capped(errors), errors.length));
+  const problems = recordProblems(records, rules(request));
+  if (problems.length > 0) {
+    const withProblems = new Set(problems.map((problem) => problem.index)).size;
+    return finish(deps.log, invalid(base, capped(problems), problems.length, withProblems));
+  }
   const objects = records as readonly Record<string, unknown>[];
   const prepared = request.generateIds === false ? objects : withIds(objects, dataGroup, dataType);
   let chunks: Chunk[];
   try {
     chunks = chunkRecords(prepared, limits(request));
   } catch (error) {
-    return finish(deps.log, invalid(base, [chunkingError(error)]));
+    const problem = chunkingError(error);
+    return finish(deps.log, invalid(base, [problem], 1, problem.index === null ? 0 : 1));
   }
   return finish(deps.log, await sendChunks(deps, base, chunks, chunks));
 }
@@ -143,7 +153,12 @@ export async function forwardStream(
       if (!(error instanceof PpSourceError)) throw error;
       return finish(
         deps.log,
-        invalid({ dataGroup, dataType, records: 0 }, [{ index: null, message: error.message }]),
+        invalid(
+          { dataGroup, dataType, records: 0 },
+          [{ index: null, code: 'UNREADABLE_FILE', message: error.message }],
+          1,
+          0,
+        ),
       );
     }
     return forwardRecords(deps, { ...request, records });
@@ -164,24 +179,25 @@ export async function forwardStream(
   };
   let block: NdjsonEntry[] = [];
   const checkBlock = () => {
-    // Validated a block at a time (bounded memory, batch-level rules still apply); errors are
-    // listed in record order, batch-level ones after the block's.
+    // Validated a block at a time (bounded memory; the batch rule, auto ids, applies per block);
+    // each block's problems are in record order, so the list of the file is too.
     const valid = block.filter((entry) => entry.error === undefined);
-    const byEntry = new Map<number, string[]>();
-    const batchLevel: string[] = [];
-    for (const error of validateRecords(
+    const byEntry = new Map<number, ForwardProblem[]>();
+    for (const problem of recordProblems(
       valid.map((entry) => entry.record),
       rules(request),
     )) {
-      const entry = error.index === null ? undefined : valid[error.index];
-      if (!entry) batchLevel.push(error.message);
-      else byEntry.set(entry.index, [...(byEntry.get(entry.index) ?? []), error.message]);
+      const entry = valid[problem.index];
+      if (!entry) continue;
+      const found = { ...problem, index: entry.index, line: entry.line };
+      byEntry.set(entry.index, [...(byEntry.get(entry.index) ?? []), found]);
     }
     for (const entry of block) {
-      if (entry.error !== undefined) errors.add({ index: entry.index, message: entry.error });
-      for (const message of byEntry.get(entry.index) ?? []) errors.add({ index: entry.index, message });
+      if (entry.error !== undefined) {
+        errors.add({ index: entry.index, line: entry.line, code: 'BAD_LINE', message: entry.error });
+      }
+      for (const problem of byEntry.get(entry.index) ?? []) errors.add(problem);
     }
-    for (const message of batchLevel) errors.add({ index: null, message });
     for (const entry of valid) {
       if (errors.total > 0 || !builder) break;
       const record = entry.record as Record<string, unknown>;
@@ -203,7 +219,9 @@ export async function forwardStream(
   if (block.length > 0) checkBlock();
 
   const base: Base = { dataGroup, dataType, records: count };
-  if (errors.total > 0) return finish(deps.log, invalid(base, errors.list(), errors.total));
+  if (errors.total > 0) {
+    return finish(deps.log, invalid(base, errors.list(), errors.total, errors.recordsWithProblems));
+  }
   if (count === 0) return finish(deps.log, empty(base));
   if (builder) planned(builder.finish());
 
@@ -377,21 +395,24 @@ function chunkFields(base: Base, chunk: ChunkSpan) {
   };
 }
 
-function chunkingError(error: unknown, index?: number): { index: number | null; message: string } {
+function chunkingError(error: unknown, index?: number): ForwardProblem {
   if (error instanceof PpRecordTooLargeError) {
     const at = index ?? error.index;
     return {
       index: at,
+      code: 'RECORD_TOO_LARGE',
       message: `Record ${at} is ${error.bytes} bytes as JSON, over the ${error.limit}-byte limit of one request`,
     };
   }
-  if (error instanceof RangeError || error instanceof TypeError) {
-    return { index: index ?? null, message: error.message };
-  }
+  // ChunkBuilder's RangeError is a setting (the chunk size); a TypeError a record JSON cannot encode.
+  if (error instanceof RangeError)
+    return { index: index ?? null, code: 'BAD_SETTING', message: error.message };
+  if (error instanceof TypeError)
+    return { index: index ?? null, code: 'NOT_ENCODABLE', message: error.message };
   throw error;
 }
 
-function rules(request: { dataGroup: string; dataType: string; autoIds?: string[] }): Rules {
+function rules(request: { dataGroup: string; dataType: string; autoIds?: string[] }): DataSetRules {
   return {
     dataGroup: request.dataGroup,
     dataType: request.dataType,
@@ -407,18 +428,32 @@ function empty(base: Base): ForwardResult {
   return { ...base, outcome: 'empty', errors: [], chunks: [], requestIds: [] };
 }
 
-function invalid(base: Base, errors: ForwardResult['errors'], total = errors.length): ForwardResult {
-  return { ...base, outcome: 'invalid', errors, errorCount: total, chunks: [], requestIds: [] };
+function invalid(
+  base: Base,
+  errors: ForwardProblem[],
+  total: number,
+  recordsWithProblems: number,
+): ForwardResult {
+  return {
+    ...base,
+    outcome: 'invalid',
+    errors,
+    errorCount: total,
+    recordsWithProblems,
+    chunks: [],
+    requestIds: [],
+  };
 }
 
-/** The first DEFAULT_MAX_LISTED_ERRORS errors, and one more entry saying how many were left out. */
-function capped(errors: ForwardResult['errors']): ForwardResult['errors'] {
-  const more = errors.length - DEFAULT_MAX_LISTED_ERRORS;
-  if (more <= 0) return errors;
-  return [
-    ...errors.slice(0, DEFAULT_MAX_LISTED_ERRORS),
-    { index: null, message: `${more} more errors are not listed (${errors.length} in all)` },
-  ];
+/** The first DEFAULT_MAX_LISTED_ERRORS problems, and one more entry saying how many were left out. */
+function capped(problems: readonly ForwardProblem[]): ForwardProblem[] {
+  const more = problems.length - DEFAULT_MAX_LISTED_ERRORS;
+  if (more <= 0) return [...problems];
+  return [...problems.slice(0, DEFAULT_MAX_LISTED_ERRORS), notListed(more, problems.length)];
+}
+
+function notListed(more: number, total: number): ForwardProblem {
+  return { index: null, code: 'NOT_LISTED', message: `${more} more errors are not listed (${total} in all)` };
 }
 
 function finish(log: Log, result: ForwardResult): ForwardResult {
@@ -429,7 +464,7 @@ function finish(log: Log, result: ForwardResult): ForwardResult {
     records: result.records,
     chunks: result.chunks.length,
     stored: result.chunks.filter((chunk) => chunk.status === 'stored').length,
-    errors: result.errors.length,
+    errors: result.errorCount ?? result.errors.length,
     requestIds: result.requestIds,
   };
   if (result.outcome === 'forwarded' || result.outcome === 'empty') log.info('PP_FORWARD_DONE', fields);
@@ -445,33 +480,37 @@ function digest(body: string): string {
   return createHash('sha256').update(body).digest('base64url');
 }
 
-/** The first `max` errors in order, plus how many there were in all. */
+/**
+ * The first `max` problems, plus how many there were in all and how many records they are
+ * about. Problems arrive in record order (NDJSON is checked in order), so counting records needs
+ * only the last index seen, whatever the file's size; those about no one record go last.
+ */
 class ErrorList {
   readonly #max: number;
-  readonly #errors: Array<{ index: number | null; message: string }> = [];
-  readonly #batchMessages = new Set<string>();
+  readonly #errors: ForwardProblem[] = [];
+  #lastIndex: number | undefined;
   total = 0;
+  recordsWithProblems = 0;
 
   constructor(max: number) {
     this.#max = max;
   }
 
-  add(error: { index: number | null; message: string }): void {
-    // Batch-level errors (no index) come once per validation block; list each message once.
-    if (error.index === null) {
-      if (this.#batchMessages.has(error.message)) return;
-      this.#batchMessages.add(error.message);
-    }
+  add(error: ForwardProblem): void {
     this.total += 1;
+    if (error.index !== null && error.index !== this.#lastIndex) {
+      this.recordsWithProblems += 1;
+      this.#lastIndex = error.index;
+    }
     if (this.#errors.length < this.#max) this.#errors.push(error);
   }
 
-  list(): Array<{ index: number | null; message: string }> {
-    const more = this.total - this.#errors.length;
-    if (more <= 0) return [...this.#errors];
-    return [
-      ...this.#errors,
-      { index: null, message: `${more} more errors are not listed (${this.total} in all)` },
+  list(): ForwardProblem[] {
+    const listed = [
+      ...this.#errors.filter((error) => error.index !== null),
+      ...this.#errors.filter((error) => error.index === null),
     ];
+    const more = this.total - listed.length;
+    return more > 0 ? [...listed, notListed(more, this.total)] : listed;
   }
 }

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { httpFailure, jsonResponse } from '../http-responses.js';
 import type { ForwardResult } from './forward.js';
+import { problemSummary } from './problems.js';
 
 /** The answer to a forward: 200 when stored, 400 for invalid records, else what the failure means. */
 export function resultResponse(result: ForwardResult): APIGatewayProxyStructuredResultV2 {
@@ -22,13 +23,12 @@ export function resultResponse(result: ForwardResult): APIGatewayProxyStructured
     });
   }
   if (result.outcome === 'invalid') {
-    throw httpFailure(
-      400,
-      `${result.errorCount ?? result.errors.length} problem(s) in the records; nothing was sent.`,
-      {
-        errors: result.errors,
-      },
-    );
+    // Each error has a plain-English message and backdrop's own text (backdropMessage).
+    throw httpFailure(400, `${problemSummary(result)}; nothing was sent.`, {
+      errors: result.errors,
+      errorCount: result.errorCount ?? result.errors.length,
+      recordsWithProblems: result.recordsWithProblems ?? 0,
+    });
   }
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');
   return failureResponse(result.dataGroup, result.dataType, failed?.error?.kind ?? 'http', chunks);

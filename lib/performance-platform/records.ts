@@ -23,10 +23,52 @@ export interface DataSetRules {
   autoIds?: string[];
 }
 
-/** `index` is the record's position in the batch (0-based); null for batch-level errors (auto-id). */
+/**
+ * One of backdrop's messages, as its write API answered it: `index` is the record's position in
+ * the batch (0-based); null for batch-level errors (auto-id).
+ */
 export interface RecordError {
   index: number | null;
   message: string;
+}
+
+/**
+ * Why a record fails a rule, with what a plain-English explanation needs. Codes are stable (they
+ * reach reports and `--json` output); the values are the record's own.
+ */
+export type FindingCause =
+  | { code: 'NOT_AN_OBJECT'; value: unknown }
+  | { code: 'REQUIRED' }
+  | { code: 'ID_FIELD_MISSING'; idFields: readonly string[] }
+  | { code: 'WRONG_TYPE'; expected: 'integer' | 'number' | 'string'; value: unknown }
+  | { code: 'BELOW_MINIMUM'; limit: number; value: unknown }
+  | { code: 'ABOVE_MAXIMUM'; limit: number; value: unknown }
+  | { code: 'NOT_ONE_OF'; values: readonly string[]; value: unknown }
+  | { code: 'NOT_DATE_TIME'; value: unknown }
+  | { code: 'IMPOSSIBLE_DATE_TIME'; value: unknown }
+  | { code: 'INVALID_KEY' }
+  | { code: 'UNKNOWN_INTERNAL_FIELD' }
+  | { code: 'INVALID_VALUE'; value: unknown }
+  | { code: 'INVALID_ID'; value: unknown; generatedFrom?: readonly string[] };
+
+/**
+ * What one of backdrop's messages says about one record: which field (absent only when the
+ * record is not an object) and why. backdrop often says one thing twice or three times (the
+ * schema, the timestamp parse and the field check each see a bad `_timestamp`); each saying is a
+ * finding, and lib/performance-platform/problems.ts merges them for people.
+ */
+export interface RecordFinding {
+  index: number;
+  field?: string;
+  cause: FindingCause;
+  /** The message exactly as validateRecords (and so the local write API) gives it. */
+  backdropMessage: string;
+}
+
+/** backdrop's answer (validateRecords) and what each of its messages is about. */
+export interface Inspection {
+  messages: RecordError[];
+  findings: RecordFinding[];
 }
 
 /**
@@ -62,43 +104,68 @@ type TimestampField = (typeof TIMESTAMP_FIELDS)[number];
  * keys first, which are invalid keys anyway).
  */
 export function validateRecords(records: readonly unknown[], rules: DataSetRules): RecordError[] {
+  return inspectRecords(records, rules).messages;
+}
+
+/**
+ * validateRecords' messages, and for each the records and fields it is about (a batch's auto-id
+ * message is about every record lacking an id field, one finding per record and field). Findings
+ * come in backdrop's order.
+ */
+export function inspectRecords(records: readonly unknown[], rules: DataSetRules): Inspection {
   const now = new Date();
   const objects = records.map(asRecord);
-  const errors: RecordError[] = [];
+  const messages: RecordError[] = [];
+  const findings: RecordFinding[] = [];
+  const say = (
+    index: number | null,
+    message: string,
+    about: ReadonlyArray<Omit<RecordFinding, 'backdropMessage'>>,
+  ) => {
+    messages.push({ index, message });
+    for (const finding of about) findings.push({ ...finding, backdropMessage: message });
+  };
   const schemas = schemasFor(rules.dataType);
 
   objects.forEach((record, index) => {
     if (!record) {
-      errors.push({ index, message: `record ${index} is not a JSON object` });
+      say(index, `record ${index} is not a JSON object`, [
+        { index, cause: { code: 'NOT_AN_OBJECT', value: records[index] } },
+      ]);
       return;
     }
-    for (const message of schemaErrors(record, schemas)) errors.push({ index, message });
+    for (const { message, field, cause } of schemaErrors(record, schemas))
+      say(index, message, [{ index, field, cause }]);
   });
 
   const autoIds = rules.autoIds ?? [];
   const missing = autoIds.length > 0 ? missingAutoIdFields(objects, autoIds) : [];
   if (missing.length > 0) {
-    errors.push({
-      index: null,
-      message: `The following required id fields are missing: ${missing.join(', ')}`,
-    });
+    const cause: FindingCause = { code: 'ID_FIELD_MISSING', idFields: autoIds };
+    const about = objects.flatMap((record, index) =>
+      record
+        ? autoIds.filter((key) => !Object.hasOwn(record, key)).map((field) => ({ index, field, cause }))
+        : [],
+    );
+    say(null, `The following required id fields are missing: ${missing.join(', ')}`, about);
   }
   // Ids are generated before timestamps are parsed, and only when every record has the fields.
-  const prepared =
-    autoIds.length > 0 && missing.length === 0 ? objects.map((r) => r && withAutoId(r, autoIds)) : objects;
+  const generated = autoIds.length > 0 && missing.length === 0;
+  const prepared = generated ? objects.map((r) => r && withAutoId(r, autoIds)) : objects;
 
   const unparsed = prepared.map((record, index) => {
-    if (!record) return new Set<string>();
-    const { failed, message } = timestampCheck(record, now);
-    if (message) errors.push({ index, message });
+    if (!record) return new Map<string, TimestampFailure>();
+    const { failed, last } = timestampCheck(record, now);
+    if (last) say(index, last.message, [{ index, field: last.field, cause: timestampCause(last.failure) }]);
     return failed;
   });
 
   prepared.forEach((record, index) => {
-    const message = record && firstInvalidField(record, unparsed[index] ?? new Set());
-    if (message) errors.push({ index, message });
+    const invalid =
+      record && firstInvalidField(record, unparsed[index] ?? new Map(), generated ? autoIds : undefined);
+    if (invalid) say(index, invalid.message, [{ index, field: invalid.field, cause: invalid.cause }]);
   });
-  return errors;
+  return { messages, findings };
 }
 
 /** The record with its auto id, which replaces any `_id` the client sent. */
@@ -399,50 +466,73 @@ function schemasFor(dataType: string): SubSchema[] {
   return own ? [TIMESTAMP_SCHEMA, own] : [TIMESTAMP_SCHEMA];
 }
 
-function schemaErrors(record: Record<string, unknown>, schemas: readonly SubSchema[]): string[] {
-  const messages: string[] = [];
+/** A message of backdrop's and what it is about. */
+interface Said {
+  message: string;
+  field: string;
+  cause: FindingCause;
+}
+
+function schemaErrors(record: Record<string, unknown>, schemas: readonly SubSchema[]): Said[] {
+  const said: Said[] = [];
   for (const schema of schemas) {
     for (const name of schema.required) {
-      if (!Object.hasOwn(record, name)) messages.push(`u'${name}' is a required property`);
+      if (!Object.hasOwn(record, name)) {
+        said.push({ message: `u'${name}' is a required property`, field: name, cause: { code: 'REQUIRED' } });
+      }
     }
     for (const { name, checks } of schema.properties) {
       if (!Object.hasOwn(record, name)) continue;
       for (const check of checks) {
-        const message = checkFailure(check, record[name]);
-        if (message) messages.push(message);
+        const failure = checkFailure(check, record[name]);
+        if (failure) said.push({ ...failure, field: name });
       }
     }
   }
-  return messages;
+  return said;
 }
 
-function checkFailure(check: Check, value: unknown): string | undefined {
+function checkFailure(check: Check, value: unknown): Omit<Said, 'field'> | undefined {
   const kind = pyKind(value);
   const isNumber = kind === 'int' || kind === 'float';
   switch (check.kind) {
     case 'type': {
       const ok =
         check.type === 'string' ? kind === 'str' : check.type === 'integer' ? kind === 'int' : isNumber;
-      return ok ? undefined : `${pythonRepr(value)} is not of type u'${check.type}'`;
+      return ok
+        ? undefined
+        : {
+            message: `${pythonRepr(value)} is not of type u'${check.type}'`,
+            cause: { code: 'WRONG_TYPE', expected: check.type, value },
+          };
     }
     // jsonschema skips the bounds of anything that is not a number (bools are not numbers).
     case 'minimum':
       return isNumber && numberOf(value) < check.limit
-        ? `${pythonRepr(value)} is less than the minimum of ${check.limit}`
+        ? {
+            message: `${pythonRepr(value)} is less than the minimum of ${check.limit}`,
+            cause: { code: 'BELOW_MINIMUM', limit: check.limit, value },
+          }
         : undefined;
     case 'maximum':
       return isNumber && numberOf(value) > check.limit
-        ? `${pythonRepr(value)} is greater than the maximum of ${check.limit}`
+        ? {
+            message: `${pythonRepr(value)} is greater than the maximum of ${check.limit}`,
+            cause: { code: 'ABOVE_MAXIMUM', limit: check.limit, value },
+          }
         : undefined;
     case 'enum':
       return typeof value === 'string' && check.values.includes(value)
         ? undefined
-        : `${pythonRepr(value)} is not one of [${check.values.map((v) => `u'${v}'`).join(', ')}]`;
+        : {
+            message: `${pythonRepr(value)} is not one of [${check.values.map((v) => `u'${v}'`).join(', ')}]`,
+            cause: { code: 'NOT_ONE_OF', values: check.values, value },
+          };
     case 'format':
       // FormatChecker passed non-strings: "type" reports them.
       return kind !== 'str' || isSchemaDateTime(value)
         ? undefined
-        : `${pythonRepr(value)} is not a u'date-time'`;
+        : { message: `${pythonRepr(value)} is not a u'date-time'`, cause: { code: 'NOT_DATE_TIME', value } };
   }
 }
 
@@ -457,28 +547,42 @@ function missingAutoIdFields(
   return keys.filter((key) => records.some((record) => record && !Object.hasOwn(record, key)));
 }
 
+type TimestampFailure = { reason: 'unparseable' | 'impossible' | 'not-a-string'; value: unknown };
+
+/** Every timestamp field that failed to parse, and the last of them, the one backdrop reported. */
 function timestampCheck(
   record: Record<string, unknown>,
   now: Date,
-): { failed: Set<string>; message?: string } {
-  const failed = new Set<string>();
-  let message: string | undefined;
+): {
+  failed: Map<string, TimestampFailure>;
+  last?: { field: TimestampField; message: string; failure: TimestampFailure };
+} {
+  const failed = new Map<string, TimestampFailure>();
+  let last: { field: TimestampField; message: string; failure: TimestampFailure } | undefined;
   for (const field of TIMESTAMP_FIELDS) {
     if (!Object.hasOwn(record, field)) continue;
     const value = record[field];
     const parsed = parseBackdropTimestamp(value, now);
     if (parsed.ok) continue;
-    failed.add(field);
-    message = timestampMessage(field, value, parsed.reason);
+    const failure = { reason: parsed.reason, value };
+    failed.set(field, failure);
+    last = { field, message: timestampMessage(field, value, parsed.reason), failure };
   }
-  return message === undefined ? { failed } : { failed, message };
+  return last === undefined ? { failed } : { failed, last };
 }
 
-function timestampMessage(
-  field: TimestampField,
-  value: unknown,
-  reason: 'unparseable' | 'impossible' | 'not-a-string',
-): string {
+function timestampCause({ reason, value }: TimestampFailure): FindingCause {
+  switch (reason) {
+    case 'unparseable':
+      return { code: 'NOT_DATE_TIME', value };
+    case 'impossible':
+      return { code: 'IMPOSSIBLE_DATE_TIME', value };
+    case 'not-a-string':
+      return { code: 'WRONG_TYPE', expected: 'string', value };
+  }
+}
+
+function timestampMessage(field: TimestampField, value: unknown, reason: TimestampFailure['reason']): string {
   const subject = field === '_timestamp' ? 'the _timestamp' : field;
   switch (reason) {
     case 'unparseable':
@@ -498,18 +602,35 @@ function jsonTypeName(value: unknown): string {
   ];
 }
 
+/** validate_record_data: the first failing key of a record (`idFields`: its _id was made from them). */
 function firstInvalidField(
   record: Record<string, unknown>,
-  unparsed: ReadonlySet<string>,
-): string | undefined {
+  unparsed: ReadonlyMap<string, TimestampFailure>,
+  idFields: readonly string[] | undefined,
+): Said | undefined {
   for (const [key, value] of Object.entries(record)) {
-    if (!isValidKey(key)) return `${key} is not a valid key`;
+    if (!isValidKey(key))
+      return { message: `${key} is not a valid key`, field: key, cause: { code: 'INVALID_KEY' } };
     if (key.startsWith('_') && !(RESERVED_KEYWORDS as readonly string[]).includes(key)) {
-      return `${key} is not a recognised internal field`;
+      return {
+        message: `${key} is not a recognised internal field`,
+        field: key,
+        cause: { code: 'UNKNOWN_INTERNAL_FIELD' },
+      };
     }
-    if (!isValidValue(value)) return `${key} has an invalid value`;
-    if (unparsed.has(key)) return `${key} is not a valid datetime object`;
-    if (key === '_id' && !isValidId(value)) return `_id "${pythonStr(value)}" is not a valid id`;
+    if (!isValidValue(value)) {
+      return { message: `${key} has an invalid value`, field: key, cause: { code: 'INVALID_VALUE', value } };
+    }
+    const failure = unparsed.get(key);
+    if (failure)
+      return { message: `${key} is not a valid datetime object`, field: key, cause: timestampCause(failure) };
+    if (key === '_id' && !isValidId(value)) {
+      return {
+        message: `_id "${pythonStr(value)}" is not a valid id`,
+        field: key,
+        cause: { code: 'INVALID_ID', value, ...(idFields ? { generatedFrom: idFields } : {}) },
+      };
+    }
   }
   return undefined;
 }

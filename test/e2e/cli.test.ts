@@ -446,7 +446,12 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(await pp.records(GROUP, TYPE)).toHaveLength(5);
 
     expect(invalid.code).toBe(4);
-    expect(invalid.stderr).toMatch(/record 0: /);
+    expect(invalid.stderr).toMatch(
+      /^record 0:\n {2}_timestamp is missing\n {2}"bad key" is not a valid field name/,
+    );
+    expect(invalid.stderr).toMatch(
+      /2 problems in 1 of 1 record for carers-allowance\/transaction-count; nothing was sent/,
+    );
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/^govpub pp send: Nothing was stored in .*refused the token/);
     expect(refused.stdout + refused.stderr).not.toContain('wrong-token-7c1e');
@@ -459,5 +464,72 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(emptied.code, emptied.stderr).toBe(0);
     expect(emptied.stdout).toMatch(/now holds 0 records/);
     expect(await pp.records(GROUP, TYPE)).toHaveLength(0);
+  });
+
+  it('pp send lists invalid records for people, grouped by record, with the counts, and exits 4', async () => {
+    // Prepare: three of four records invalid, one of them twice.
+    const [group, type] = ['vehicle-licensing', 'transactions-by-channel'] as const;
+    const env = { PP_TOKEN: 'local-pp-token-vehicle-licensing' };
+    const path = await file(
+      'four-records.json',
+      JSON.stringify([
+        { channel: 'online', count: 3, period: 'week' },
+        { _timestamp: '2024-13-01', channel: 'online', count: 1 },
+        { _timestamp: '2024-01-01T00:00:00Z', channel: 'post', count: '12', period: 'fortnight' },
+        { _timestamp: '2024-01-02T00:00:00Z', channel: 'phone', count: 2 },
+      ]),
+    );
+
+    // Act
+    const [people, scripts] = await Promise.all([
+      govpub(['pp', 'send', group, type, path], env),
+      govpub(['pp', 'send', group, type, path, '--json'], env),
+    ]);
+
+    // Assess: one plain line per problem under its record, then the counts; backdrop's texts in --json.
+    expect(people.code).toBe(4);
+    expect(people.stdout).toBe('');
+    expect(people.stderr).toBe(
+      [
+        'record 0:',
+        '  _timestamp is missing',
+        'record 1:',
+        '  _timestamp "2024-13-01" is not a date and time such as 2024-01-31T00:00:00Z',
+        'record 2:',
+        '  count should be a whole number, not the text "12"',
+        '  period should be one of hour, day, week, month, year, decade or century, not the text "fortnight"',
+        'govpub pp send: 4 problems in 3 of 4 records for vehicle-licensing/transactions-by-channel; nothing was sent.',
+        '',
+      ].join('\n'),
+    );
+    expect(scripts.code).toBe(4);
+    const json = JSON.parse(scripts.stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({
+      ok: false,
+      exitCode: 4,
+      outcome: 'invalid',
+      records: 4,
+      errorCount: 4,
+      recordsWithProblems: 3,
+      errors: [
+        {
+          index: 0,
+          field: '_timestamp',
+          code: 'REQUIRED',
+          message: '_timestamp is missing',
+          backdropMessage: "u'_timestamp' is a required property",
+        },
+        {
+          index: 1,
+          field: '_timestamp',
+          code: 'NOT_DATE_TIME',
+          backdropMessage: "'2024-13-01' is not a u'date-time'",
+        },
+        { index: 2, field: 'count', code: 'WRONG_TYPE', backdropMessage: "'12' is not of type u'integer'" },
+        { index: 2, field: 'period', code: 'NOT_ONE_OF' },
+      ],
+    });
+    expect(json.errors).toHaveLength(4);
+    expect(await pipeline.performancePlatform?.records(group, type)).toEqual([]);
   });
 });

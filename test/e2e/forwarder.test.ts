@@ -80,8 +80,44 @@ describe('the forwarder over HTTP', () => {
     ];
     const { status, body } = await call(pipeline, 'POST', PATH, bad);
     expect(status).toBe(400);
-    const indexes = (body.errors as Array<{ index: number }>).map((e) => e.index);
-    expect(new Set(indexes)).toEqual(new Set([1, 2, 3, 4, 5]));
+    // One plain-English problem per record and field, in record order, backdrop's text beside it.
+    expect(body).toEqual({
+      message: '5 problems in 5 of 6 records; nothing was sent.',
+      errorCount: 5,
+      recordsWithProblems: 5,
+      errors: [
+        {
+          index: 1,
+          field: '_timestamp',
+          code: 'REQUIRED',
+          message: '_timestamp is missing',
+          backdropMessage: "u'_timestamp' is a required property",
+        },
+        {
+          index: 2,
+          field: '_timestamp',
+          code: 'IMPOSSIBLE_DATE_TIME',
+          message:
+            '_timestamp "2024-02-30T00:00:00Z" is a date and time that does not exist (check the day, month, time and offset)',
+          backdropMessage: '2024-02-30T00:00:00Z in the _timestamp field is not a valid date',
+        },
+        expect.objectContaining({
+          index: 3,
+          field: 'bad key',
+          backdropMessage: 'bad key is not a valid key',
+        }),
+        expect.objectContaining({
+          index: 4,
+          field: '_secret',
+          backdropMessage: '_secret is not a recognised internal field',
+        }),
+        expect.objectContaining({
+          index: 5,
+          field: 'nested',
+          backdropMessage: 'nested has an invalid value',
+        }),
+      ],
+    });
     expect(writes(pipeline)).toEqual([]);
   });
 
@@ -192,10 +228,21 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
     await pipeline.whenIdle();
     const report = (await pipeline.outcomes(key)).at(-1) as unknown as {
       error: { code: string; message: string };
-      result: { errors: Array<{ index: number }> };
+      result: { errors: Array<Record<string, unknown>> };
     };
     expect(report.error.code).toBe('PP_INVALID_RECORDS');
-    expect(report.result.errors.map((e) => e.index)).toContain(3);
+    expect(report.error.message).toMatch(
+      /^1 problem in 1 of 4 records, so nothing was sent .*: record 3: _timestamp is missing\. /,
+    );
+    expect(report.result.errors).toEqual([
+      {
+        index: 3,
+        field: '_timestamp',
+        code: 'REQUIRED',
+        message: '_timestamp is missing',
+        backdropMessage: "u'_timestamp' is a required property",
+      },
+    ]);
     expect(writes(pipeline)).toEqual([]);
   });
 

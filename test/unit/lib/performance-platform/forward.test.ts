@@ -124,10 +124,28 @@ describe('forwardRecords', () => {
 
     // Assess
     expect(result).toMatchObject({ outcome: 'invalid', records: 300, chunks: [], requestIds: [] });
-    expect(
-      [...new Set(result.errors.map((error) => error.index))].sort((a, b) => (a ?? 0) - (b ?? 0)),
-    ).toEqual([5, 150, 299]);
-    expect(result.errors.find((error) => error.index === 5)?.message).toBe('bad-key is not a valid key');
+    expect(result.errors.map((error) => error.index)).toEqual([5, 150, 299]);
+    expect(result).toMatchObject({ errorCount: 3, recordsWithProblems: 3 });
+    expect(result.errors[0]).toEqual({
+      index: 5,
+      field: 'bad-key',
+      code: 'INVALID_KEY',
+      message:
+        '"bad-key" is not a valid field name: use two or more letters, digits and _, not starting with a digit',
+      backdropMessage: 'bad-key is not a valid key',
+    });
+    expect(result.errors[1]).toMatchObject({
+      index: 150,
+      code: 'NOT_AN_OBJECT',
+      backdropMessage: 'record 150 is not a JSON object',
+    });
+    expect(result.errors[2]).toMatchObject({
+      index: 299,
+      field: 'nested',
+      code: 'INVALID_VALUE',
+      message: 'nested should be text, a number, true, false or null, not an object',
+      backdropMessage: 'nested has an invalid value',
+    });
     expect(client.posts).toEqual([]);
     expect(log.lines.map((line) => line.message)).toEqual(['PP_FORWARD_DONE']);
     expect(log.lines[0]).toMatchObject({ level: 'warn', fields: { outcome: 'invalid', errors: 3 } });
@@ -319,9 +337,16 @@ describe('forwardStream', () => {
     expect(result.errors.find((error) => error.index === 200)?.message).toMatch(
       /^Line 201 is not valid JSON/,
     );
-    expect(result.errors.find((error) => error.index === 120)?.message).toBe(
-      '_day_start_at is not a recognised internal field',
-    );
+    expect(result.errors.find((error) => error.index === 120)).toEqual({
+      index: 120,
+      line: 121,
+      field: '_day_start_at',
+      code: 'UNKNOWN_INTERNAL_FIELD',
+      message:
+        '_day_start_at is not allowed: the only fields starting with _ are _timestamp, _start_at, _end_at and _id',
+      backdropMessage: '_day_start_at is not a recognised internal field',
+    });
+    expect(result.errors.find((error) => error.index === 3)).toMatchObject({ line: 4, code: 'BAD_LINE' });
     expect(opened).toBe(1);
     expect(client.posts).toEqual([]);
   });
@@ -341,8 +366,10 @@ describe('forwardStream', () => {
     expect(result.errors).toHaveLength(1_001);
     expect(result.errors.at(-1)).toEqual({
       index: null,
+      code: 'NOT_LISTED',
       message: '500 more errors are not listed (1500 in all)',
     });
+    expect(result).toMatchObject({ errorCount: 1_500, recordsWithProblems: 1_500 });
   });
 
   it('sends nothing for an empty NDJSON file', async () => {
