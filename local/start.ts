@@ -19,6 +19,8 @@ const demo = args.has('--demo');
 const fast = demo || args.has('--fast');
 // The service's JSON logs would drown the readable lines; set POWERTOOLS_LOG_LEVEL to see them.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+// The SDK's advisory about Node 20 (supported here: README, Quick start) is not about this run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { LOCAL_API_KEY, startLocalPipeline } = await import('./pipeline.js');
 const external = Boolean(process.env.DGS_API_BASE_URL);

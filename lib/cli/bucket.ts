@@ -6,6 +6,8 @@ import type { Output } from './output.js';
 export interface BucketLocation {
   bucket: string;
   endpoint: string | undefined;
+  /** Found from the running npm start, not named by the user. */
+  local?: boolean;
 }
 
 /**
@@ -36,5 +38,5 @@ export function findBucket(
   const local = findLocalRun();
   if (!local) return undefined;
   out.info(`Using the local run started by npm start: s3://${local.bucket} at ${local.s3Endpoint}.`);
-  return { bucket: local.bucket, endpoint: options.endpoint ?? local.s3Endpoint };
+  return { bucket: local.bucket, endpoint: options.endpoint ?? local.s3Endpoint, local: true };
 }

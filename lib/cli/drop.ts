@@ -44,8 +44,6 @@ export async function drop(out: Output, file: string, options: DropOptions): Pro
   const { datasetId } = parseDropKey(key, datasets);
   const size = await fileSize(file, settings.MAX_FILE_BYTES);
   const { md5Hex, md5Base64 } = await readFileOnce(file, undefined);
-  // A Node 20 advisory from the SDK, not about this command; --debug shows it.
-  if (!out.debug) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const s3 = cliS3Client(out, endpoint);
   try {
     const put = await s3.send(

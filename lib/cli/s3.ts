@@ -8,6 +8,9 @@ import type { Output } from './output.js';
  * where lib/'s go (--debug).
  */
 export function cliS3Client(out: Output, endpoint: string | undefined): S3Client {
+  // A Node 20 advisory from the SDK, not about the command (README: supported Node versions);
+  // --debug shows it.
+  if (!out.debug) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return createS3Client({ ...s3Config(endpoint), logger: sdkLogger(out) });
 }
 

@@ -4,7 +4,7 @@ import { type FiledOutcomeView, recentOutcomes } from '../publish/dataset-view.j
 import { createDataGovSgClient } from '../runtime.js';
 import { type BucketLocation, findBucket } from './bucket.js';
 import { aliasesOf, type CommonOptions, cliDatasets, resolveDataset, settingsFromEnv } from './common.js';
-import { EXIT, type ExitCode } from './exit.js';
+import { CliError, EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
 import { cliS3Client } from './s3.js';
 
@@ -25,6 +25,13 @@ export async function status(out: Output, ref: string, options: StatusOptions): 
   const location = findBucket(out, options, settings.DROP_BUCKET);
   const datasets = cliDatasets(location?.endpoint);
   const datasetId = resolveDataset(ref, datasets);
+  if (location?.local && !settings.DGS_API_KEY && !settings.DGS_API_KEY_PARAMETER) {
+    throw new CliError(EXIT.usage, 'Set DGS_API_KEY or DGS_API_KEY_PARAMETER.', {
+      hints: [
+        'The status comes from data.gov.sg: for the local run, export the DGS_* lines its banner prints.',
+      ],
+    });
+  }
   const current = await createDataGovSgClient(settings).ingestionStatus(datasetId);
   const aliases = aliasesOf(datasetId, datasets);
   out.info(`dataset     ${datasetId}${aliases.length > 0 ? ` (${aliases.join(', ')})` : ''}`);

@@ -227,6 +227,15 @@ describe('the local run (npm start)', () => {
       });
       expect(failedOnly.code, failedOnly.stderr).toBe(0);
       expect(failedOnly.stdout).toContain('No filed outcomes found');
+      // The SDK's advisory about Node 20 is not the command's business.
+      for (const run of [dropped, listed, one, failedOnly])
+        expect(run.stderr).not.toMatch(/NodeVersionSupportWarning/);
+      // The status comes from data.gov.sg: without the banner's DGS_* lines, say so.
+      const statusWithoutKey = await runGovpub(['status', 'resident-population'], {
+        GOVPUB_LOCAL_RUN_FILE: LOCAL_RUN_FILE,
+      });
+      expect(statusWithoutKey.code).toBe(2);
+      expect(statusWithoutKey.stderr).toMatch(/hint: .*export the DGS_\* lines its banner prints/);
 
       child.kill('SIGINT');
       const [code] = await once(child, 'exit');
