@@ -67,7 +67,8 @@ export async function runGovpub(
   child.stdin.on('error', () => {});
   child.stdin.end(input);
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': the output may still be in the pipes when the process has exited.
+  const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   exposeToScan(`govpub ${args[0] ?? ''} stdout`, stdout);
   exposeToScan(`govpub ${args[0] ?? ''} stderr`, stderr);
