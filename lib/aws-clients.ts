@@ -3,40 +3,57 @@ import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
+import { type ProxyEnv, sdkRequestHandler } from './proxy.js';
 
-/** Bounded attempts and timeouts for every client: a hung call must not eat a Lambda's budget. */
-const common = {
-  maxAttempts: 4,
-  requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-} as const;
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Bounded attempts and timeouts for every client: a hung call must not eat a Lambda's budget.
+ * Every client honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY from `env` (lib/proxy.ts).
+ */
+function common(env: ProxyEnv) {
+  return {
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler: sdkRequestHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }, env),
+  };
+}
 
 /**
  * S3 client for the drop bucket. Checksums only when required: otherwise a streamed PutObject
  * is stored with aws-chunked framing, and reads carry a checksum wrapper we do not need.
  * No request timeout, since a GetObject body may stream for minutes.
  */
-export function createS3Client(overrides: S3ClientConfig = {}): S3Client {
+export function createS3Client(overrides: S3ClientConfig = {}, env: ProxyEnv = process.env): S3Client {
   return new S3Client({
-    maxAttempts: common.maxAttempts,
-    requestHandler: { connectionTimeout: 5_000 },
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler: sdkRequestHandler({ connectionTimeout: 5_000 }, env),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     ...overrides,
   });
 }
 
-export function createDynamoDbClient(overrides: DynamoDBClientConfig = {}): DynamoDBClient {
-  return new DynamoDBClient({ ...common, ...overrides });
+export function createDynamoDbClient(
+  overrides: DynamoDBClientConfig = {},
+  env: ProxyEnv = process.env,
+): DynamoDBClient {
+  return new DynamoDBClient({ ...common(env), ...overrides });
 }
 
-export function createSfnClient(overrides: SFNClientConfig = {}): SFNClient {
-  return new SFNClient({ ...common, ...overrides });
+export function createSfnClient(overrides: SFNClientConfig = {}, env: ProxyEnv = process.env): SFNClient {
+  return new SFNClient({ ...common(env), ...overrides });
 }
 
-export function createEventBridgeClient(overrides: EventBridgeClientConfig = {}): EventBridgeClient {
-  return new EventBridgeClient({ ...common, ...overrides });
+export function createEventBridgeClient(
+  overrides: EventBridgeClientConfig = {},
+  env: ProxyEnv = process.env,
+): EventBridgeClient {
+  return new EventBridgeClient({ ...common(env), ...overrides });
 }
 
-export function createLambdaClient(overrides: LambdaClientConfig = {}): LambdaClient {
-  return new LambdaClient({ ...common, ...overrides });
+export function createLambdaClient(
+  overrides: LambdaClientConfig = {},
+  env: ProxyEnv = process.env,
+): LambdaClient {
+  return new LambdaClient({ ...common(env), ...overrides });
 }

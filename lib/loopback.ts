@@ -1,8 +1,24 @@
-/** 127.0.0.0/8, localhost and ::1, as URL.hostname spells them: this machine, where the stand-ins run. */
-const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/;
+import { BlockList, isIP } from 'node:net';
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * This machine, where the stand-ins run: localhost (and *.localhost), 127.0.0.0/8 and ::1,
+ * bracketed as URL.hostname spells it or not, IPv4-mapped too. Plain http is allowed there, a
+ * proxy never used, and the CLI knows the stand-in's sample aliases.
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOST.test(hostname);
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  if (family === 4) return LOOPBACK.check(host, 'ipv4');
+  if (family === 6) return LOOPBACK.check(host, 'ipv6');
+  return false;
 }
 
 /** True for a URL on this machine; false for anything else, unparsable or absent included. */

@@ -1,11 +1,17 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { ConfigError, ParameterUnavailableError, toError } from './errors.js';
+import { outboundProxy, sdkRequestHandler } from './proxy.js';
 
 let sharedProvider: SSMProvider | undefined;
 
-/** One SSM provider per container (Powertools caches per provider), made on first use. */
+/**
+ * One SSM provider per container (Powertools caches per provider), made on first use; its client
+ * goes through HTTPS_PROXY when one is set (the CLI reading a key from SSM on a proxied network).
+ */
 export function defaultSsmProvider(): SSMProvider {
-  sharedProvider ??= new SSMProvider();
+  sharedProvider ??= outboundProxy()
+    ? new SSMProvider({ clientConfig: { requestHandler: sdkRequestHandler({}) } })
+    : new SSMProvider();
   return sharedProvider;
 }
 

@@ -3,6 +3,7 @@ import type { Settings } from './config.js';
 import { DataGovSgClient } from './datagovsg/client.js';
 import { ConfigError } from './errors.js';
 import { defaultSsmProvider, readSecureParameter } from './parameters.js';
+import { type ProxyEnv, proxiedFetch } from './proxy.js';
 import type { Sleep } from './retry.js';
 
 /**
@@ -23,11 +24,16 @@ export function apiKeyProvider(
   return async () => key;
 }
 
+/**
+ * The data.gov.sg client from the settings. Its requests honour HTTPS_PROXY, HTTP_PROXY and
+ * NO_PROXY from `options.env` (default process.env), unless a `fetch` is given.
+ */
 export function createDataGovSgClient(
   settings: Settings,
   apiKey = apiKeyProvider(settings),
-  options: { sleep?: Sleep; fetch?: typeof fetch } = {},
+  options: { sleep?: Sleep; fetch?: typeof fetch; env?: ProxyEnv } = {},
 ): DataGovSgClient {
+  const fetch = options.fetch ?? proxiedFetch(options.env);
   return new DataGovSgClient({
     baseUrl: settings.DGS_API_BASE_URL,
     apiKey,
@@ -35,7 +41,7 @@ export function createDataGovSgClient(
     timeoutMs: settings.DGS_REQUEST_TIMEOUT_MS,
     retry: { maxAttempts: settings.DGS_MAX_ATTEMPTS, baseDelayMs: 1_000, maxDelayMs: 20_000 },
     ...(options.sleep ? { sleep: options.sleep } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(fetch ? { fetch } : {}),
   });
 }
 

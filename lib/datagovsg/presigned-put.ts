@@ -1,4 +1,4 @@
-import http from 'node:http';
+import http, { type Agent } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { toError, UploadFailedError, UploadUnconfirmedError } from '../errors.js';
@@ -20,6 +20,8 @@ export interface PutOptions {
   onProgress?: (bytesSent: number) => void;
   /** Removes secrets from S3's answer before it becomes an error message (S3 may echo the request). */
   redact?: (text: string) => string;
+  /** The connection's agent: a tunnel through the proxy (lib/proxy.ts); by default Node's. */
+  agent?: Agent;
 }
 
 export interface PutResult {
@@ -51,7 +53,11 @@ export function putToPresignedUrl(options: PutOptions): Promise<PutResult> {
       settled = true;
       outcome();
     };
-    const request = transport.request(upload.url, { method: 'PUT', headers });
+    const request = transport.request(upload.url, {
+      method: 'PUT',
+      headers,
+      ...(options.agent ? { agent: options.agent } : {}),
+    });
     request.on('finish', () => {
       bodyFlushed = true;
     });

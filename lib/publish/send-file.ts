@@ -9,6 +9,7 @@ import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import type { PublishMode } from '../drop-key.js';
 import { CsvRejectedError, DatasetBusyError, UploadFailedError, UploadUnconfirmedError } from '../errors.js';
 import type { Log } from '../observability.js';
+import { type ProxyEnv, proxyAgentFor } from '../proxy.js';
 import { realSleep, type Sleep } from '../retry.js';
 import type { UploadAttempt } from './publication.js';
 
@@ -27,6 +28,8 @@ export interface SendDeps {
   onProgress?: (progress: { key: string; bytesSent: number; size: number }) => void;
   /** The wait between the two idle reads (default: a real timer). */
   sleep?: Sleep;
+  /** Where the PUT reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY (default process.env). */
+  env?: ProxyEnv;
 }
 
 export interface UploadSource {
@@ -73,6 +76,8 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
         ? await deps.dgs.appendLink(datasetId, md5Base64)
         : await deps.dgs.uploadLink(datasetId);
     deps.log.info('UPLOAD_STARTED', { datasetId, key: object.key, size: object.size, mode, link: links });
+    // Before the source opens: nothing may wait between opening it and piping it.
+    const agent = await proxyAgentFor(link.url, deps.env);
     const source = await object.open();
     const inFlight = request.check ? createCsvCheck(request.check) : undefined;
     if (inFlight) source.on('error', (error) => inFlight.stream.destroy(error));
@@ -93,6 +98,7 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
         md5Base64,
         idleTimeoutMs: deps.settings.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
         redact: (text: string) => deps.dgs.redact(text),
+        ...(agent ? { agent } : {}),
         ...(inFlight ? { signal: inFlight.signal } : {}),
         ...(deps.onProgress
           ? {
