@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The govpub command line (lib/cli): the bundle that `npm ci` builds (scripts/build-cli.mjs), so
 // start-up is plain node. Without it (a checkout where the build has not run), the TypeScript
-// is loaded through tsx, a development dependency, at a cost of a few seconds per call.
+// is loaded through tsx, a development dependency, at a cost of about half a second per call.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

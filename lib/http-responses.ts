@@ -17,9 +17,12 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
   return { statusCode, headers: { ...ANSWER_HEADERS }, body: JSON.stringify(body) };
 }
 
+/** Marks the errors that are answers on purpose; every other error is unexpected. */
+const ANSWER = Symbol('govpub.httpAnswer');
+
 /** A 4xx answer, thrown from a handler: `{message, ...extra}`, which the caller may read. */
 export function httpFailure(statusCode: number, message: string, extra: Record<string, unknown> = {}): Error {
-  return createError(statusCode, JSON.stringify({ message, ...extra }));
+  return Object.assign(createError(statusCode, JSON.stringify({ message, ...extra })), { [ANSWER]: true });
 }
 
 /** An HTTP API event once the middlewares ran: lower-case header names, the JSON body parsed. */
@@ -53,12 +56,8 @@ export function jsonHttpHandler(
     timeoutEarlyInMillis: 0,
   })
     .use(answerHeaders())
-    .use(
-      httpErrorHandler({
-        logger: (error: unknown) => logUnexpected(options.log(), error),
-        fallbackMessage: JSON.stringify(INTERNAL_ERROR),
-      }),
-    )
+    .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_ERROR) }))
+    .use(onlyOurAnswers(options.log))
     .use(httpHeaderNormalizer())
     .use(jsonBody(options))
     .handler((event) => handle(event as JsonHttpEvent));
@@ -87,6 +86,21 @@ function jsonBody(options: JsonHttpOptions): MiddlewareObj<APIGatewayProxyEventV
   };
 }
 
+/**
+ * Before the error handler: an error that is not one of our answers (whatever `statusCode` or
+ * `expose` it carries, or a thrown null) is logged and becomes the generic 500, so nothing of it
+ * reaches the caller.
+ */
+function onlyOurAnswers(log: () => Log): MiddlewareObj<APIGatewayProxyEventV2> {
+  return {
+    onError: async (request) => {
+      if ((request.error as { [ANSWER]?: boolean } | null | undefined)?.[ANSWER]) return;
+      logUnexpected(log(), request.error);
+      request.error = new Error('An unexpected error, logged; the caller gets the generic answer.');
+    },
+  };
+}
+
 /** Every answer, success or failure, with the same headers (the error handler sets its own). */
 function answerHeaders(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const normalise = async (request: { response?: APIGatewayProxyStructuredResultV2 | null }) => {
@@ -99,13 +113,10 @@ function answerHeaders(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyS
 
 /**
  * An unexpected error, logged whole (type, message, stack) so that it can be fixed, never shown
- * to the caller. A 4xx thrown on purpose is an answer, not an error: not logged. Texts from
- * outside (data.gov.sg, the write API) reach an error's message only after their clients removed
- * the key and tokens.
+ * to the caller. Texts from outside (data.gov.sg, the write API) reach an error's message only
+ * after their clients removed the key and tokens.
  */
 function logUnexpected(log: Log, error: unknown): void {
-  const { statusCode } = (error ?? {}) as { statusCode?: number };
-  if (statusCode !== undefined && statusCode < 500) return;
   log.error(
     'HTTP_UNEXPECTED_ERROR',
     error instanceof Error

@@ -5,7 +5,7 @@ LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
 
 /**
- * This machine, where the stand-ins run: localhost (and *.localhost), 127.0.0.0/8 and ::1,
+ * This machine, where the stand-ins run: localhost, 127.0.0.0/8 and ::1,
  * bracketed as URL.hostname spells it or not, IPv4-mapped too. Plain http is allowed there, a
  * proxy never used, and the CLI knows the stand-in's sample aliases.
  */
@@ -14,7 +14,8 @@ export function isLoopbackHost(hostname: string): boolean {
     .replace(/^\[|\]$/g, '')
     .replace(/\.$/, '')
     .toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  // Not *.localhost: a resolver that sends such names to DNS could put a key in clear on the wire.
+  if (host === 'localhost') return true;
   const family = isIP(host);
   if (family === 4) return LOOPBACK.check(host, 'ipv4');
   if (family === 6) return LOOPBACK.check(host, 'ipv6');

@@ -31,8 +31,9 @@ import {
 } from '../lib/aws-clients.js';
 import { loadSettings, type Settings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
-import type { DatasetDirectory } from '../lib/datasets.js';
+import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
 import { localDatasetDirectory } from '../lib/datasets-local.js';
+import { isLoopbackUrl } from '../lib/loopback.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { INCOMING_PREFIX } from '../lib/drop-key.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
@@ -275,7 +276,10 @@ async function assemblePipeline(
 
   const log = options.log ?? logger;
   const now = options.now ?? (() => new Date());
-  const datasets = options.datasets ?? localDatasetDirectory;
+  // The stand-in's sample aliases only where data.gov.sg is a stand-in on this machine: against a
+  // real one, a sample alias could name a real dataset.
+  const samples = !external || isLoopbackUrl(env.DGS_API_BASE_URL);
+  const datasets = options.datasets ?? (samples ? localDatasetDirectory : bundledDatasetDirectory);
   const bucket = new DropBucket(s3);
   const lock = new DynamoDatasetLock(dynamoClient, LOCAL_TABLE, () => now().getTime());
   const fast = options.fastWaitMs;

@@ -110,6 +110,7 @@ if (!demo) {
     pid: process.pid,
     bucket: pipeline.bucket,
     s3Endpoint: s3,
+    dataGovSgIsLocal: pipeline.dataGovSg !== undefined,
     startedAt: new Date().toISOString(),
   });
   process.on('exit', () => removeLocalRun(process.pid));

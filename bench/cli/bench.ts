@@ -1,7 +1,7 @@
 /**
  * Section 6: how long `govpub --help` takes to start and exit, against `node -e 0` in the same
  * rounds; and, for the saving, the CLI run from its TypeScript through tsx as it was before the
- * bundle (fewer rounds: each takes seconds).
+ * bundle (fewer rounds: each takes about half a second).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

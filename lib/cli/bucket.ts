@@ -1,3 +1,5 @@
+import { isLoopbackUrl } from '../loopback.js';
+import { dataGovSgIsLocal } from './common.js';
 import { CliError, EXIT } from './exit.js';
 import { findLocalRun } from './local-run.js';
 import type { Output } from './output.js';
@@ -8,6 +10,12 @@ export interface BucketLocation {
   endpoint: string | undefined;
   /** Found from the running npm start, not named by the user. */
   local?: boolean;
+  /**
+   * The pipeline behind the bucket publishes to the local data.gov.sg stand-in, whose sample
+   * aliases it knows: the running npm start says so, or the stand-in is configured here, or the
+   * bucket is a local one named by the user.
+   */
+  sampleAliases: boolean;
 }
 
 /**
@@ -34,9 +42,18 @@ export function findBucket(
   dropBucket: string | undefined,
 ): BucketLocation | undefined {
   const named = options.bucket ?? dropBucket;
-  if (named) return { bucket: named, endpoint: options.endpoint };
+  if (named) {
+    const sampleAliases = dataGovSgIsLocal() || isLoopbackUrl(options.endpoint);
+    return { bucket: named, endpoint: options.endpoint, sampleAliases };
+  }
   const local = findLocalRun();
   if (!local) return undefined;
-  out.info(`Using the local run started by npm start: s3://${local.bucket} at ${local.s3Endpoint}.`);
-  return { bucket: local.bucket, endpoint: options.endpoint ?? local.s3Endpoint, local: true };
+  // On stderr: stdout is the command's own output, which may be read by a script.
+  out.warn(`Using the local run started by npm start: s3://${local.bucket} at ${local.s3Endpoint}.`);
+  return {
+    bucket: local.bucket,
+    endpoint: options.endpoint ?? local.s3Endpoint,
+    local: true,
+    sampleAliases: dataGovSgIsLocal() || local.dataGovSgIsLocal,
+  };
 }

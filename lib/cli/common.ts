@@ -30,16 +30,23 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
 
 /**
  * The aliases the CLI knows: the agency's (config/datasets.json), and the local stand-in's samples
- * (config/datasets-local.json) only when the command talks to a stand-in, so that a sample alias
- * never names a dataset on data.gov.sg.
+ * (config/datasets-local.json) only when `withSamples`: the command talks to the stand-in, never
+ * to a data.gov.sg where a sample alias could name a real dataset.
  */
-export function cliDatasets(s3Endpoint?: string, env: NodeJS.ProcessEnv = process.env): DatasetDirectory {
-  const local = isLoopbackUrl(env.DGS_API_BASE_URL) || isLoopbackUrl(s3Endpoint);
-  return local ? localDatasetDirectory : bundledDatasetDirectory;
+export function cliDatasets(withSamples: boolean): DatasetDirectory {
+  return withSamples ? localDatasetDirectory : bundledDatasetDirectory;
+}
+
+/** True when the data.gov.sg the CLI talks to is a local stand-in. */
+export function dataGovSgIsLocal(env: NodeJS.ProcessEnv = process.env): boolean {
+  return isLoopbackUrl(env.DGS_API_BASE_URL);
 }
 
 /** A datasetId, or an alias from config/datasets.json, as its datasetId. */
-export function resolveDataset(ref: string, datasets: DatasetDirectory = cliDatasets()): string {
+export function resolveDataset(
+  ref: string,
+  datasets: DatasetDirectory = cliDatasets(dataGovSgIsLocal()),
+): string {
   const datasetId = datasets.resolve(ref);
   if (datasetId) return datasetId;
   if (ref.startsWith('d_') || !ALIAS_PATTERN.test(ref)) {
@@ -63,7 +70,10 @@ export function resolveDataset(ref: string, datasets: DatasetDirectory = cliData
 }
 
 /** The aliases of a dataset, for display. */
-export function aliasesOf(datasetId: string, datasets: DatasetDirectory = cliDatasets()): string[] {
+export function aliasesOf(
+  datasetId: string,
+  datasets: DatasetDirectory = cliDatasets(dataGovSgIsLocal()),
+): string[] {
   return datasets.refsFor(datasetId).filter((ref) => !DATASET_ID_PATTERN.test(ref));
 }
 

@@ -35,8 +35,8 @@ export interface DropOptions extends CommonOptions {
 export async function drop(out: Output, file: string, options: DropOptions): Promise<ExitCode> {
   const mode = modeOf(options);
   const settings = settingsFromEnv();
-  const { bucket, endpoint } = resolveBucket(out, options, settings.DROP_BUCKET);
-  const datasets = cliDatasets(endpoint);
+  const { bucket, endpoint, sampleAliases } = resolveBucket(out, options, settings.DROP_BUCKET);
+  const datasets = cliDatasets(sampleAliases);
   resolveDataset(options.dataset, datasets);
   const folder = newColumnsOf(options, mode) ? NEW_COLUMNS_FOLDER : mode;
   const key = `${INCOMING_PREFIX}${options.dataset}/${folder}/${basename(file)}`;

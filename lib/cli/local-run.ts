@@ -16,6 +16,8 @@ const localRunSchema = z.object({
   pid: z.number().int().positive(),
   bucket: z.string().min(1),
   s3Endpoint: z.url(),
+  /** Its pipeline publishes to the local data.gov.sg stand-in (so it knows the sample aliases). */
+  dataGovSgIsLocal: z.boolean(),
   startedAt: z.string(),
 });
 

@@ -88,7 +88,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         'Show the latest ingestion status of a dataset, and with a drop bucket its latest filed outcomes.',
       )
       .argument('<dataset>', 'datasetId or alias')
-      .option('--bucket <name>', 'the drop bucket whose outcomes to list (default DROP_BUCKET)')
+      .option(
+        '--bucket <name>',
+        'the drop bucket whose outcomes to list (default DROP_BUCKET, else the running npm start)',
+      )
       .option('--endpoint <url>', "an S3 endpoint such as the local run's s3rver (path style, its keys)"),
   ).action(run('status', async () => (await import('./status.js')).status));
 
@@ -169,7 +172,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         '--new-columns',
         'with --replace: drop it under replace-new-columns/ (the columns change on purpose)',
       )
-      .option('--bucket <name>', 'the drop bucket (default DROP_BUCKET)')
+      .option('--bucket <name>', 'the drop bucket (default DROP_BUCKET, else the running npm start)')
       .option('--endpoint <url>', "an S3 endpoint such as the local run's s3rver (path style, its keys)"),
   ).action(run('drop', async () => (await import('./drop.js')).drop));
 

@@ -7,6 +7,7 @@ import { resolveBucket } from './bucket.js';
 import { type CommonOptions, cliDatasets, formatProblem, resolveDataset, settingsFromEnv } from './common.js';
 import { CliError, EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
+import { problemLines } from './pp.js';
 import { cliS3Client } from './s3.js';
 
 export interface ReportsOptions extends CommonOptions {
@@ -48,11 +49,11 @@ const SHOWN_PROBLEMS = 10;
  */
 export async function reports(out: Output, options: ReportsOptions): Promise<ExitCode> {
   const settings = settingsFromEnv();
-  const { bucket, endpoint } = resolveBucket(out, options, settings.DROP_BUCKET);
+  const { bucket, endpoint, sampleAliases } = resolveBucket(out, options, settings.DROP_BUCKET);
   const since = options.since === undefined ? undefined : parseSince(options.since, new Date());
   const limit = options.limit ?? DEFAULT_LIMIT;
   const outcomes: Outcome[] = options.failed ? ['failed', 'unconfirmed'] : [...OUTCOMES];
-  const datasets = cliDatasets(endpoint);
+  const datasets = cliDatasets(sampleAliases);
   const refs = options.dataset
     ? datasets.refsFor(resolveDataset(options.dataset, datasets)).map((ref) => `${ref}/`)
     : [''];
@@ -216,11 +217,8 @@ function publicationLines(filed: PublishReport, field: (name: string, value: str
 function forwardLines(filed: ForwardFileReport, field: (name: string, value: string) => string): string[] {
   const result = filed.result;
   if (!result) return [];
-  const lines = [field('records', `${result.records} (${result.outcome})`)];
-  for (const error of result.errors.slice(0, SHOWN_PROBLEMS)) {
-    lines.push(`  ${error.index === null ? 'records' : `record ${error.index}`}: ${error.message}`);
-  }
-  return lines;
+  const problems = problemLines(result.errors, result.errorCount ?? result.errors.length, SHOWN_PROBLEMS);
+  return [field('records', `${result.records} (${result.outcome})`), ...problems.map((line) => `  ${line}`)];
 }
 
 /** `items` mapped with at most `limit` calls at once, in order. */

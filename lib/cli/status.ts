@@ -3,7 +3,14 @@ import { DropBucket } from '../drop-bucket.js';
 import { type FiledOutcomeView, recentOutcomes } from '../publish/dataset-view.js';
 import { createDataGovSgClient } from '../runtime.js';
 import { type BucketLocation, findBucket } from './bucket.js';
-import { aliasesOf, type CommonOptions, cliDatasets, resolveDataset, settingsFromEnv } from './common.js';
+import {
+  aliasesOf,
+  type CommonOptions,
+  cliDatasets,
+  dataGovSgIsLocal,
+  resolveDataset,
+  settingsFromEnv,
+} from './common.js';
 import { CliError, EXIT, type ExitCode } from './exit.js';
 import type { Output } from './output.js';
 import { cliS3Client } from './s3.js';
@@ -23,15 +30,19 @@ const OUTCOMES_SHOWN = 5;
 export async function status(out: Output, ref: string, options: StatusOptions): Promise<ExitCode> {
   const settings = settingsFromEnv();
   const location = findBucket(out, options, settings.DROP_BUCKET);
-  const datasets = cliDatasets(location?.endpoint);
-  const datasetId = resolveDataset(ref, datasets);
-  if (location?.local && !settings.DGS_API_KEY && !settings.DGS_API_KEY_PARAMETER) {
-    throw new CliError(EXIT.usage, 'Set DGS_API_KEY or DGS_API_KEY_PARAMETER.', {
-      hints: [
-        'The status comes from data.gov.sg: for the local run, export the DGS_* lines its banner prints.',
-      ],
-    });
+  if (location?.local && location.sampleAliases && !dataGovSgIsLocal()) {
+    // The bucket is the local run's, but the status would come from the real data.gov.sg.
+    throw new CliError(
+      EXIT.usage,
+      "The status comes from data.gov.sg, and DGS_API_BASE_URL is not the local run's.",
+      {
+        hints: ['For the local run, export the DGS_* lines its banner prints.'],
+      },
+    );
   }
+  // A sample alias only when that data.gov.sg is the stand-in.
+  const datasets = cliDatasets(dataGovSgIsLocal());
+  const datasetId = resolveDataset(ref, datasets);
   const current = await createDataGovSgClient(settings).ingestionStatus(datasetId);
   const aliases = aliasesOf(datasetId, datasets);
   out.info(`dataset     ${datasetId}${aliases.length > 0 ? ` (${aliases.join(', ')})` : ''}`);

@@ -110,6 +110,13 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
         DGS_API_BASE_URL: 'https://api-staging.data.gov.sg',
       }),
     ]);
+    // A local bucket does not make the status, which comes from data.gov.sg, a sample's.
+    const statusOnStaging = await govpub(
+      ['status', POPULATION.alias, '--bucket', pipeline.bucket, '--endpoint', pipeline.localS3.endpoint],
+      { DGS_API_BASE_URL: 'https://api-staging.data.gov.sg' },
+    );
+    expect(statusOnStaging.code).toBe(2);
+    expect(statusOnStaging.stderr).toContain('is not a known dataset alias');
     // The stand-in's sample alias never names a dataset on data.gov.sg.
     expect(sampleOnStaging.code).toBe(2);
     expect(sampleOnStaging.stderr).toContain(

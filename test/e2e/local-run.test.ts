@@ -195,9 +195,11 @@ describe('the local run (npm start)', () => {
         { keyIsPublic: true },
       );
       expect(dropped.code, dropped.stderr).toBe(0);
-      expect(dropped.stdout).toContain(
+      // Said on stderr: stdout stays the command's own output.
+      expect(dropped.stderr).toContain(
         `Using the local run started by npm start: s3://${bucket} at ${endpoint}.`,
       );
+      expect(dropped.stdout).not.toContain('Using the local run');
       await appended;
       const listed = await runGovpub(['reports'], localCli, undefined, { keyIsPublic: true });
       expect(listed.code, listed.stderr).toBe(0);
@@ -235,6 +237,7 @@ describe('the local run (npm start)', () => {
         GOVPUB_LOCAL_RUN_FILE: LOCAL_RUN_FILE,
       });
       expect(statusWithoutKey.code).toBe(2);
+      expect(statusWithoutKey.stderr).toContain("DGS_API_BASE_URL is not the local run's");
       expect(statusWithoutKey.stderr).toMatch(/hint: .*export the DGS_\* lines its banner prints/);
 
       child.kill('SIGINT');

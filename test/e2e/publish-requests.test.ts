@@ -105,6 +105,21 @@ describe('the dataset HTTP API', () => {
   });
 });
 
+describe('the local run against a real data.gov.sg', () => {
+  it("does not know the stand-in's sample aliases, which could name a real dataset there", async () => {
+    pipeline = await startFastPipeline({
+      // Never reached: the alias is refused before any call.
+      env: {
+        DGS_API_BASE_URL: 'https://api-staging.data.gov.sg',
+        DGS_API_KEY: 'staging-key-never-sent-3e1f',
+      },
+    });
+    const byAlias = await api(pipeline, 'GET', `/datasets/${POPULATION.alias}`);
+    expect(byAlias.status).toBe(404);
+    expect(byAlias.body.message).toMatch(/neither a datasetId .* nor a known alias/);
+  });
+});
+
 describe('the Publish Dataset Requested event', () => {
   async function request(p: LocalPipeline, detail: Record<string, unknown>) {
     await createEventBridgeClient(localEventBridgeClientConfig(p.eventBridge.endpoint)).send(

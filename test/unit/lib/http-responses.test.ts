@@ -119,6 +119,25 @@ describe('the HTTP handler chain (middy header normalizer, JSON body parser, err
     expect(String(error.stack)).toMatch(/http-responses\.test\.ts/);
   });
 
+  it('never passes on an error that is not one of our answers, whatever status it carries', async () => {
+    const foreign = Object.assign(new Error('s3 said: NoSuchKey incoming/secret-name.csv'), {
+      statusCode: 404,
+      expose: true,
+    });
+    for (const thrown of [foreign, null]) {
+      const { http, log } = handlerWith(async () => {
+        throw thrown;
+      });
+      const answer = await http(request('POST', '{}'));
+      expect(answer).toEqual({
+        statusCode: 500,
+        headers: HEADERS,
+        body: JSON.stringify({ message: 'Internal error; it has been logged.' }),
+      });
+      expect(log.lines.map((line) => line.message)).toEqual(['HTTP_UNEXPECTED_ERROR']);
+    }
+  });
+
   it('logs a thrown value that is not an Error as text', async () => {
     const { http, log } = handlerWith(async () => {
       throw 'plain text thrown';

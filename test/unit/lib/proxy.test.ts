@@ -96,7 +96,6 @@ describe('the proxy rules (lib/proxy.ts)', () => {
       'http://127.0.0.1:4569/',
       'http://127.1.2.3/',
       'https://localhost/',
-      'http://api.localhost:3000/',
       'http://[::1]:8080/',
       'http://[::ffff:127.0.0.1]/',
     ]) {
@@ -104,6 +103,7 @@ describe('the proxy rules (lib/proxy.ts)', () => {
     }
     expect(isLoopbackHost('10.0.0.1')).toBe(false);
     expect(isLoopbackHost('localhost.example.com')).toBe(false);
+    expect(isLoopbackHost('api.localhost')).toBe(false);
   });
 
   it('honours NO_PROXY as undici does: hosts, domains with their subdomains, ports', () => {

@@ -59,7 +59,7 @@ describe('a forwarded file in the listing and shown', () => {
       chunks: [],
       requestIds: [],
     } as unknown as ForwardFileReport['result'],
-    error: { code: 'PP_RECORDS_INVALID', message: 'A record is invalid.' },
+    error: { code: 'PP_INVALID_RECORDS', message: 'A record is invalid.' },
     notes: ['filed again after a retry'],
   };
 
@@ -68,7 +68,7 @@ describe('a forwarded file in the listing and shown', () => {
       finishedAt: '2026-12-06T00:00:02.000Z',
       outcome: 'failed',
       target: 'carers-allowance/transaction-count',
-      code: 'PP_RECORDS_INVALID',
+      code: 'PP_INVALID_RECORDS',
       sourceKey: forwarded.sourceKey,
       reportKey: forwarded.reportKey,
     });
@@ -76,7 +76,7 @@ describe('a forwarded file in the listing and shown', () => {
 
   it('shows its data set, records, problems and notes', () => {
     expect(describeReport(forwarded)).toEqual([
-      'outcome      failed (PP_RECORDS_INVALID)',
+      'outcome      failed (PP_INVALID_RECORDS)',
       'data set     carers-allowance/transaction-count',
       `dropped as   ${forwarded.sourceKey}`,
       `filed at     ${forwarded.fileKey}`,
@@ -85,7 +85,8 @@ describe('a forwarded file in the listing and shown', () => {
       'finished at  2026-12-06T00:00:02.000Z',
       'error        A record is invalid.',
       'records      2 (invalid)',
-      '  record 1: count should be a number',
+      '  record 1:',
+      '    count should be a number',
       'note         filed again after a retry',
       `report       ${forwarded.reportKey}`,
     ]);
@@ -100,6 +101,7 @@ describe('the local run file', () => {
       pid: process.pid,
       bucket: 'govpub-local-drop',
       s3Endpoint: 'http://127.0.0.1:4569',
+      dataGovSgIsLocal: true,
       startedAt: NOW.toISOString(),
     };
     writeLocalRun(run, file);
