@@ -19,10 +19,18 @@ const onOff = z
 /** An origin as the upload allow list reads it (see parsePresignedUpload). */
 const ORIGIN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/;
 /** https, or http to this machine only (the local stand-ins): a key never travels in clear. */
-const secureUrl = z.url().refine((value) => {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  return url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopbackHost(url.hostname));
-}, 'must be an https URL (plain http only to 127.0.0.1 or localhost)');
+const secureUrl = z
+  .url()
+  .refine((value) => {
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    return url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopbackHost(url.hostname));
+  }, 'must be an https URL (plain http only to 127.0.0.1 or localhost)')
+  // A password in a URL ends up wherever the URL is printed; keys and tokens have their own
+  // settings (and SSM parameters). The message never repeats the value.
+  .refine(
+    (value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''),
+    'must not hold a user name or password (https://host, not https://user:password@host): give the key or token in its own setting',
+  );
 const commaList = z.string().transform((value) =>
   value
     .split(',')

@@ -50,6 +50,27 @@ function readmeConfigurationRows(): Array<{ names: string[]; defaults: string[] 
 /** Variables of the local run only (local/start.ts), not settings of the functions. */
 const LOCAL_RUN_VARIABLES = ['LOCAL_S3_PORT', 'LOCAL_HTTP_PORT', 'FAST_WAIT_MS'];
 
+describe('loadSettings: base URLs', () => {
+  it('refuses a base URL holding a user name or password, without repeating it', () => {
+    for (const [name, value] of [
+      ['DGS_API_BASE_URL', 'https://agency:s3cret-pass-91@api-staging.data.gov.sg'],
+      ['PP_BASE_URL', 'https://token-only-77a1@pp.example.gov.sg'],
+    ] as const) {
+      let message = '';
+      try {
+        loadSettings({ [name]: value });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, value).toContain(`${name}: must not hold a user name or password`);
+      expect(message).not.toMatch(/s3cret-pass-91|token-only-77a1/);
+    }
+    expect(loadSettings({ PP_BASE_URL: 'https://pp.example.gov.sg/base' }).PP_BASE_URL).toBe(
+      'https://pp.example.gov.sg/base',
+    );
+  });
+});
+
 describe("the README's configuration table", () => {
   const rows = readmeConfigurationRows();
   const documented = rows.flatMap((row) => row.names);
