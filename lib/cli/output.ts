@@ -42,27 +42,37 @@ export class Output {
     return this.#secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
   }
 
+  /** Text for a terminal: redacted, and what came from files or services cannot steer it. */
+  #forPeople(text: string): string {
+    return escapeControls(this.redact(text));
+  }
+
   /** A line for people. */
   info(line: string): void {
-    (this.json ? this.stderr : this.stdout).write(`${this.redact(line)}\n`);
+    (this.json ? this.stderr : this.stdout).write(`${this.#forPeople(line)}\n`);
   }
 
   /** A line for people that is a warning or a problem, always on stderr. */
   warn(line: string): void {
-    this.stderr.write(`${this.redact(line)}\n`);
+    this.stderr.write(`${this.#forPeople(line)}\n`);
   }
 
   /** The one JSON object of a command run with --json; nothing otherwise. */
   result(value: Record<string, unknown>): void {
-    if (this.json) this.stdout.write(`${this.redact(JSON.stringify(value))}\n`);
+    // JSON escapes C0 controls itself; DEL and C1 (U+0080–U+009F, 8-bit CSI among them) it leaves.
+    const json = this.redact(JSON.stringify(value)).replace(
+      C1_AND_DEL,
+      (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    if (this.json) this.stdout.write(`${json}\n`);
   }
 
   /** Reports a failure: one sentence (and hints) on stderr, the JSON object on stdout; returns its exit code. */
   fail(command: string, error: unknown, details: Record<string, unknown> = {}): ExitCode {
     const { exitCode, message, hints, details: own } = classify(error);
-    this.stderr.write(`govpub ${command}: ${this.redact(message)}\n`);
-    for (const hint of hints) this.stderr.write(`  hint: ${this.redact(hint)}\n`);
-    if (this.debug && error instanceof Error) this.stderr.write(`${this.redact(describeChain(error))}\n`);
+    this.stderr.write(`govpub ${command}: ${this.#forPeople(message)}\n`);
+    for (const hint of hints) this.stderr.write(`  hint: ${this.#forPeople(hint)}\n`);
+    if (this.debug && error instanceof Error) this.stderr.write(`${this.#forPeople(describeChain(error))}\n`);
     this.result({ ok: false, command, exitCode, error: message, ...details, ...own });
     return exitCode === EXIT.ok ? EXIT.other : exitCode;
   }
@@ -74,10 +84,23 @@ export class Output {
       (message: unknown, ...rest: unknown[]): void => {
         if (!this.debug) return;
         const fields = rest.length > 0 ? ` ${safeJson(rest[0])}` : '';
-        this.stderr.write(`${this.redact(`[${level}] ${String(message)}${fields}`)}\n`);
+        this.stderr.write(`${this.#forPeople(`[${level}] ${String(message)}${fields}`)}\n`);
       };
     return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') } as Log;
   }
+}
+
+/** C0 controls but tab and newline, DEL, and C1 (U+0080–U+009F). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const C1_AND_DEL = /[\u007f-\u009f]/g;
+
+/**
+ * Control characters shown as `\xHH`: a header, value or message that holds an escape sequence
+ * (ESC [ …) or a carriage return cannot move the cursor, recolour or rewrite the terminal.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function describeChain(error: Error): string {
@@ -132,7 +155,7 @@ export function progressBar(stream: Stream, label: string, size: number): Progre
     const filled = Math.round((percent / 100) * width);
     drawn = true;
     stream.write(
-      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(percent).padStart(3)}% ${formatBytes(bytes)} of ${formatBytes(size)}\u001b[K`,
+      `\r${escapeControls(label)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(percent).padStart(3)}% ${formatBytes(bytes)} of ${formatBytes(size)}\u001b[K`,
     );
   };
   return {

@@ -147,6 +147,19 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(refused.stderr).toMatch(/not what the metadata endpoint answers/);
   });
 
+  it('prints what a file holds with its control characters escaped: an escape sequence cannot steer the terminal', async () => {
+    const path = await file(
+      'escape.csv',
+      'year,\u001b[2J\u001b]0;owned\u0007sex,population\n2023,female,1\n',
+    );
+    const run = await govpub(['validate', path, '--dataset', POPULATION.alias, '--append']);
+    expect(run.code).toBe(4);
+    const printed = run.stdout + run.stderr;
+    expect(printed).toContain('\\x1b[2J\\x1b]0;owned\\x07sex');
+    expect(printed).not.toContain('\u001b');
+    expect(printed).not.toContain('\u0007');
+  });
+
   it('documents the commands and exit codes; whoami; validate; usage errors exit 2', async () => {
     const [help, fromSource, noMode, unknown, ok, refused, good, bad] = await Promise.all([
       govpub(['--help']),
