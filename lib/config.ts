@@ -6,18 +6,22 @@ export const PRODUCTION_BASE_URL = 'https://api-production.data.gov.sg';
 export const STAGING_BASE_URL = 'https://api-staging.data.gov.sg';
 /** S3's single-PUT maximum, and data.gov.sg's documented upload limit. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
-export const DEFAULT_UPLOAD_ORIGINS = [
-  'https://s3.ap-southeast-1.amazonaws.com',
-  'https://*.s3.ap-southeast-1.amazonaws.com',
-];
+/**
+ * Where data.gov.sg's upload links are known to point (reference: path-style, the
+ * attachments.data.gov.sg bucket in ap-southeast-1), not any bucket of the region.
+ */
+export const DEFAULT_UPLOAD_ORIGINS = ['https://s3.ap-southeast-1.amazonaws.com/attachments.data.gov.sg/'];
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
 const onOff = z
   .enum(['on', 'off', 'true', 'false', '1', '0'])
   .transform((value) => value === 'on' || value === 'true' || value === '1');
-/** An origin as the upload allow list reads it (see parsePresignedUpload). */
-const ORIGIN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?$/;
+/**
+ * An entry of the upload allow list (see parsePresignedUpload): an origin, optionally with a path
+ * prefix that ends in "/" (so that `/bucket/` cannot match `/bucket.other/`).
+ */
+const ORIGIN = /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d+)?(\/([A-Za-z0-9._~-]+\/)*)?$/;
 /** https, or http to this machine only (the local stand-ins): a key never travels in clear. */
 const secureUrl = z
   .url()
@@ -60,7 +64,10 @@ const settingsSchema = z.object({
         .array(
           z
             .string()
-            .regex(ORIGIN, 'each entry must be an origin: https://host[:port], "*." allowed before the host'),
+            .regex(
+              ORIGIN,
+              'each entry must be an origin, https://host[:port], optionally with a path prefix ending in "/" (https://host/bucket/); "*." allowed before the host',
+            ),
         )
         .min(1, 'list at least one origin'),
     )

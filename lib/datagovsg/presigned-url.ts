@@ -22,8 +22,9 @@ export function redactUrl(url: string): string {
 
 /**
  * Checks that a URL returned by data.gov.sg is an https URL on an allowed origin before anything
- * is sent to it. An allowed origin is `scheme://host[:port]`; `*.` matches one or more leading
- * host labels. Plain http is accepted only for loopback hosts (the local stand-in).
+ * is sent to it. An allowed entry is `scheme://host[:port]`, optionally with a path prefix
+ * ending in "/" (`https://s3…/attachments.data.gov.sg/`: that bucket only); `*.` matches one or
+ * more leading host labels. Plain http is accepted only for loopback hosts (the local stand-in).
  */
 export function parsePresignedUpload(raw: string, allowedOrigins: readonly string[]): PresignedUpload {
   let url: URL;
@@ -41,20 +42,28 @@ export function parsePresignedUpload(raw: string, allowedOrigins: readonly strin
   }
   if (url.username || url.password || !allowedOrigins.some((pattern) => originMatches(url, pattern))) {
     throw new UploadUrlNotAllowedError(
-      `Refusing to upload to ${url.origin}: it is not on the allowed list (UPLOAD_ALLOWED_ORIGINS: ${allowedOrigins.join(', ')}).`,
+      `Refusing to upload to ${url.origin}${firstSegment(url)}: it is not on the allowed list (UPLOAD_ALLOWED_ORIGINS: ${allowedOrigins.join(', ')}).`,
     );
   }
   return { url, signedHeaders: signedHeadersOf(url), redacted };
 }
 
 function originMatches(url: URL, pattern: string): boolean {
-  const match = /^(https?):\/\/(\*\.)?([^/:]+)(?::(\d+))?$/.exec(pattern.trim().toLowerCase());
+  const match = /^(https?):\/\/(\*\.)?([^/:]+)(?::(\d+))?(\/.*)?$/.exec(pattern.trim());
   if (!match) return false;
-  const [, scheme, wildcard, host = '', port] = match;
-  if (url.protocol !== `${scheme}:`) return false;
+  const [, scheme = '', wildcard, host = '', port, pathPrefix = '/'] = match;
+  if (url.protocol !== `${scheme.toLowerCase()}:`) return false;
   if ((url.port || defaultPort(url.protocol)) !== (port ?? defaultPort(url.protocol))) return false;
   const hostname = url.hostname.toLowerCase();
-  return wildcard ? hostname.endsWith(`.${host}`) : hostname === host;
+  const lowerHost = host.toLowerCase();
+  const hostMatches = wildcard ? hostname.endsWith(`.${lowerHost}`) : hostname === lowerHost;
+  // URL has already resolved "." and ".." segments (%2e too), so a prefix cannot be walked out of.
+  return hostMatches && url.pathname.startsWith(pathPrefix);
+}
+
+/** The path's first segment (a path-style bucket), to say where a refused link pointed. */
+function firstSegment(url: URL): string {
+  return /^\/[^/]*\//.exec(url.pathname)?.[0] ?? '';
 }
 
 function defaultPort(protocol: string): string {

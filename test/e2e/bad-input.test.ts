@@ -1050,8 +1050,11 @@ const CONFIG_ROWS: ConfigRow[] = [
     names: ['UPLOAD_ALLOWED_ORIGINS'],
   },
   {
-    input: 'UPLOAD_ALLOWED_ORIGINS with a trailing slash (never matches an upload link)',
-    load: () => loadSettings({ UPLOAD_ALLOWED_ORIGINS: 'https://s3.ap-southeast-1.amazonaws.com/' }),
+    input: 'UPLOAD_ALLOWED_ORIGINS with a path that does not end in "/" (it would match /bucket.other/)',
+    load: () =>
+      loadSettings({
+        UPLOAD_ALLOWED_ORIGINS: 'https://s3.ap-southeast-1.amazonaws.com/attachments.data.gov.sg',
+      }),
     names: ['UPLOAD_ALLOWED_ORIGINS'],
   },
   {
@@ -1097,8 +1100,7 @@ describe('configuration values', () => {
 
   it('a blank UPLOAD_ALLOWED_ORIGINS means the default list, as README says (never "anywhere")', () => {
     expect(loadSettings({ UPLOAD_ALLOWED_ORIGINS: '' }).UPLOAD_ALLOWED_ORIGINS).toEqual([
-      'https://s3.ap-southeast-1.amazonaws.com',
-      'https://*.s3.ap-southeast-1.amazonaws.com',
+      'https://s3.ap-southeast-1.amazonaws.com/attachments.data.gov.sg/',
     ]);
   });
 });

@@ -27,11 +27,32 @@ describe('parsePresignedUpload', () => {
     ]);
   });
 
-  it('accepts virtual-hosted bucket URLs through the wildcard origin', () => {
+  it('accepts virtual-hosted bucket URLs when a wildcard origin is configured, never by default', () => {
     const url = REAL_SHAPE.replace('https://s3.ap-southeast-1', 'https://attachments.s3.ap-southeast-1');
-    expect(parsePresignedUpload(url, DEFAULT_UPLOAD_ORIGINS).url.hostname).toBe(
+    expect(() => parsePresignedUpload(url, DEFAULT_UPLOAD_ORIGINS)).toThrow(UploadUrlNotAllowedError);
+    expect(parsePresignedUpload(url, ['https://*.s3.ap-southeast-1.amazonaws.com']).url.hostname).toBe(
       'attachments.s3.ap-southeast-1.amazonaws.com',
     );
+  });
+
+  it('holds a link to the bucket the allow list names, wherever its path tries to go', () => {
+    const other = (path: string) => REAL_SHAPE.replace('/attachments.data.gov.sg/c/6047/', path);
+    for (const url of [
+      other('/another-agency-bucket/c/6047/'),
+      other('/attachments.data.gov.sg.evil/c/6047/'),
+      other('/attachments.data.gov.sg/../another-agency-bucket/'),
+      other('/attachments.data.gov.sg/%2e%2e/another-agency-bucket/'),
+      other('/ATTACHMENTS.data.gov.sg/c/'),
+    ]) {
+      expect(() => parsePresignedUpload(url, DEFAULT_UPLOAD_ORIGINS), url).toThrow(
+        /Refusing to upload to https:\/\/s3\.ap-southeast-1\.amazonaws\.com\/[^/]*\/: it is not on the allowed list/,
+      );
+    }
+    // The whole origin, when configured so.
+    expect(
+      parsePresignedUpload(other('/another-agency-bucket/'), ['https://s3.ap-southeast-1.amazonaws.com']).url
+        .pathname,
+    ).toMatch(/^\/another-agency-bucket\//);
   });
 
   it.each([
