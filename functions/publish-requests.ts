@@ -30,6 +30,8 @@ export interface PublishRequestsDeps {
   lock: DatasetLock;
   dgs: Pick<DataGovSgClient, 'ingestionStatus'>;
   datasets: DatasetDirectory;
+  /** Where objects outside incoming/ may be published from (COPY_SOURCE_PREFIX). */
+  copySourcePrefix: string;
   /** The upload function, kicked to publish an object already under incoming/. */
   kicker: Kicker;
   events: OutcomeEvents;
@@ -174,6 +176,7 @@ const runtimeDeps = once((): PublishRequestsDeps => {
     lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
     dgs: createDataGovSgClient(settings),
     datasets: bundledDatasetDirectory,
+    copySourcePrefix: settings.COPY_SOURCE_PREFIX,
     kicker: new LambdaKicker(createLambdaClient(), UPLOAD_FUNCTION_NAME),
     events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
     log: logger,

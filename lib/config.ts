@@ -52,6 +52,19 @@ const settingsSchema = z.object({
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   UPLOAD_FUNCTION_NAME: z.string().min(1).optional(),
   EVENT_BUS_NAME: z.string().min(1).default('default'),
+  /**
+   * Where objects outside incoming/ may be published from, per dataset: `<prefix><dataset>/…`
+   * (the dataset's id or an alias), so a caller allowed one dataset cannot publish another's files.
+   */
+  COPY_SOURCE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+\/([A-Za-z0-9._-]+\/)*$/, 'must be a folder such as sources/ (ending in "/")')
+    .refine(
+      (value) =>
+        !['incoming/', 'processed/', 'failed/', 'unconfirmed/'].some((folder) => value.startsWith(folder)),
+      'must not be under incoming/, processed/, failed/ or unconfirmed/',
+    )
+    .default('sources/'),
   DGS_API_BASE_URL: secureUrl.default(PRODUCTION_BASE_URL),
   DGS_API_KEY: z.string().min(1).optional(),
   DGS_API_KEY_PARAMETER: z.string().startsWith('/').optional(),

@@ -419,6 +419,7 @@ async function assemblePipeline(
     lock,
     dgs,
     datasets,
+    copySourcePrefix: settings.COPY_SOURCE_PREFIX,
     kicker: kicker(UPLOAD_FUNCTION),
     events,
     log,

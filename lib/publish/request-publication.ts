@@ -60,11 +60,13 @@ export type PublicationRequestResult = { action: 'kicked' | 'copied'; key: strin
 
 /**
  * Publishes an object already in the drop bucket. A key under incoming/ for this dataset is
- * handed to the upload function now; a key elsewhere in the bucket is copied into the dataset's
- * incoming folder (and its S3 event does the rest), which needs a mode.
+ * handed to the upload function now; a key under `<copySourcePrefix><dataset>/` is copied into
+ * the dataset's incoming folder (and its S3 event does the rest), which needs a mode. Any other
+ * key, another dataset's, and a key with no object all get the same answer, so that a caller
+ * learns nothing of objects it may not publish.
  */
 export async function requestPublication(
-  deps: { bucket: DropBucket; datasets: DatasetDirectory; kicker: Kicker },
+  deps: { bucket: DropBucket; datasets: DatasetDirectory; kicker: Kicker; copySourcePrefix: string },
   request: { bucket: string; key: string; datasetRef?: string; mode?: DropFolder },
 ): Promise<PublicationRequestResult> {
   if (OUTCOMES.some((outcome) => request.key.startsWith(OUTCOME_PREFIX[outcome]))) {
@@ -73,17 +75,18 @@ export async function requestPublication(
       `${request.key} was already handled; publishing it again could add its rows twice. Copy it into incoming/ yourself if that is what you want.`,
     );
   }
-  if (!(await deps.bucket.head(request.bucket, request.key))) {
-    throw new DropRejectedError('KEY_LAYOUT', `There is no object ${request.key} in the drop bucket.`);
-  }
+  const unavailable = () =>
+    new DropRejectedError(
+      'KEY_LAYOUT',
+      `There is no object ${request.key} that ${request.datasetRef ?? 'this request'} may publish: from outside incoming/, only objects under ${deps.copySourcePrefix}<dataset>/ are published.`,
+    );
   if (request.key.startsWith(INCOMING_PREFIX)) {
+    // The key is checked before the bucket is asked, so that its answer says nothing of objects.
     const drop = parseDropKey(request.key, deps.datasets);
     if (request.datasetRef && deps.datasets.resolve(request.datasetRef) !== drop.datasetId) {
-      throw new DropRejectedError(
-        'KEY_LAYOUT',
-        `${request.key} belongs to another dataset than ${request.datasetRef}.`,
-      );
+      throw unavailable();
     }
+    if (!(await deps.bucket.head(request.bucket, request.key))) throw unavailable();
     await deps.kicker.kick({
       source: 'govpub.kick',
       reason: 'route',
@@ -99,7 +102,12 @@ export async function requestPublication(
     );
   }
   const key = `${INCOMING_PREFIX}${request.datasetRef}/${request.mode}/${basename(request.key)}`;
-  parseDropKey(key, deps.datasets);
+  const { datasetId } = parseDropKey(key, deps.datasets);
+  const sources = deps.datasets.refsFor(datasetId).map((ref) => `${deps.copySourcePrefix}${ref}/`);
+  if (!sources.some((prefix) => request.key.startsWith(prefix)) || hasDotSegment(request.key)) {
+    throw unavailable();
+  }
+  if (!(await deps.bucket.head(request.bucket, request.key))) throw unavailable();
   await deps.bucket.s3.send(
     new CopyObjectCommand({
       Bucket: request.bucket,
@@ -108,4 +116,9 @@ export async function requestPublication(
     }),
   );
   return { action: 'copied', key };
+}
+
+/** S3 keys are not paths, but tools that map them to paths would resolve `sources/d/../e/`. */
+function hasDotSegment(key: string): boolean {
+  return key.split('/').some((segment) => segment === '.' || segment === '..');
 }

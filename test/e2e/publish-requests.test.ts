@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import { EXPENDITURE, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -48,18 +48,59 @@ describe('the dataset HTTP API', () => {
     await pipeline.s3.send(
       new PutObjectCommand({
         Bucket: pipeline.bucket,
-        Key: 'exports/nightly/population.csv',
+        Key: `sources/${POPULATION.id}/nightly/population.csv`,
         Body: POPULATION_CSV,
       }),
     );
     const { status, body } = await api(pipeline, 'POST', `/datasets/${POPULATION.id}/uploads`, {
-      key: 'exports/nightly/population.csv',
+      key: `sources/${POPULATION.id}/nightly/population.csv`,
       mode: 'append',
     });
     expect(status).toBe(202);
     expect(body.key).toBe(`incoming/${POPULATION.id}/append/population.csv`);
     await pipeline.whenIdle();
     expect((await outcomeOf(pipeline, String(body.key))).outcome).toBe('published');
+  });
+
+  it("answers the same for an object it may not publish as for no object: nothing of other datasets' files is told", async () => {
+    pipeline = await startFastPipeline();
+    const present = [
+      'exports/payroll.csv',
+      `sources/${EXPENDITURE.id}/theirs.csv`,
+      `sources/${POPULATION.id}/../${EXPENDITURE.id}/theirs.csv`,
+      `incoming/${EXPENDITURE.alias}/replace/theirs.csv`,
+    ];
+    for (const Key of present) {
+      await pipeline.s3.send(new PutObjectCommand({ Bucket: pipeline.bucket, Key, Body: POPULATION_CSV }));
+    }
+    const absent = [
+      'exports/none.csv',
+      `sources/${POPULATION.id}/none.csv`,
+      `incoming/${POPULATION.alias}/replace/none.csv`,
+    ];
+    const answers = await Promise.all(
+      [...present, ...absent].map(async (key) => {
+        const { status, body } = await api(
+          pipeline as LocalPipeline,
+          'POST',
+          `/datasets/${POPULATION.alias}/uploads`,
+          {
+            key,
+            mode: 'replace',
+          },
+        );
+        return { status, code: body.code, message: String(body.message).replace(key, '<key>') };
+      }),
+    );
+    expect(new Set(answers.map((answer) => JSON.stringify(answer))).size, JSON.stringify(answers)).toBe(1);
+    expect(answers[0]).toEqual({
+      status: 400,
+      code: 'KEY_LAYOUT',
+      message: `There is no object <key> that ${POPULATION.alias} may publish: from outside incoming/, only objects under sources/<dataset>/ are published.`,
+    });
+    await pipeline.whenIdle();
+    expect(await pipeline.keys(`incoming/${POPULATION.alias}/`)).toEqual([]);
+    expect(await pipeline.keys(`incoming/${POPULATION.id}/`)).toEqual([]);
   });
 
   it('answers 4xx with a message for a bad request, and never leaks internals', async () => {
@@ -135,11 +176,15 @@ describe('the Publish Dataset Requested event', () => {
   it('starts the same pipeline for an object of the drop bucket', async () => {
     pipeline = await startFastPipeline();
     await pipeline.s3.send(
-      new PutObjectCommand({ Bucket: pipeline.bucket, Key: 'etl/out.csv', Body: POPULATION_CSV }),
+      new PutObjectCommand({
+        Bucket: pipeline.bucket,
+        Key: `sources/${POPULATION.alias}/etl/out.csv`,
+        Body: POPULATION_CSV,
+      }),
     );
     await request(pipeline, {
       bucket: pipeline.bucket,
-      key: 'etl/out.csv',
+      key: `sources/${POPULATION.alias}/etl/out.csv`,
       dataset: POPULATION.alias,
       mode: 'replace',
     });

@@ -45,6 +45,8 @@ const INCOMING = `${BUCKET}/incoming/*`;
 const PROCESSED = `${BUCKET}/processed/*`;
 const FAILED = `${BUCKET}/failed/*`;
 const UNCONFIRMED = `${BUCKET}/unconfirmed/*`;
+/** COPY_SOURCE_PREFIX's default: where publishRequests copies objects from. */
+const SOURCES = `${BUCKET}/sources/*`;
 /** The upload function invokes itself by name to hand a file to a fresh run (a GetAtt would be a cycle). */
 const UPLOAD_FUNCTION_ARN = `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:govpub-${STAGE}-upload`;
 
@@ -183,7 +185,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     grants: {
       ...logsGrants('PublishRequestsLogGroup'),
       's3:PutObject': [INCOMING],
-      's3:GetObject': [`${BUCKET}/*`],
+      's3:GetObject': [INCOMING, SOURCES, PROCESSED, FAILED, UNCONFIRMED],
       's3:ListBucket': [BUCKET],
       'dynamodb:GetItem': ['LockTable.Arn'],
       'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
@@ -767,10 +769,10 @@ describe('serverless package --stage ci', () => {
       sortedGrants(s3Only((FUNCTIONS[name] as ExpectedFunction).grants)),
     );
     // Object access stays inside incoming/, processed/, failed/ or unconfirmed/ (or a folder below them);
-    // only publishRequests reads anywhere in the bucket, to copy an object into incoming/.
-    const readsAnywhere = name === 'publishRequests';
+    // only publishRequests also reads sources/, to copy an object into incoming/.
+    const readsSources = name === 'publishRequests';
     const underPrefixes = (label: string) =>
-      (readsAnywhere && label === `${BUCKET}/*`) ||
+      (readsSources && label === SOURCES) ||
       [INCOMING, PROCESSED, FAILED, UNCONFIRMED].some(
         (prefix) => label.startsWith(prefix.slice(0, -1)) && label.endsWith('/*'),
       );
