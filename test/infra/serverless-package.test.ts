@@ -257,6 +257,12 @@ const JUSTIFIED_WILDCARDS: WildcardException[] = [
     why: 'TLS-only deny: a wildcard in a Deny narrows access',
   },
   {
+    resource: 'AccessLogBucketPolicy',
+    effect: 'Deny',
+    actions: ['s3:*'],
+    why: 'TLS-only deny on the access-log bucket: a wildcard in a Deny narrows access',
+  },
+  {
     resource: 'ServerlessDeploymentBucketPolicy',
     effect: 'Deny',
     actions: ['s3:*'],
@@ -271,9 +277,13 @@ interface CfnResource {
   Type: string;
   Properties?: Record<string, unknown>;
   DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
 }
 
 interface CfnTemplate {
+  Parameters?: Record<string, Record<string, unknown>>;
+  Conditions?: Record<string, unknown>;
   Resources: Record<string, CfnResource>;
   Outputs?: Record<string, { Value: unknown }>;
 }
@@ -822,6 +832,89 @@ describe('serverless package --stage ci', () => {
       BUCKET,
       `${BUCKET}/*`,
     ]);
+  });
+
+  it('keeps what was filed: the bucket and the lock table outlive the stack; outcomes expire only if asked', () => {
+    for (const id of [ID.dropBucket, ID.lockTable, 'AccessLogBucket']) {
+      expect(resource(id, template.Resources[id]?.Type ?? '?'), id).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    }
+    // outcomeRetentionDays (default 0: kept for ever) is the template parameter's default.
+    expect(template.Parameters?.OutcomeRetentionDays).toMatchObject({
+      Type: 'Number',
+      MinValue: 0,
+      Default: 0,
+    });
+    expect(template.Conditions?.ExpireOutcomes).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'OutcomeRetentionDays' }, '0'] }],
+    });
+    const rules = asArray(
+      valueAt(props(ID.dropBucket, 'AWS::S3::Bucket'), ['LifecycleConfiguration', 'Rules']) as unknown[],
+    );
+    for (const [folder, ruleId] of [
+      ['processed/', 'ExpireProcessed'],
+      ['failed/', 'ExpireFailed'],
+      ['unconfirmed/', 'ExpireUnconfirmed'],
+    ]) {
+      expect(rules, folder).toContainEqual({
+        'Fn::If': [
+          'ExpireOutcomes',
+          {
+            Id: ruleId,
+            Status: 'Enabled',
+            Prefix: folder,
+            ExpirationInDays: { Ref: 'OutcomeRetentionDays' },
+          },
+          { Ref: 'AWS::NoValue' },
+        ],
+      });
+    }
+    // No rule touches incoming/: a waiting file never expires.
+    expect(JSON.stringify(rules)).not.toContain('incoming/');
+  });
+
+  it('logs every request to the drop bucket to a hardened bucket of its own (S3 server access logs)', () => {
+    expect(props(ID.dropBucket, 'AWS::S3::Bucket').LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: 'AccessLogBucket' },
+      LogFilePrefix: 'drop-bucket/',
+    });
+    const logs = props('AccessLogBucket', 'AWS::S3::Bucket');
+    expect(logs).toMatchObject({
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: {
+        Rules: [{ Id: 'ExpireAccessLogs', Status: 'Enabled', ExpirationInDays: 365 }],
+      },
+    });
+    const statements = statementsOf(props('AccessLogBucketPolicy', 'AWS::S3::BucketPolicy').PolicyDocument);
+    const delivery = statements.find((statement) => statement.Effect === 'Allow');
+    expect(delivery).toMatchObject({
+      Principal: { Service: 'logging.s3.amazonaws.com' },
+      Action: 's3:PutObject',
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    expect(JSON.stringify(delivery?.Condition?.ArnLike)).toContain('-drop-');
+    expect(
+      statements.filter((statement) => statement.Effect === 'Allow'),
+      'only log delivery may write',
+    ).toHaveLength(1);
+    expect(
+      statements.some(
+        (statement) =>
+          statement.Effect === 'Deny' &&
+          String(statement.Condition?.Bool?.['aws:SecureTransport']) === 'false',
+      ),
+    ).toBe(true);
   });
 
   it('keys the lock table on datasetId with PITR, SSE and TTL', () => {
