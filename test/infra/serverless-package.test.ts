@@ -917,6 +917,22 @@ describe('serverless package --stage ci', () => {
     ).toBe(true);
   });
 
+  it('logs who called which route of the HTTP API, kept 90 days; the outputs name the API, the bucket and the bus', () => {
+    const [, stage] = resourcesOfType('AWS::ApiGatewayV2::Stage')[0] ?? [];
+    const settings = stage?.Properties?.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    expect(JSON.parse(settings.Format)).toMatchObject({
+      requestId: '$context.requestId',
+      caller: '$context.identity.userArn',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
+    expect(props('HttpApiLogGroup', 'AWS::Logs::LogGroup').RetentionInDays).toBe(90);
+    for (const output of ['HttpApiUrl', 'DropBucketName', 'EventBusName', 'AsyncFailureQueueUrl']) {
+      expect(template.Outputs?.[output], output).toBeDefined();
+    }
+  });
+
   it('keys the lock table on datasetId with PITR, SSE and TTL', () => {
     expect(props(ID.lockTable, 'AWS::DynamoDB::Table')).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
