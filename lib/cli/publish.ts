@@ -28,6 +28,7 @@ import {
 } from './common.js';
 import { CliError, EXIT, type ExitCode } from './exit.js';
 import { type Output, progressBar } from './output.js';
+import { withPipelineLock } from './pipeline-lock.js';
 import { statusJson } from './status.js';
 
 export interface PublishOptions extends CommonOptions {
@@ -71,7 +72,35 @@ export async function publish(out: Output, file: string, options: PublishOptions
   Object.assign(body, { md5: md5Hex, check: report ?? null });
   if (report) rejectBadCsv(out, file, report, body);
 
-  const upload = await send(out, { dgs, settings, file, size, datasetId, mode, md5Base64, check }, body);
+  // Held through the send and, with --wait, until the outcome: the pipeline's own turn is as long.
+  return withPipelineLock(out, settings, datasetId, async () => {
+    const upload = await send(out, { dgs, settings, file, size, datasetId, mode, md5Base64, check }, body);
+    return finish(out, { dgs, settings, datasetId, mode, file, upload, body, options });
+  });
+}
+
+async function finish(
+  out: Output,
+  {
+    dgs,
+    settings,
+    datasetId,
+    mode,
+    file,
+    upload,
+    body,
+    options,
+  }: {
+    dgs: DataGovSgClient;
+    settings: Settings;
+    datasetId: string;
+    mode: string;
+    file: string;
+    upload: UploadAttempt;
+    body: Record<string, unknown>;
+    options: PublishOptions;
+  },
+): Promise<ExitCode> {
   Object.assign(body, {
     upload: {
       startedAt: upload.startedAt,

@@ -8,10 +8,16 @@ import type { Output } from './output.js';
  * where lib/'s go (--debug).
  */
 export function cliS3Client(out: Output, endpoint: string | undefined): S3Client {
-  // A Node 20 advisory from the SDK, not about the command (README: supported Node versions);
-  // --debug shows it.
-  if (!out.debug) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  quietNodeAdvisory(out);
   return createS3Client({ ...s3Config(endpoint), logger: sdkLogger(out) });
+}
+
+/**
+ * The SDK's advisory about Node 20, not about the command (README: supported Node versions);
+ * --debug shows it. Called before any SDK client of the CLI is created.
+ */
+export function quietNodeAdvisory(out: Pick<Output, 'debug'>): void {
+  if (!out.debug) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 /** The SDK warns on the console unless given a logger. */

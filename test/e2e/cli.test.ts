@@ -4,8 +4,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoDbClient } from '../../lib/aws-clients.js';
+import { DynamoDatasetLock } from '../../lib/dataset-lock.js';
+import { localDynamoClientConfig } from '../../local/aws/dynamodb.js';
 import { SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
-import { LOCAL_API_KEY, type LocalPipeline } from '../../local/pipeline.js';
+import { LOCAL_API_KEY, LOCAL_TABLE, type LocalPipeline } from '../../local/pipeline.js';
 import { type CliRun, cliEnvironment, runGovpub } from './govpub-cli.js';
 import {
   EXPENDITURE,
@@ -158,6 +161,49 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(printed).toContain('\\x1b[2J\\x1b]0;owned\\x07sex');
     expect(printed).not.toContain('\u001b');
     expect(printed).not.toContain('\u0007');
+  });
+
+  it("publish takes the pipeline's lock when LOCK_TABLE_NAME is set: a dataset the pipeline holds is refused, exit 5, nothing sent", async () => {
+    const functionEnv = pipeline.uploadFunctionEnvironment();
+    const lockEnv = {
+      LOCK_TABLE_NAME: LOCAL_TABLE,
+      AWS_REGION: functionEnv.AWS_REGION ?? '',
+      AWS_ACCESS_KEY_ID: 'local-test-key-id',
+      AWS_SECRET_ACCESS_KEY: 'local-test-secret-7f3a',
+      AWS_ENDPOINT_URL_DYNAMODB: functionEnv.AWS_ENDPOINT_URL_DYNAMODB ?? '',
+    };
+    const lock = new DynamoDatasetLock(
+      createDynamoDbClient(localDynamoClientConfig(lockEnv.AWS_ENDPOINT_URL_DYNAMODB)),
+      LOCAL_TABLE,
+    );
+    const csv = 'month,service,transactions,digital_share_pct\n2024-01,passport,1200,88.5\n';
+    const path = await file('transactions.csv', csv);
+    const uploadsBefore = pipeline.dataGovSg?.uploads(TRANSACTIONS.id).length ?? 0;
+    // The pipeline holds the dataset for a file of its own.
+    const held = await lock.acquire(TRANSACTIONS.id, 60_000);
+    if (!held.acquired) throw new Error('the test could not take the lock');
+    await lock.update(TRANSACTIONS.id, held.token, {
+      phase: 'uploading',
+      holderKey: `incoming/${TRANSACTIONS.alias}/append/theirs.csv`,
+      leaseMs: 60_000,
+    });
+    const refused = await govpub(['publish', path, '--dataset', TRANSACTIONS.alias, '--append'], lockEnv);
+    expect(refused.code, refused.stderr).toBe(5);
+    expect(refused.stderr).toContain(
+      `govpub publish: ${TRANSACTIONS.id} is busy: the pipeline is publishing incoming/${TRANSACTIONS.alias}/append/theirs.csv`,
+    );
+    expect(pipeline.dataGovSg?.uploads(TRANSACTIONS.id).length ?? 0).toBe(uploadsBefore);
+    // Once the pipeline is done, the CLI takes the lock for its send and gives it back.
+    await lock.release(TRANSACTIONS.id, held.token);
+    const sent = await govpub(
+      ['publish', path, '--dataset', TRANSACTIONS.alias, '--append', '--wait'],
+      lockEnv,
+    );
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stderr).toContain(`Holding ${TRANSACTIONS.id} in the pipeline's lock table (${LOCAL_TABLE})`);
+    expect(sent.stderr + refused.stderr).not.toMatch(/NodeVersionSupportWarning/);
+    expect(pipeline.dataGovSg?.uploads(TRANSACTIONS.id).length ?? 0).toBe(uploadsBefore + 1);
+    expect(await lock.get(TRANSACTIONS.id)).toBeUndefined();
   });
 
   it('documents the commands and exit codes; whoami; validate; usage errors exit 2', async () => {
