@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -7,6 +8,7 @@ import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '.
 import { loadSettings, requireSettings, type Settings } from '../lib/config.js';
 import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
+import { PERFORMANCE_PREFIX } from '../lib/drop-key.js';
 import { PpTokenMissingError } from '../lib/errors.js';
 import { httpFailure, type JsonHttpEvent, jsonHttpHandler, jsonResponse } from '../lib/http-responses.js';
 import { type Log, logger } from '../lib/observability.js';
@@ -18,6 +20,7 @@ import {
   type ForwardResult,
   forwardRecords,
   forwardStream,
+  invalidRecords,
 } from '../lib/performance-platform/forward.js';
 import { forwardDroppedFile, PpForwardDeferredError } from '../lib/performance-platform/forward-file.js';
 import { failureResponse, resultResponse } from '../lib/performance-platform/http-answers.js';
@@ -38,8 +41,16 @@ export interface ForwarderDeps {
   now: () => Date;
   settings: Pick<
     Settings,
-    'PP_CHUNK_SIZE' | 'PP_GENERATE_IDS' | 'PP_MAX_JSON_BYTES' | 'MAX_WAIT_SECONDS' | 'PP_FILE_LEASE_SECONDS'
+    | 'PP_CHUNK_SIZE'
+    | 'PP_GENERATE_IDS'
+    | 'PP_MAX_JSON_BYTES'
+    | 'MAX_WAIT_SECONDS'
+    | 'PP_FILE_LEASE_SECONDS'
+    | 'PP_HTTP_BUDGET_MS'
+    | 'PP_HTTP_SYNC_MAX_RECORDS'
   >;
+  /** The drop bucket, where a request too large to forward within the HTTP budget is queued as a file. */
+  dropBucket: string;
 }
 
 const submittedSchema = z.object({
@@ -115,12 +126,16 @@ function dataSetOf(event: Pick<APIGatewayProxyEventV2, 'pathParameters'>): {
 async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGatewayProxyStructuredResultV2> {
   const { dataGroup, dataType } = dataSetOf(event);
   const { body } = event;
+  // API Gateway gives up at 30 s: every attempt and retry fits in the budget, what does not is
+  // reported not stored (send again: ids are stable).
+  const deadline = deps.now().getTime() + deps.settings.PP_HTTP_BUDGET_MS;
+  const clock = { client: deps.client, log: deps.log, now: () => deps.now().getTime() };
   try {
     if (event.requestContext.http.method === 'PUT') {
       if (!Array.isArray(body) || body.length > 0) {
         throw httpFailure(400, 'PUT only empties a data set, with the body []. Use POST to add records.');
       }
-      const emptied = await emptyDataSet({ client: deps.client, log: deps.log }, dataGroup, dataType);
+      const emptied = await emptyDataSet(clock, dataGroup, dataType, { deadline });
       return emptied.ok
         ? jsonResponse(200, { message: `${dataGroup}/${dataType} now contains 0 records` })
         : failureResponse(dataGroup, dataType, emptied.error?.kind ?? 'http', []);
@@ -128,16 +143,24 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
     if (typeof body !== 'object' || body === null) {
       throw httpFailure(400, 'The body must be a JSON object (one record) or an array of records.');
     }
-    const result = await forwardRecords(
-      { client: deps.client, log: deps.log },
-      {
-        dataGroup,
-        dataType,
-        records: Array.isArray(body) ? body : [body],
-        chunkSize: deps.settings.PP_CHUNK_SIZE,
-        generateIds: deps.settings.PP_GENERATE_IDS,
-      },
-    );
+    const records = Array.isArray(body) ? body : [body];
+    if (records.length > deps.settings.PP_HTTP_SYNC_MAX_RECORDS) {
+      // Checked now, so that the caller hears of invalid records at once, and nothing is queued.
+      const refused = invalidRecords({ dataGroup, dataType, records });
+      if (refused) return resultResponse(refused);
+      return jsonResponse(
+        202,
+        await queueAsFile(deps, dataGroup, dataType, records, event.requestContext.requestId),
+      );
+    }
+    const result = await forwardRecords(clock, {
+      dataGroup,
+      dataType,
+      records,
+      chunkSize: deps.settings.PP_CHUNK_SIZE,
+      generateIds: deps.settings.PP_GENERATE_IDS,
+      deadline,
+    });
     return resultResponse(result);
   } catch (error) {
     if (error instanceof PpTokenMissingError) {
@@ -145,6 +168,30 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
     }
     throw error;
   }
+}
+
+/**
+ * More records than one HTTP request can forward in time: put into the drop bucket as a file
+ * (incoming/performance/…), whose forwarding files a report and sends an event, as for any file.
+ */
+async function queueAsFile(
+  deps: ForwarderDeps,
+  dataGroup: string,
+  dataType: string,
+  records: unknown[],
+  requestId: string | undefined,
+): Promise<Record<string, unknown>> {
+  const stamp = deps.now().toISOString().replace(/[-:.]/g, '');
+  const name = `http-${stamp}-${(requestId ?? randomUUID()).replace(/[^A-Za-z0-9-]/g, '')}.json`;
+  const key = `${PERFORMANCE_PREFIX}${dataGroup}/${dataType}/${name}`;
+  await deps.bucket.putJson(deps.dropBucket, key, records);
+  deps.log.info('PP_HTTP_QUEUED', { dataGroup, dataType, key, records: records.length });
+  return {
+    outcome: 'queued',
+    records: records.length,
+    key,
+    message: `More than ${deps.settings.PP_HTTP_SYNC_MAX_RECORDS} records: forwarded as the file ${key}; its report will be under processed/performance/ or failed/performance/ (and a "Performance Records Forwarded" or "… Forward Failed" event is sent).`,
+  };
 }
 
 async function onSubmitted(
@@ -207,9 +254,10 @@ function fileDeps(deps: ForwarderDeps) {
 
 const runtimeDeps = once((): ForwarderDeps => {
   const settings = loadSettings();
-  const { LOCK_TABLE_NAME } = requireSettings(settings, ['LOCK_TABLE_NAME']);
+  const { LOCK_TABLE_NAME, DROP_BUCKET } = requireSettings(settings, ['LOCK_TABLE_NAME', 'DROP_BUCKET']);
   return {
     settings,
+    dropBucket: DROP_BUCKET,
     lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
     log: logger,
     now: () => new Date(),

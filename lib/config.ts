@@ -118,6 +118,13 @@ const settingsSchema = z.object({
   PP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   PP_MAX_ATTEMPTS: positiveInt.default(5),
   PP_TOTAL_TIME_MS: positiveInt.default(120_000),
+  /**
+   * The HTTP route's whole time (API Gateway ends a request at 30 s): every attempt and retry of
+   * a synchronous forward fits in it.
+   */
+  PP_HTTP_BUDGET_MS: positiveInt.max(28_000).default(25_000),
+  /** More records than this in one HTTP request are answered 202 and forwarded as a file. */
+  PP_HTTP_SYNC_MAX_RECORDS: positiveInt.default(1000),
   PP_MAX_JSON_BYTES: positiveInt.default(64 * 1024 * 1024),
   /** How long a forwarder run holds a dropped file: above the function's 900 s, as the upload lease. */
   PP_FILE_LEASE_SECONDS: positiveInt.default(960),

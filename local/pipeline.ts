@@ -405,6 +405,7 @@ async function assemblePipeline(
   );
   const forwarderDeps: ForwarderDeps = {
     settings,
+    dropBucket: LOCAL_BUCKET,
     log,
     now,
     bucket,

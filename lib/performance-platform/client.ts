@@ -101,13 +101,22 @@ export class PerformancePlatformClient {
    * Stores records: `body` is their JSON, already encoded (an array, or one object). A body
    * over 10 485 760 bytes is refused as 'too-large' without being sent: chunk it first.
    */
-  async post(dataGroup: string, dataType: string, body: string): Promise<SendOutcome> {
-    return this.#send('POST', dataGroup, dataType, body);
+  async post(
+    dataGroup: string,
+    dataType: string,
+    body: string,
+    { deadline }: { deadline?: number } = {},
+  ): Promise<SendOutcome> {
+    return this.#send('POST', dataGroup, dataType, body, deadline);
   }
 
   /** Empties the data set (PUT `[]`, the only body backdrop accepts there). */
-  async empty(dataGroup: string, dataType: string): Promise<SendOutcome> {
-    return this.#send('PUT', dataGroup, dataType, '[]');
+  async empty(
+    dataGroup: string,
+    dataType: string,
+    { deadline }: { deadline?: number } = {},
+  ): Promise<SendOutcome> {
+    return this.#send('PUT', dataGroup, dataType, '[]', deadline);
   }
 
   async #send(
@@ -115,6 +124,7 @@ export class PerformancePlatformClient {
     dataGroup: string,
     dataType: string,
     body: string,
+    deadline?: number,
   ): Promise<SendOutcome> {
     const requestId = this.#requestId();
     const bytes = Buffer.byteLength(body);
@@ -154,9 +164,12 @@ export class PerformancePlatformClient {
     };
     const { retry, timeoutMs } = this.#options;
     const started = this.#now();
+    // A deadline (a caller waiting on HTTP) shortens the retry budget; it never lengthens it.
+    const totalTimeMs =
+      deadline === undefined ? retry.totalTimeMs : Math.min(retry.totalTimeMs, deadline - started);
     for (let attempt = 1; ; attempt++) {
       const elapsed = this.#now() - started;
-      const attemptTimeout = Math.max(1, Math.min(timeoutMs, retry.totalTimeMs - elapsed));
+      const attemptTimeout = Math.max(1, Math.min(timeoutMs, totalTimeMs - elapsed));
       const result = redact(
         await this.#attempt(url, { method, headers, body: payload }, attemptTimeout),
         token,
@@ -165,7 +178,11 @@ export class PerformancePlatformClient {
       const failure: SendFailure = { ...result, attempts: attempt, requestId };
       if (!retryable(result) || attempt >= retry.maxAttempts) return failure;
       const delay = backoffDelayMs(attempt, retry);
-      if (this.#now() - started + delay + timeoutMs > retry.totalTimeMs) return failure;
+      const afterDelay = this.#now() - started + delay;
+      // Without a deadline an attempt must fit whole in the budget; with one, it may be shortened.
+      if (deadline === undefined ? afterDelay + timeoutMs > totalTimeMs : afterDelay >= totalTimeMs) {
+        return failure;
+      }
       await this.#sleep(delay);
     }
   }

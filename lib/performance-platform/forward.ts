@@ -19,6 +19,11 @@ export interface ForwardRequest {
   generateIds?: boolean;
   /** The data set's `auto_ids` fields, when it has them, so their absence is caught before sending. */
   autoIds?: string[];
+  /**
+   * When the whole forward must be over (epoch ms; a caller waiting on HTTP): no attempt runs past
+   * it, and chunks not sent by then are reported failed ('timeout'), to be sent again.
+   */
+  deadline?: number;
 }
 
 export interface ChunkReport {
@@ -57,6 +62,8 @@ export interface ForwardResult {
 export interface ForwardDeps {
   client: Pick<PerformancePlatformClient, 'post'>;
   log: Log;
+  /** The clock the deadline is read on (default Date.now). */
+  now?: () => number;
 }
 
 export interface EmptyDeps {
@@ -104,6 +111,23 @@ interface PlannedChunk extends ChunkSpan {
 }
 
 /**
+ * The `invalid` result of records that backdrop would refuse, or undefined when every record
+ * passes: what forwardRecords checks before sending, for a caller that sends them later.
+ */
+export function invalidRecords(request: ForwardRequest): ForwardResult | undefined {
+  const { dataGroup, dataType, records } = request;
+  const problems = recordProblems(records, rules(request));
+  if (problems.length === 0) return undefined;
+  const withProblems = new Set(problems.map((problem) => problem.index)).size;
+  return invalid(
+    { dataGroup, dataType, records: records.length },
+    capped(problems),
+    problems.length,
+    withProblems,
+  );
+}
+
+/**
  * Forwards records to one Performance Platform data set: validates every record first (all
  * errors at once, by index; nothing is sent if one is invalid, as backdrop would store nothing
  * of a batch holding one), adds deterministic `_id`s unless `generateIds` is false, then sends
@@ -114,11 +138,8 @@ export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest)
   const { dataGroup, dataType, records } = request;
   const base: Base = { dataGroup, dataType, records: records.length };
   if (records.length === 0) return finish(deps.log, empty(base));
-  const problems = recordProblems(records, rules(request));
-  if (problems.length > 0) {
-    const withProblems = new Set(problems.map((problem) => problem.index)).size;
-    return finish(deps.log, invalid(base, capped(problems), problems.length, withProblems));
-  }
+  const refused = invalidRecords(request);
+  if (refused) return finish(deps.log, refused);
   const objects = records as readonly Record<string, unknown>[];
   const prepared = request.generateIds === false ? objects : withIds(objects, dataGroup, dataType);
   let chunks: Chunk[];
@@ -128,7 +149,7 @@ export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest)
     const problem = chunkingError(error);
     return finish(deps.log, invalid(base, [problem], 1, problem.index === null ? 0 : 1));
   }
-  return finish(deps.log, await sendChunks(deps, base, chunks, chunks));
+  return finish(deps.log, await sendChunks(deps, base, chunks, chunks, request.deadline));
 }
 
 /**
@@ -245,8 +266,9 @@ export async function emptyDataSet(
   deps: EmptyDeps,
   dataGroup: string,
   dataType: string,
+  { deadline }: { deadline?: number } = {},
 ): Promise<EmptyResult> {
-  const outcome = await deps.client.empty(dataGroup, dataType);
+  const outcome = await deps.client.empty(dataGroup, dataType, deadline === undefined ? {} : { deadline });
   const result: EmptyResult = {
     ok: outcome.ok,
     dataGroup,
@@ -272,7 +294,9 @@ async function sendChunks(
   base: Base,
   plan: readonly PlannedChunk[],
   chunks: AsyncIterable<Chunk> | Iterable<Chunk>,
+  deadline?: number,
 ): Promise<ForwardResult> {
+  const now = deps.now ?? Date.now;
   const reports: ChunkReport[] = plan.map(({ index, from, to }) => ({
     index,
     from,
@@ -324,9 +348,23 @@ async function sendChunks(
         failed = fail(position, sourceChanged(), chunk);
         break;
       }
+      if (deadline !== undefined && now() >= deadline) {
+        failed = fail(position, {
+          kind: 'timeout',
+          messages: [
+            'The time for this request ran out before this chunk was sent; send the same records again (their ids are stable, so nothing is duplicated).',
+          ],
+        });
+        break;
+      }
       let outcome: SendOutcome;
       try {
-        outcome = await deps.client.post(base.dataGroup, base.dataType, chunk.body);
+        outcome = await deps.client.post(
+          base.dataGroup,
+          base.dataType,
+          chunk.body,
+          deadline === undefined ? {} : { deadline },
+        );
       } catch (error) {
         // Only the token source throws; before anything is stored that is the caller's to handle.
         if (position === 0) throw error;

@@ -122,6 +122,55 @@ describe('the Performance Platform failing for a while', () => {
   });
 });
 
+describe("the HTTP route within API Gateway's 30 s", () => {
+  it('a slow write API: every attempt and retry fits PP_HTTP_BUDGET_MS; the rest is answered 503, send again', async () => {
+    // Each answer takes 400 ms, the request timeout allows 1 s, 10 attempts per chunk, 4 chunks:
+    // unbounded, about 1.6 s; the budget is 1 s.
+    pipeline = await startFastPipeline({
+      env: {
+        PP_HTTP_BUDGET_MS: '1000',
+        PP_CHUNK_SIZE: '10',
+        PP_REQUEST_TIMEOUT_MS: '1000',
+        PP_MAX_ATTEMPTS: '10',
+      },
+    });
+    // The first three writes answer after 400 ms (and store, even when the caller gave up).
+    pipeline.performancePlatform?.fault({ method: 'POST', delayMs: 400, times: 3 });
+    const started = Date.now();
+    const first = await post(pipeline, records(40));
+    const took = Date.now() - started;
+    expect(first.status).toBe(503);
+    expect(took, 'answered within the budget (and a little)').toBeLessThan(1_600);
+    const chunks = first.body.chunks as Array<{ status: string; error?: { kind: string } }>;
+    expect(chunks.some((chunk) => chunk.status === 'stored')).toBe(true);
+    expect(chunks.some((chunk) => chunk.status !== 'stored')).toBe(true);
+    expect(JSON.stringify(first.body)).toMatch(/send the same records again|did not answer within/);
+    // Sent again once the write API is quick: every record stored once.
+    await sleep(500);
+    const again = await post(pipeline, records(40));
+    expect(again.status).toBe(200);
+    await expectStoredOnce(pipeline, 40);
+  });
+
+  it('more records than PP_HTTP_SYNC_MAX_RECORDS: answered 202 and forwarded as a file, with its report and event', async () => {
+    pipeline = await startFastPipeline({ env: { PP_HTTP_SYNC_MAX_RECORDS: '25' } });
+    const answer = await post(pipeline, records(60));
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({
+      outcome: 'queued',
+      records: 60,
+      key: expect.stringMatching(new RegExp(`^incoming/performance/${GROUP}/${TYPE}/http-.+\\.json$`)),
+    });
+    await pipeline.whenIdle();
+    await expectStoredOnce(pipeline, 60);
+    const report = await fileReport(pipeline, String(answer.body.key));
+    expect(report).toMatchObject({ outcome: 'forwarded', result: { records: 60 } });
+    expect(
+      pipeline.eventBridge.events().some((event) => event.detailType === 'Performance Records Forwarded'),
+    ).toBe(true);
+  });
+});
+
 describe('the Performance Platform timing out', () => {
   it('an answer later than PP_REQUEST_TIMEOUT_MS: retried, and the late store of the first attempt adds nothing', async () => {
     pipeline = await startFastPipeline({ env: { PP_REQUEST_TIMEOUT_MS: '300' } });

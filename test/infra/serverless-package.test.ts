@@ -209,7 +209,11 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
         `${BUCKET}/processed/performance/*`,
       ],
       's3:DeleteObject': [`${BUCKET}/incoming/performance/*`],
-      's3:PutObject': [`${BUCKET}/failed/performance/*`, `${BUCKET}/processed/performance/*`],
+      's3:PutObject': [
+        `${BUCKET}/failed/performance/*`,
+        `${BUCKET}/incoming/performance/*`,
+        `${BUCKET}/processed/performance/*`,
+      ],
       's3:AbortMultipartUpload': [`${BUCKET}/failed/performance/*`, `${BUCKET}/processed/performance/*`],
       's3:ListBucket': [BUCKET],
       'events:PutEvents': [EVENT_BUS_ARN],
