@@ -136,9 +136,23 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
         throw httpFailure(400, 'PUT only empties a data set, with the body []. Use POST to add records.');
       }
       const emptied = await emptyDataSet(clock, dataGroup, dataType, { deadline });
-      return emptied.ok
-        ? jsonResponse(200, { message: `${dataGroup}/${dataType} now contains 0 records` })
-        : failureResponse(dataGroup, dataType, emptied.error?.kind ?? 'http', []);
+      if (!emptied.ok) return failureResponse(dataGroup, dataType, emptied.error?.kind ?? 'http', []);
+      // Emptying destroys data: who asked is logged and announced.
+      const requestedBy = callerOf(event);
+      deps.log.warn('PP_DATA_SET_EMPTIED', {
+        dataGroup,
+        dataType,
+        requestedBy,
+        requestId: emptied.requestId,
+      });
+      await deps.events.publish('Performance Data Set Emptied', {
+        dataGroup,
+        dataType,
+        requestedBy,
+        requestId: emptied.requestId,
+        emptiedAt: deps.now().toISOString(),
+      });
+      return jsonResponse(200, { message: `${dataGroup}/${dataType} now contains 0 records` });
     }
     if (typeof body !== 'object' || body === null) {
       throw httpFailure(400, 'The body must be a JSON object (one record) or an array of records.');
@@ -168,6 +182,13 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
     }
     throw error;
   }
+}
+
+/** The caller's IAM ARN (the routes use IAM auth); null where there is none (the local run). */
+function callerOf(event: JsonHttpEvent): string | null {
+  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
+  const arn = context.authorizer?.iam?.userArn;
+  return typeof arn === 'string' && arn !== '' ? arn : null;
 }
 
 /**

@@ -7,7 +7,8 @@ export type OutcomeDetailType =
   | 'Dataset Publish Failed'
   | 'Dataset Publish Unconfirmed'
   | 'Performance Records Forwarded'
-  | 'Performance Records Forward Failed';
+  | 'Performance Records Forward Failed'
+  | 'Performance Data Set Emptied';
 
 /** EventBridge's entry limit is 256 KB; a verbatim `failures` list is cut to stay under it. */
 const MAX_DETAIL_BYTES = 200 * 1024;

@@ -92,6 +92,8 @@ function describe(message: string, f: Fields): string | null | undefined {
       return `failed    ${key} [${f?.errorCode}]`;
     case 'PP_EVENT_REFUSED':
       return `refused   a Performance Records Submitted event: ${Array.isArray(f?.problems) ? f.problems.length : 'its'} problem(s)`;
+    case 'PP_DATA_SET_EMPTIED':
+      return `emptied   ${dataSet}, as ${f?.requestedBy ?? 'an unauthenticated local caller'} asked`;
     case 'PP_EMPTY_FAILED':
       return `failed    emptying ${dataSet}: ${f?.kind}${f?.status ? ` ${f?.status}` : ''} after ${f?.attempts} attempt(s)`;
     case 'FILE_LEASE_NOT_RELEASED':

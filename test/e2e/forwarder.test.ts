@@ -1,9 +1,18 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeForwarderHandler } from '../../functions/forward-performance.js';
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { filedAt, startFastPipeline } from './support.js';
+
+/** The details of the "Performance Data Set Emptied" events sent so far. */
+function emptiedEvents(p: LocalPipeline): unknown[] {
+  return p.eventBridge
+    .events()
+    .filter((event) => event.detailType === 'Performance Data Set Emptied')
+    .map((event) => event.detail);
+}
 
 const GROUP = 'carers-allowance';
 const TYPE = 'transaction-count';
@@ -128,6 +137,35 @@ describe('the forwarder over HTTP', () => {
     expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(5);
     expect(await call(pipeline, 'PUT', PATH, [])).toMatchObject({ status: 200 });
     expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(0);
+    // Locally there is no IAM caller; in AWS the route's IAM authorizer names one.
+    expect(emptiedEvents(pipeline)).toEqual([
+      expect.objectContaining({ dataGroup: GROUP, dataType: TYPE, requestedBy: null }),
+    ]);
+  });
+
+  it('announces who emptied a data set: the caller IAM authorised', async () => {
+    pipeline = await startFastPipeline();
+    const handler = makeForwarderHandler(() => (pipeline as LocalPipeline).forwarderDeps);
+    const callerArn = 'arn:aws:iam::123456789012:role/agency-etl';
+    const answer = (await handler({
+      version: '2.0',
+      routeKey: `PUT /performance/{dataGroup}/{dataType}`,
+      rawPath: PATH,
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json' },
+      pathParameters: { dataGroup: GROUP, dataType: TYPE },
+      requestContext: {
+        http: { method: 'PUT' },
+        requestId: 'r-1',
+        authorizer: { iam: { userArn: callerArn } },
+      },
+      body: '[]',
+      isBase64Encoded: false,
+    })) as { statusCode: number };
+    expect(answer.statusCode).toBe(200);
+    expect(emptiedEvents(pipeline)).toEqual([
+      expect.objectContaining({ dataGroup: GROUP, dataType: TYPE, requestedBy: callerArn }),
+    ]);
   });
 
   it('answers clearly for a wrong content type, bad JSON, a bad path and an unknown data set', async () => {
