@@ -10,7 +10,13 @@ import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { PERFORMANCE_PREFIX } from '../lib/drop-key.js';
 import { PpTokenMissingError } from '../lib/errors.js';
-import { httpFailure, type JsonHttpEvent, jsonHttpHandler, jsonResponse } from '../lib/http-responses.js';
+import {
+  callerArnOf,
+  httpFailure,
+  type JsonHttpEvent,
+  jsonHttpHandler,
+  jsonResponse,
+} from '../lib/http-responses.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
 import type { PerformancePlatformClient } from '../lib/performance-platform/client.js';
@@ -138,7 +144,7 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
       const emptied = await emptyDataSet(clock, dataGroup, dataType, { deadline });
       if (!emptied.ok) return failureResponse(dataGroup, dataType, emptied.error?.kind ?? 'http', []);
       // Emptying destroys data: who asked is logged and announced.
-      const requestedBy = callerOf(event);
+      const requestedBy = callerArnOf(event);
       deps.log.warn('PP_DATA_SET_EMPTIED', {
         dataGroup,
         dataType,
@@ -182,13 +188,6 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
     }
     throw error;
   }
-}
-
-/** The caller's IAM ARN (the routes use IAM auth); null where there is none (the local run). */
-function callerOf(event: JsonHttpEvent): string | null {
-  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
-  const arn = context.authorizer?.iam?.userArn;
-  return typeof arn === 'string' && arn !== '' ? arn : null;
 }
 
 /**

@@ -15,7 +15,13 @@ import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.
 import { DropBucket } from '../lib/drop-bucket.js';
 import { DROP_FOLDERS } from '../lib/drop-key.js';
 import { DropRejectedError } from '../lib/errors.js';
-import { httpFailure, type JsonHttpEvent, jsonHttpHandler, jsonResponse } from '../lib/http-responses.js';
+import {
+  callerArnOf,
+  httpFailure,
+  type JsonHttpEvent,
+  jsonHttpHandler,
+  jsonResponse,
+} from '../lib/http-responses.js';
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
@@ -64,7 +70,9 @@ export function makePublishRequestsHandler(deps: () => PublishRequestsDeps) {
   return async (event: unknown): Promise<unknown> => {
     if (detailTypeOf(event) === PUBLISH_REQUESTED) {
       const requested = publishRequestedSchema.safeParse(event);
-      if (requested.success) return onPublishRequested(deps(), requested.data.detail);
+      if (requested.success) {
+        return onPublishRequested(deps(), requested.data.detail, eventSenderOf(event));
+      }
       const problems = describeIssues(requested.error.issues);
       await deps().events.publish('Dataset Publish Failed', {
         request: (event as { detail?: unknown }).detail ?? null,
@@ -112,6 +120,7 @@ async function onHttp(
         bucket: resolved.dropBucket,
         key: parsed.data.key,
         datasetRef,
+        requestedBy: callerArnOf(event),
         ...(parsed.data.mode ? { mode: parsed.data.mode } : {}),
       });
       return jsonResponse(202, { accepted: true, key: result.key });
@@ -119,6 +128,7 @@ async function onHttp(
     const link = await createUploadLink(resolved, {
       bucket: resolved.dropBucket,
       datasetRef,
+      requestedBy: callerArnOf(event),
       mode: parsed.data.mode,
       ...(parsed.data.name ? { name: parsed.data.name } : {}),
     });
@@ -130,6 +140,16 @@ async function onHttp(
 }
 
 /**
+ * Who sent an event, as EventBridge tells it: its `source` and account (an event carries no IAM
+ * principal; CloudTrail's PutEvents record has it).
+ */
+function eventSenderOf(event: unknown): string | null {
+  const { source, account } = (event ?? {}) as { source?: unknown; account?: unknown };
+  if (typeof source !== 'string' || source === '') return null;
+  return `events:${source}${typeof account === 'string' && account !== '' ? ` (account ${account})` : ''}`;
+}
+
+/**
  * A `Publish Dataset Requested` event: an object of the drop bucket, under incoming/ (handled at
  * once) or elsewhere (copied into the dataset's incoming folder, whose S3 event does the rest).
  * A request that cannot be met is answered with a `Dataset Publish Failed` event.
@@ -137,6 +157,7 @@ async function onHttp(
 async function onPublishRequested(
   deps: PublishRequestsDeps,
   detail: z.infer<typeof publishRequestedSchema>['detail'],
+  requestedBy: string | null,
 ): Promise<{ result: 'accepted' | 'refused'; key: string }> {
   try {
     if (detail.bucket !== deps.dropBucket) {
@@ -150,6 +171,7 @@ async function onPublishRequested(
       key: detail.key,
       ...(detail.dataset ? { datasetRef: detail.dataset } : {}),
       ...(detail.mode ? { mode: detail.mode } : {}),
+      requestedBy,
     });
     return { result: 'accepted', key: result.key };
   } catch (error) {

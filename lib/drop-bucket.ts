@@ -27,7 +27,15 @@ export interface DroppedObject {
   size: number;
   etag: string;
   lastModified: Date;
+  /**
+   * Who asked for it, when it came through the HTTP API or an event (the object's
+   * `x-amz-meta-requested-by`); only a HEAD reads it.
+   */
+  requestedBy?: string;
 }
+
+/** The object metadata that carries DroppedObject.requestedBy. */
+export const REQUESTED_BY_METADATA = 'requested-by';
 
 /**
  * `source-replaced`: another version is at the source key, and the one named was not copied;
@@ -109,6 +117,9 @@ export class DropBucket {
         etag: unquote(head.ETag),
         lastModified: head.LastModified ?? new Date(0),
         ...(head.ServerSideEncryption ? { serverSideEncryption: head.ServerSideEncryption } : {}),
+        ...(head.Metadata?.[REQUESTED_BY_METADATA]
+          ? { requestedBy: head.Metadata[REQUESTED_BY_METADATA] }
+          : {}),
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;

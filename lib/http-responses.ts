@@ -125,6 +125,13 @@ function logUnexpected(log: Log, error: unknown): void {
   );
 }
 
+/** The caller's IAM ARN (the routes use IAM auth); null where there is none (the local run). */
+export function callerArnOf(event: Pick<APIGatewayProxyEventV2, 'requestContext'>): string | null {
+  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
+  const arn = context.authorizer?.iam?.userArn;
+  return typeof arn === 'string' && arn !== '' ? arn : null;
+}
+
 /** True when the Content-Type's media type is application/json (parameters allowed). */
 export function isJsonContentType(headers: Record<string, string | undefined> | undefined): boolean {
   const contentType = Object.entries(headers ?? {}).find(

@@ -16,7 +16,7 @@ import {
   makeForwarderHandler,
   RECORDS_SUBMITTED,
 } from '../functions/forward-performance.js';
-import { makePublishRequestsHandler } from '../functions/publish-requests.js';
+import { makePublishRequestsHandler, type PublishRequestsDeps } from '../functions/publish-requests.js';
 import { makeCheckStatusHandler } from '../functions/sfn-check-status.js';
 import { makeFileOutcomeHandler } from '../functions/sfn-file-outcome.js';
 import { makeReuploadHandler } from '../functions/sfn-reupload.js';
@@ -166,6 +166,8 @@ export interface LocalPipeline {
   deps: UploadFunctionDeps;
   /** What the forwarder runs with. */
   forwarderDeps: ForwarderDeps;
+  /** What the publish-requests function runs with. */
+  publishRequestsDeps: PublishRequestsDeps;
   /** Puts an object into the drop bucket; its event reaches the upload function as in AWS. */
   drop(key: string, body: string | Buffer): Promise<void>;
   /** Delivers an ObjectCreated event for a key again (S3 delivers at least once). */
@@ -414,7 +416,7 @@ async function assemblePipeline(
     client: createPpClient(settings, ppTokenProvider(settings, localTokens)),
   };
   const forwarder = makeForwarderHandler(() => forwarderDeps);
-  const publishRequests = makePublishRequestsHandler(() => ({
+  const publishRequestsDeps: PublishRequestsDeps = {
     bucket,
     dropBucket: LOCAL_BUCKET,
     lock,
@@ -425,7 +427,8 @@ async function assemblePipeline(
     events,
     log,
     now,
-  }));
+  };
+  const publishRequests = makePublishRequestsHandler(() => publishRequestsDeps);
   const fn = (name: string, handler: LocalFunction): LocalFunction =>
     hooks ? (event, context) => hooks.invocation(name, () => handler(event, context)) : handler;
   const lambda = track(
@@ -544,6 +547,7 @@ async function assemblePipeline(
     lock,
     deps: uploadDeps,
     forwarderDeps,
+    publishRequestsDeps,
     performancePlatform,
     ppDataSets,
     httpApi,

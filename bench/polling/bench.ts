@@ -154,6 +154,7 @@ function simulation(settings: PollSettings, ingestionSeconds: number) {
       md5Hex: '0'.repeat(32),
       md5Base64: Buffer.alloc(16).toString('base64'),
       droppedAt: iso,
+      requestedBy: null,
       uploads: [{ startedAt: iso, finishedAt: iso, baseline: BASELINE, links: 1, unconfirmed: false }],
     },
     poll: initialPoll(settings, new Date(UPLOADED_AT)),

@@ -12,7 +12,7 @@ import type { PollState, Publication, StatusSeen } from './publication.js';
  * 2: outcome keys carry the version stamp, and `unconfirmed` is an outcome.
  * 3: `statuses[].updatedAt` is ISO 8601, as every other time in the report (it was epoch ms).
  */
-export const REPORT_VERSION = 3;
+export const REPORT_VERSION = 4;
 
 /** A status as the report shows it: its data.gov.sg time in ISO 8601, like the report's other times. */
 export type ReportedStatus = Omit<StatusSeen, 'updatedAt'> & { updatedAt: string | null };
@@ -32,6 +32,8 @@ export interface PublishReport {
   size: number | null;
   md5: string | null;
   publicationId: string | null;
+  /** Who asked for it through the HTTP API (the caller's IAM ARN) or an event; null for a plain drop. */
+  requestedBy: string | null;
   times: {
     droppedAt: string;
     uploadStartedAt: string | null;
@@ -59,6 +61,8 @@ export interface OutcomeFacts {
   datasetRef?: string;
   mode?: string;
   size?: number;
+  /** Who asked for the file, when the outcome is filed before a publication exists. */
+  requestedBy?: string;
   publication?: Publication;
   poll?: PollState;
   verdict: Verdict;
@@ -161,6 +165,7 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
     size: publication?.size ?? facts.size ?? null,
     md5: publication?.md5Hex ?? null,
     publicationId: publication?.publicationId ?? null,
+    requestedBy: publication?.requestedBy ?? facts.requestedBy ?? null,
     times: {
       droppedAt: new Date(facts.version.droppedAt).toISOString(),
       uploadStartedAt: firstUpload?.startedAt ?? null,

@@ -58,6 +58,8 @@ export const publicationSchema = z.object({
   md5Hex: z.string(),
   md5Base64: z.string(),
   droppedAt: z.string(),
+  /** Who asked for it through the HTTP API or an event (the object's metadata); null for a plain drop. */
+  requestedBy: z.string().nullable().default(null),
   uploads: z.array(uploadAttemptSchema),
 });
 

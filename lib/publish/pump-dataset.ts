@@ -288,6 +288,7 @@ function factsOf(object: DroppedObject, drop: DropKey) {
     datasetRef: drop.datasetRef,
     mode: drop.mode,
     size: object.size,
+    ...(object.requestedBy ? { requestedBy: object.requestedBy } : {}),
   };
 }
 
@@ -330,6 +331,7 @@ export function newPublication(
     md5Hex: md5.hex,
     md5Base64: md5.base64,
     droppedAt: object.lastModified.toISOString(),
+    requestedBy: object.requestedBy ?? null,
     uploads: [],
   };
 }

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DatasetDirectory } from '../datasets.js';
-import type { DropBucket } from '../drop-bucket.js';
+import { type DropBucket, REQUESTED_BY_METADATA } from '../drop-bucket.js';
 import { type DropFolder, INCOMING_PREFIX, parseDropKey } from '../drop-key.js';
 import { DropRejectedError } from '../errors.js';
 import type { Kicker } from '../kicks.js';
@@ -31,6 +31,8 @@ export async function createUploadLink(
     mode: DropFolder;
     name?: string;
     expiresInSeconds?: number;
+    /** The caller, carried by the object (signed into the link) to its report and event. */
+    requestedBy?: string | null;
   },
 ): Promise<UploadLink> {
   const name = request.name ?? `upload-${deps.now().toISOString().replace(/[:.]/g, '-')}.csv`;
@@ -42,16 +44,29 @@ export async function createUploadLink(
   }
   const key = `${INCOMING_PREFIX}${request.datasetRef}/${request.mode}/${name}`;
   const expiresIn = request.expiresInSeconds ?? 3600;
+  const metadata = request.requestedBy ? { [REQUESTED_BY_METADATA]: request.requestedBy } : undefined;
   const url = await getSignedUrl(
     deps.bucket.s3,
-    new PutObjectCommand({ Bucket: request.bucket, Key: key, ContentType: 'text/csv' }),
-    { expiresIn },
+    new PutObjectCommand({
+      Bucket: request.bucket,
+      Key: key,
+      ContentType: 'text/csv',
+      ...(metadata ? { Metadata: metadata } : {}),
+    }),
+    // The metadata is signed as a header, so the link works only with it.
+    {
+      expiresIn,
+      ...(metadata ? { unhoistableHeaders: new Set([`x-amz-meta-${REQUESTED_BY_METADATA}`]) } : {}),
+    },
   );
   return {
     method: 'PUT',
     url,
     key,
-    headers: { 'content-type': 'text/csv' },
+    headers: {
+      'content-type': 'text/csv',
+      ...(metadata ? { [`x-amz-meta-${REQUESTED_BY_METADATA}`]: String(request.requestedBy) } : {}),
+    },
     expiresAt: new Date(deps.now().getTime() + expiresIn * 1000).toISOString(),
   };
 }
@@ -67,7 +82,14 @@ export type PublicationRequestResult = { action: 'kicked' | 'copied'; key: strin
  */
 export async function requestPublication(
   deps: { bucket: DropBucket; datasets: DatasetDirectory; kicker: Kicker; copySourcePrefix: string },
-  request: { bucket: string; key: string; datasetRef?: string; mode?: DropFolder },
+  request: {
+    bucket: string;
+    key: string;
+    datasetRef?: string;
+    mode?: DropFolder;
+    /** Who asked: recorded on the copy, for its report and event. */
+    requestedBy?: string | null;
+  },
 ): Promise<PublicationRequestResult> {
   if (OUTCOMES.some((outcome) => request.key.startsWith(OUTCOME_PREFIX[outcome]))) {
     throw new DropRejectedError(
@@ -113,6 +135,13 @@ export async function requestPublication(
       Bucket: request.bucket,
       Key: key,
       CopySource: `${request.bucket}/${request.key.split('/').map(encodeURIComponent).join('/')}`,
+      ...(request.requestedBy
+        ? {
+            MetadataDirective: 'REPLACE',
+            Metadata: { [REQUESTED_BY_METADATA]: request.requestedBy },
+            ContentType: 'text/csv',
+          }
+        : {}),
     }),
   );
   return { action: 'copied', key };

@@ -54,7 +54,7 @@ describe('publishing a dropped CSV', () => {
     for (const seen of report.statuses) {
       for (const time of [seen.updatedAt, seen.firstSeenAt, seen.lastSeenAt]) expect(time).toMatch(ISO);
     }
-    expect(report.reportVersion).toBe(3);
+    expect(report.reportVersion).toBe(4);
     const [event] = pipeline.eventBridge.events();
     expect(event).toMatchObject({ source: 'govpub', detailType: 'Dataset Publish Succeeded' });
     expect(event?.detail).toEqual(report);

@@ -1,6 +1,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makePublishRequestsHandler } from '../../functions/publish-requests.js';
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
@@ -101,6 +102,76 @@ describe('the dataset HTTP API', () => {
     await pipeline.whenIdle();
     expect(await pipeline.keys(`incoming/${POPULATION.alias}/`)).toEqual([]);
     expect(await pipeline.keys(`incoming/${POPULATION.id}/`)).toEqual([]);
+  });
+
+  it("names who asked in the report: the HTTP caller's IAM ARN (signed into the link), an event's sender", async () => {
+    pipeline = await startFastPipeline();
+    const callerArn = 'arn:aws:iam::123456789012:role/agency-uploader';
+    const handler = makePublishRequestsHandler(() => (pipeline as LocalPipeline).publishRequestsDeps);
+    const link = (await handler({
+      version: '2.0',
+      routeKey: 'POST /datasets/{dataset}/uploads',
+      rawPath: `/datasets/${POPULATION.alias}/uploads`,
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json' },
+      pathParameters: { dataset: POPULATION.alias },
+      requestContext: {
+        http: { method: 'POST' },
+        requestId: 'r-2',
+        authorizer: { iam: { userArn: callerArn } },
+      },
+      body: JSON.stringify({ mode: 'replace', name: 'by-role.csv' }),
+      isBase64Encoded: false,
+    })) as { statusCode: number; body: string };
+    expect(link.statusCode).toBe(201);
+    const { url, headers } = JSON.parse(link.body) as { url: string; headers: Record<string, string> };
+    expect(headers).toMatchObject({ 'x-amz-meta-requested-by': callerArn });
+    // Signed as a header, so that S3 refuses a PUT without it (s3rver does not check signed headers).
+    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain(
+      'x-amz-meta-requested-by',
+    );
+    const put = await fetch(url, { method: 'PUT', headers, body: POPULATION_CSV });
+    expect(put.status).toBe(200);
+    await pipeline.whenIdle();
+    expect(await outcomeOf(pipeline, `incoming/${POPULATION.alias}/replace/by-role.csv`)).toMatchObject({
+      outcome: 'published',
+      requestedBy: callerArn,
+      reportVersion: 4,
+    });
+
+    await pipeline.s3.send(
+      new PutObjectCommand({
+        Bucket: pipeline.bucket,
+        Key: `sources/${POPULATION.alias}/by-event.csv`,
+        Body: POPULATION_CSV,
+      }),
+    );
+    await createEventBridgeClient(localEventBridgeClientConfig(pipeline.eventBridge.endpoint)).send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: 'agency.etl',
+            DetailType: 'Publish Dataset Requested',
+            Detail: JSON.stringify({
+              bucket: pipeline.bucket,
+              key: `sources/${POPULATION.alias}/by-event.csv`,
+              dataset: POPULATION.alias,
+              mode: 'append',
+            }),
+          },
+        ],
+      }),
+    );
+    await pipeline.whenIdle();
+    const byEvent = await outcomeOf(pipeline, `incoming/${POPULATION.alias}/append/by-event.csv`);
+    expect(byEvent).toMatchObject({ outcome: 'published' });
+    expect(byEvent.requestedBy).toMatch(/^events:agency\.etl/);
+    // A plain drop names nobody: S3's access logs say who put it.
+    await pipeline.drop(`incoming/${POPULATION.alias}/append/plain.csv`, POPULATION_CSV);
+    await pipeline.whenIdle();
+    expect(await outcomeOf(pipeline, `incoming/${POPULATION.alias}/append/plain.csv`)).toMatchObject({
+      requestedBy: null,
+    });
   });
 
   it('answers 4xx with a message for a bad request, and never leaks internals', async () => {

@@ -41,6 +41,7 @@ function publication(uploads: number, mode: 'replace' | 'append' = 'append'): Pu
     md5Hex: 'm',
     md5Base64: 'b',
     droppedAt: AT,
+    requestedBy: null,
     uploads: Array.from({ length: uploads }, () => ({
       startedAt: AT,
       finishedAt: AT,

@@ -48,6 +48,7 @@ function sentState(
       md5Hex: 'm',
       md5Base64: 'b',
       droppedAt: T0.toISOString(),
+      requestedBy: null,
       uploads: [
         {
           startedAt: T0.toISOString(),
