@@ -937,6 +937,108 @@ describe('serverless package --stage ci', () => {
     }
   });
 
+  it('tells people: a topic with up to five e-mail subscriptions, fed by the failure events and by alarms', () => {
+    expect(props('NotificationTopic', 'AWS::SNS::Topic').TopicName).toEqual(
+      expect.stringContaining('notifications'),
+    );
+    expect(template.Parameters?.NotifyEmails).toMatchObject({ Type: 'CommaDelimitedList', Default: '' });
+    for (let index = 0; index < 5; index++) {
+      const subscription = resource(`NotificationEmail${index}`, 'AWS::SNS::Subscription') as CfnResource & {
+        Condition?: string;
+      };
+      expect(subscription.Condition).toBe(`HasEmail${index}`);
+      expect(subscription.Properties).toMatchObject({
+        Protocol: 'email',
+        TopicArn: { Ref: 'NotificationTopic' },
+      });
+    }
+    const pattern = (id: string) => props(id, 'AWS::Events::Rule').EventPattern;
+    expect(pattern('NotifyPublishProblemsRule')).toEqual({
+      source: ['govpub'],
+      'detail-type': ['Dataset Publish Failed', 'Dataset Publish Unconfirmed'],
+    });
+    expect(pattern('NotifyForwardProblemsRule')).toEqual({
+      source: ['govpub'],
+      'detail-type': ['Performance Records Forward Failed'],
+    });
+    // Successes are told only when asked (notifySuccesses).
+    expect((resource('NotifySuccessesRule', 'AWS::Events::Rule') as { Condition?: string }).Condition).toBe(
+      'NotifySuccesses',
+    );
+    expect(template.Parameters?.NotifySuccesses).toMatchObject({ Default: 'false' });
+    const target = asArray(
+      props('NotifyPublishProblemsRule', 'AWS::Events::Rule').Targets as unknown[],
+    )[0] as {
+      Arn: unknown;
+      InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string };
+    };
+    expect(target.Arn).toEqual({ Ref: 'NotificationTopic' });
+    expect(target.InputTransformer.InputPathsMap).toMatchObject({
+      dataset: '$.detail.datasetId',
+      file: '$.detail.sourceKey',
+      code: '$.detail.error.code',
+      report: '$.detail.reportKey',
+    });
+    const publishers = statementsOf(
+      props('NotificationTopicPolicy', 'AWS::SNS::TopicPolicy').PolicyDocument,
+    ).map((statement) => (statement.Principal as { Service?: string }).Service);
+    expect(publishers.sort()).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
+    expect(template.Outputs?.NotificationTopicArn).toBeDefined();
+  });
+
+  it('alarms on the failure queue, failed, timed-out or aborted executions, and function errors and throttles', () => {
+    const alarm = (id: string) => props(id, 'AWS::CloudWatch::Alarm');
+    for (const id of [
+      'AsyncFailureQueueAlarm',
+      'StateMachineFailedAlarm',
+      'StateMachineTimedOutAlarm',
+      'StateMachineAbortedAlarm',
+      'FunctionErrorsAlarm',
+      'FunctionThrottlesAlarm',
+    ]) {
+      expect(alarm(id), id).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'NotificationTopic' }],
+      });
+    }
+    expect(alarm('AsyncFailureQueueAlarm')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+    });
+    for (const [id, metric] of [
+      ['StateMachineFailedAlarm', 'ExecutionsFailed'],
+      ['StateMachineTimedOutAlarm', 'ExecutionsTimedOut'],
+      ['StateMachineAbortedAlarm', 'ExecutionsAborted'],
+    ] as const) {
+      expect(alarm(id), id).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: ID.stateMachine } }],
+      });
+    }
+    // Every function of the stack is in the sum, each by its own name.
+    const functions = resourcesOfType('AWS::Lambda::Function')
+      .map(([id]) => id)
+      .sort();
+    for (const [id, metric] of [
+      ['FunctionErrorsAlarm', 'Errors'],
+      ['FunctionThrottlesAlarm', 'Throttles'],
+    ] as const) {
+      const queries = alarm(id).Metrics as Array<{
+        Expression?: string;
+        MetricStat?: { Metric: { MetricName: string; Dimensions: Array<{ Value: { Ref: string } }> } };
+      }>;
+      const named = queries.filter((query) => query.MetricStat);
+      expect(named.every((query) => query.MetricStat?.Metric.MetricName === metric)).toBe(true);
+      expect(named.map((query) => query.MetricStat?.Metric.Dimensions[0]?.Value.Ref).sort()).toEqual(
+        functions,
+      );
+      expect(queries.find((query) => query.Expression)?.Expression).toBe('SUM(METRICS())');
+    }
+  });
+
   it('keys the lock table on datasetId with PITR, SSE and TTL', () => {
     expect(props(ID.lockTable, 'AWS::DynamoDB::Table')).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
