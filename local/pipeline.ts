@@ -11,11 +11,7 @@ import type {
   S3Event,
   S3EventRecord,
 } from 'aws-lambda';
-import {
-  type ForwarderDeps,
-  makeForwarderHandler,
-  RECORDS_SUBMITTED,
-} from '../functions/forward-performance.js';
+import { type ForwarderDeps, makeForwarderHandler } from '../functions/forward-performance.js';
 import { makePublishRequestsHandler, type PublishRequestsDeps } from '../functions/publish-requests.js';
 import { makeCheckStatusHandler } from '../functions/sfn-check-status.js';
 import { makeFileOutcomeHandler } from '../functions/sfn-file-outcome.js';
@@ -34,7 +30,6 @@ import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
 import { localDatasetDirectory } from '../lib/datasets-local.js';
 import { DropBucket } from '../lib/drop-bucket.js';
-import { INCOMING_PREFIX } from '../lib/drop-key.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { isLoopbackUrl } from '../lib/loopback.js';
@@ -47,9 +42,10 @@ import type { PublishReport } from '../lib/publish/file-outcome.js';
 import type { PumpDeps } from '../lib/publish/pump-dataset.js';
 import { realSleep, type Sleep } from '../lib/retry.js';
 import { apiKeyProvider, createDataGovSgClient } from '../lib/runtime.js';
-import { decodeS3Key, PUBLISH_REQUESTED } from '../lib/schemas.js';
+import { decodeS3Key } from '../lib/schemas.js';
 import { LOCAL_REGION, localCredentials } from './aws/common.js';
 import { ensureTable, localDynamoClientConfig, startLocalDynamoDb } from './aws/dynamodb.js';
+import { checkPattern, matches } from './aws/event-pattern.js';
 import {
   type LocalEventBridge,
   localEventBridgeClientConfig,
@@ -57,16 +53,20 @@ import {
   toEventBridgeEnvelope,
 } from './aws/eventbridge.js';
 import { type LocalHttpApi, startLocalHttpApi } from './aws/http-api.js';
+import { transformInput } from './aws/input-transformer.js';
 import { type LocalFunction, type LocalLambda, startLocalLambda } from './aws/lambda.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3, toS3Event } from './aws/s3.js';
+import { createLocalSns, type LocalSns } from './aws/sns.js';
 import { type LocalSsm, localSsmClientConfig, startLocalSsm } from './aws/ssm.js';
 import {
   type LocalStepFunctions,
   loadAslForLocalRun,
   localSfnClientConfig,
   startLocalStepFunctions,
+  stateMachineArn,
   type TaskHandler,
 } from './aws/step-functions.js';
+import { type CfnTemplate, localTemplate } from './aws/template.js';
 import {
   type LocalDataGovSg,
   type LocalDataGovSgOptions,
@@ -79,6 +79,7 @@ import {
   loadDataSetsConfig,
   startLocalPerformancePlatform,
 } from './performance-platform/server.js';
+import { type FunctionWiring, type Wiring, WiringError, wiringOf } from './wiring.js';
 
 export const LOCAL_BUCKET = 'govpub-local-drop';
 export const LOCAL_TABLE = 'govpub-local-locks';
@@ -143,6 +144,19 @@ export interface LocalPipelineOptions {
   asyncRetries?: { attempts: number; delayMs: number };
   log?: Log;
   onProgress?: PumpDeps['onProgress'];
+  /**
+   * The packaged template the wiring is read from (default: this checkout's, see
+   * local/aws/template.ts); tests pass a changed one to show the local run follows it.
+   */
+  template?: CfnTemplate;
+  /** Values for the template's parameters (NotifySuccesses, RequestSources, …) over their defaults. */
+  parameters?: Record<string, string>;
+  /** Called when the template must be packaged first (about 10 s, once per change of serverless.yml). */
+  onPackage?: () => void;
+  /** Run the template's schedules (the sweep every ten minutes), as `npm start` does. */
+  runSchedules?: boolean;
+  /** The HTTP API's integration time limit instead of the template's (tests shorten the 30 s). */
+  httpTimeoutMs?: number;
 }
 
 export interface LocalPipeline {
@@ -168,6 +182,10 @@ export interface LocalPipeline {
   forwarderDeps: ForwarderDeps;
   /** What the publish-requests function runs with. */
   publishRequestsDeps: PublishRequestsDeps;
+  /** The wiring read from the packaged template: routes, rules, schedules, triggers, environments. */
+  wiring: Wiring;
+  /** What the notification rules sent to the topic (what its e-mail subscribers would read). */
+  sns: LocalSns;
   /** Puts an object into the drop bucket; its event reaches the upload function as in AWS. */
   drop(key: string, body: string | Buffer): Promise<void>;
   /** Delivers an ObjectCreated event for a key again (S3 delivers at least once). */
@@ -246,18 +264,39 @@ async function assemblePipeline(
       );
   const ssm = options.apiKeyFromSsm && !external ? track(await startLocalSsm()) : undefined;
   ssm?.put(LOCAL_API_KEY_PARAMETER, LOCAL_API_KEY);
-  const settings = loadSettings({
-    ...(ssm ? { DGS_API_KEY_PARAMETER: LOCAL_API_KEY_PARAMETER } : { DGS_API_KEY: LOCAL_API_KEY }),
-    LOCK_TABLE_NAME: LOCAL_TABLE,
+  const template = options.template ?? (await localTemplate(options.onPackage));
+  const wiring = wiringOf(template, options.parameters);
+  const functionWiring = (name: string): FunctionWiring => {
+    const found = wiring.functions.find((fn) => fn.name === name);
+    if (!found) throw new WiringError(`serverless.yml has no function ${name}`);
+    return found;
+  };
+  // Resource names are the stand-ins' (the template's would carry the account and region).
+  const localNames: Record<string, string> = {
     DROP_BUCKET: LOCAL_BUCKET,
-    UPLOAD_FUNCTION_NAME: UPLOAD_FUNCTION,
-    FORWARDER_FUNCTION_NAME: FORWARDER_FUNCTION,
-    ...(dataGovSg
-      ? { DGS_API_BASE_URL: dataGovSg.baseUrl, UPLOAD_ALLOWED_ORIGINS: dataGovSg.uploadOrigin }
-      : {}),
-    ...(performancePlatform ? { PP_BASE_URL: performancePlatform.baseUrl } : {}),
-    ...env,
-  });
+    LOCK_TABLE_NAME: LOCAL_TABLE,
+    STATE_MACHINE_ARN: stateMachineArn(LOCAL_MACHINE),
+  };
+  /** A function's environment: the template's, pointed at the stand-ins, then the caller's. */
+  const environmentOf = (name: string): Record<string, string> => {
+    const fromTemplate = functionWiring(name).environment;
+    return {
+      ...fromTemplate,
+      ...Object.fromEntries(Object.entries(localNames).filter(([key]) => key in fromTemplate)),
+      // The API key from the SSM stand-in, or given directly; blank means unset.
+      DGS_API_KEY_PARAMETER: ssm ? LOCAL_API_KEY_PARAMETER : '',
+      ...(ssm ? {} : { DGS_API_KEY: LOCAL_API_KEY }),
+      // The local write API's tokens come from config/performance-platform-local.json.
+      PP_TOKEN_PARAMETER_PREFIX: '',
+      ...(dataGovSg
+        ? { DGS_API_BASE_URL: dataGovSg.baseUrl, UPLOAD_ALLOWED_ORIGINS: dataGovSg.uploadOrigin }
+        : {}),
+      ...(performancePlatform ? { PP_BASE_URL: performancePlatform.baseUrl } : {}),
+      ...env,
+    };
+  };
+  const settingsOf = memoised((name: string) => loadSettings(environmentOf(name)));
+  const settings = settingsOf(UPLOAD_FUNCTION);
 
   const localS3 = track(
     await startLocalS3({
@@ -296,27 +335,28 @@ async function assemblePipeline(
         ),
       })
     : undefined;
-  const dgs = createDataGovSgClient(
-    settings,
-    ssmProvider ? apiKeyProvider(settings, () => ssmProvider) : apiKeyProvider(settings),
-    {
-      sleep,
-      ...(hooks
-        ? {
-            fetch: async (input: string | URL | Request, init?: RequestInit) => {
-              await hooks.beforeCall('datagovsg', new URL(String(input)).pathname);
-              return fetch(input, init);
-            },
-          }
-        : {}),
-    },
+  const withHooks = (input: string | URL | Request, init?: RequestInit) => {
+    if (!hooks) return fetch(input, init);
+    return Promise.resolve(hooks.beforeCall('datagovsg', new URL(String(input)).pathname)).then(() =>
+      fetch(input, init),
+    );
+  };
+  const dgsOf = memoised((name: string) => {
+    const own = settingsOf(name);
+    return createDataGovSgClient(
+      own,
+      ssmProvider ? apiKeyProvider(own, () => ssmProvider) : apiKeyProvider(own),
+      { sleep, ...(hooks ? { fetch: withHooks } : {}) },
+    );
+  });
+  const eventsClient = intercepted(
+    createEventBridgeClient(localEventBridgeClientConfig(eventBridge.endpoint)),
+    'events',
+    hooks,
   );
-  const events = new EventBridgeOutcomeEvents(
-    intercepted(createEventBridgeClient(localEventBridgeClientConfig(eventBridge.endpoint)), 'events', hooks),
-    settings.EVENT_BUS_NAME,
+  const eventsOf = memoised(
+    (name: string) => new EventBridgeOutcomeEvents(eventsClient, settingsOf(name).EVENT_BUS_NAME),
   );
-  const task = (name: string, handler: TaskHandler): TaskHandler =>
-    hooks ? (input) => hooks.invocation(`task:${name}`, () => handler(input)) : handler;
 
   // The Lambda endpoint needs the upload handler, which needs the Step Functions endpoint,
   // whose machine needs the Lambda endpoint to start the next file: bind late through this.
@@ -331,26 +371,141 @@ async function assemblePipeline(
       }),
     );
   };
+  let stepFunctionsEndpoint = '';
+  const kicker = (functionName: string) => ({
+    kick: (kick: Kick) =>
+      new LambdaKicker(intercepted(createLambdaClient(lambdaConfig()), 'lambda', hooks), functionName).kick(
+        kick,
+      ),
+  });
+  /** A function named in another's environment (UPLOAD_FUNCTION_NAME, …): the template says which. */
+  const named = (value: string | undefined, what: string): string => {
+    if (!value) throw new WiringError(`serverless.yml gives no ${what}`);
+    return value;
+  };
+  const uploadDepsOf = memoised(
+    (name: string): UploadFunctionDeps => ({
+      settings: settingsOf(name),
+      log,
+      now,
+      datasets,
+      bucket,
+      dgs: dgsOf(name),
+      lock,
+      events: eventsOf(name),
+      executions: new StepFunctionsExecutions(
+        intercepted(createSfnClient(localSfnClientConfig(stepFunctionsEndpoint)), 'sfn', hooks),
+        named(settingsOf(name).STATE_MACHINE_ARN, `${name}'s STATE_MACHINE_ARN`),
+      ),
+      forwarder: kicker(named(settingsOf(name).FORWARDER_FUNCTION_NAME, `${name}'s FORWARDER_FUNCTION_NAME`)),
+      handOver: kicker(name),
+      sleep,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    }),
+  );
+  const localTokens = Object.fromEntries(
+    ppDataSets.map((d) => [`${d.dataGroup}/${d.dataType}`, d.bearerToken]),
+  );
+  const forwarderDepsOf = memoised(
+    (name: string): ForwarderDeps => ({
+      settings: settingsOf(name),
+      dropBucket: LOCAL_BUCKET,
+      log,
+      now,
+      bucket,
+      lock,
+      events: eventsOf(name),
+      client: createPpClient(settingsOf(name), ppTokenProvider(settingsOf(name), localTokens)),
+    }),
+  );
+  const publishRequestsDepsOf = memoised(
+    (name: string): PublishRequestsDeps => ({
+      bucket,
+      dropBucket: LOCAL_BUCKET,
+      lock,
+      dgs: dgsOf(name),
+      datasets,
+      copySourcePrefix: settingsOf(name).COPY_SOURCE_PREFIX,
+      kicker: kicker(named(settingsOf(name).UPLOAD_FUNCTION_NAME, `${name}'s UPLOAD_FUNCTION_NAME`)),
+      events: eventsOf(name),
+      log,
+      now,
+    }),
+  );
+  const sweepHandlerOf = (name: string) =>
+    makeSweepHandler(() => ({
+      settings: settingsOf(name),
+      log,
+      now,
+      datasets,
+      bucket,
+      dropBucket: LOCAL_BUCKET,
+      kicker: kicker(named(settingsOf(name).UPLOAD_FUNCTION_NAME, `${name}'s UPLOAD_FUNCTION_NAME`)),
+      forwarder: kicker(named(settingsOf(name).FORWARDER_FUNCTION_NAME, `${name}'s FORWARDER_FUNCTION_NAME`)),
+    }));
 
+  // Every function of the template runs here, by the handler module serverless.yml names.
+  const handlerMakers: Record<string, (name: string) => LocalFunction> = {
+    'functions/upload-file.handler': (name) => makeUploadHandler(() => uploadDepsOf(name)),
+    'functions/forward-performance.handler': (name) => makeForwarderHandler(() => forwarderDepsOf(name)),
+    'functions/publish-requests.handler': (name) =>
+      makePublishRequestsHandler(() => publishRequestsDepsOf(name)),
+    'functions/sweep-incoming.handler': (name) => sweepHandlerOf(name),
+    'functions/sfn-check-status.handler': (name) =>
+      makeCheckStatusHandler(() => ({ settings: settingsOf(name), log, now, dgs: dgsOf(name), lock })),
+    'functions/sfn-reupload.handler': (name) =>
+      makeReuploadHandler(() => ({
+        settings: settingsOf(name),
+        log,
+        now,
+        bucket,
+        dgs: dgsOf(name),
+        lock,
+        sleep,
+      })),
+    'functions/sfn-file-outcome.handler': (name) =>
+      makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events: eventsOf(name), dgs: dgsOf(name) })),
+  };
+  const handlers = Object.fromEntries(
+    wiring.functions.map((fn) => {
+      const make = handlerMakers[fn.handler];
+      if (!make) {
+        throw new WiringError(
+          `serverless.yml's function ${fn.name} runs ${fn.handler}, which local/pipeline.ts does not know`,
+        );
+      }
+      return [fn.name, make(fn.name)];
+    }),
+  ) as Record<string, LocalFunction>;
+  const handlerOf = (name: string): LocalFunction => {
+    const handler = handlers[name];
+    if (!handler) throw new WiringError(`serverless.yml has no function ${name}`);
+    return handler;
+  };
+
+  const task = (name: string, handler: TaskHandler): TaskHandler =>
+    hooks ? (input) => hooks.invocation(`task:${name}`, () => handler(input)) : handler;
+  const definition = JSON.parse(readFileSync(ASL_PATH, 'utf8')) as AslDefinition;
+  const taskHandlers: Record<string, TaskHandler> = {};
+  for (const [state, functionName] of Object.entries(taskFunctions(definition))) {
+    const handler = handlerOf(functionName);
+    const timeoutMs = functionWiring(functionName).timeoutSeconds * 1000;
+    const startedAt = () => Date.now();
+    taskHandlers[state] = task(state, (input) => {
+      const start = startedAt();
+      return handler(input, { getRemainingTimeInMillis: () => timeoutMs - (Date.now() - start) }) as Promise<
+        Record<string, unknown>
+      >;
+    });
+  }
   const stepFunctions = track(
     await startLocalStepFunctions({
       machines: [
         {
           name: LOCAL_MACHINE,
-          definition: loadAslForLocalRun(JSON.parse(readFileSync(ASL_PATH, 'utf8'))),
+          definition: loadAslForLocalRun(definition),
           taskHandlers: {
-            CheckIngestionStatus: task(
-              'CheckIngestionStatus',
-              makeCheckStatusHandler(() => ({ settings, log, now, dgs, lock })),
-            ),
-            Reupload: task(
-              'Reupload',
-              makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock, sleep })),
-            ),
-            FileOutcome: task(
-              'FileOutcome',
-              makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
-            ),
+            ...taskHandlers,
             StartNextFile: async (input) => {
               const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
               await invokeAsync(FunctionName, Payload);
@@ -361,140 +516,88 @@ async function assemblePipeline(
             ? {}
             : {
                 waitTimeOverrides: { WaitForIngestion: fast, WaitBeforeReupload: fast },
-                retryIntervalOverrides: {
-                  CheckIngestionStatus: fast,
-                  Reupload: fast,
-                  FileOutcome: fast,
-                  StartNextFile: fast,
-                },
+                retryIntervalOverrides: Object.fromEntries(
+                  [...Object.keys(taskHandlers), 'StartNextFile'].map((state) => [state, fast]),
+                ),
               }),
         },
       ],
     }),
   );
+  stepFunctionsEndpoint = stepFunctions.endpoint;
 
   const lambdaConfig = () => ({
     endpoint: lambda.endpoint,
     region: LOCAL_REGION,
     credentials: localCredentials(),
   });
-  const kicker = (functionName: string) => ({
-    kick: (kick: Kick) =>
-      new LambdaKicker(intercepted(createLambdaClient(lambdaConfig()), 'lambda', hooks), functionName).kick(
-        kick,
-      ),
-  });
-  const uploadDeps: UploadFunctionDeps = {
-    settings,
-    log,
-    now,
-    datasets,
-    bucket,
-    dgs,
-    lock,
-    events,
-    executions: new StepFunctionsExecutions(
-      intercepted(createSfnClient(localSfnClientConfig(stepFunctions.endpoint)), 'sfn', hooks),
-      stepFunctions.stateMachineArn(LOCAL_MACHINE),
-    ),
-    forwarder: kicker(FORWARDER_FUNCTION),
-    handOver: kicker(UPLOAD_FUNCTION),
-    sleep,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  };
-  const localTokens = Object.fromEntries(
-    ppDataSets.map((d) => [`${d.dataGroup}/${d.dataType}`, d.bearerToken]),
-  );
-  const forwarderDeps: ForwarderDeps = {
-    settings,
-    dropBucket: LOCAL_BUCKET,
-    log,
-    now,
-    bucket,
-    lock,
-    events,
-    client: createPpClient(settings, ppTokenProvider(settings, localTokens)),
-  };
-  const forwarder = makeForwarderHandler(() => forwarderDeps);
-  const publishRequestsDeps: PublishRequestsDeps = {
-    bucket,
-    dropBucket: LOCAL_BUCKET,
-    lock,
-    dgs,
-    datasets,
-    copySourcePrefix: settings.COPY_SOURCE_PREFIX,
-    kicker: kicker(UPLOAD_FUNCTION),
-    events,
-    log,
-    now,
-  };
-  const publishRequests = makePublishRequestsHandler(() => publishRequestsDeps);
   const fn = (name: string, handler: LocalFunction): LocalFunction =>
     hooks ? (event, context) => hooks.invocation(name, () => handler(event, context)) : handler;
   const lambda = track(
     await startLocalLambda({
-      ...(options.uploadTimeoutMs ? { timeoutsMs: { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } } : {}),
-      ...(options.asyncRetries ? { asyncRetries: options.asyncRetries } : {}),
-      functions: {
-        [UPLOAD_FUNCTION]: fn(
-          UPLOAD_FUNCTION,
-          makeUploadHandler(() => uploadDeps),
-        ),
-        [FORWARDER_FUNCTION]: fn(FORWARDER_FUNCTION, forwarder),
-        [REQUESTS_FUNCTION]: fn(REQUESTS_FUNCTION, publishRequests),
+      timeoutsMs: {
+        ...Object.fromEntries(wiring.functions.map((f) => [f.name, f.timeoutSeconds * 1000])),
+        ...(options.uploadTimeoutMs ? { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } : {}),
       },
+      ...(options.asyncRetries ? { asyncRetries: options.asyncRetries } : {}),
+      functions: Object.fromEntries(wiring.functions.map((f) => [f.name, fn(f.name, handlerOf(f.name))])),
     }),
   );
   lambdaClient = createLambdaClient(lambdaConfig());
-  const sweepHandler = makeSweepHandler(() => ({
-    settings,
-    log,
-    now,
-    datasets,
-    bucket,
-    dropBucket: LOCAL_BUCKET,
-    kicker: kicker(UPLOAD_FUNCTION),
-    forwarder: kicker(FORWARDER_FUNCTION),
-  }));
+  const sweepFunction = wiring.schedules.find((schedule) => schedule.functionName)?.functionName;
   const httpApi = track(
     await startLocalHttpApi({
       ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
-      routes: [
-        ...['POST', 'PUT'].map((method) => ({
-          method,
-          path: '/performance/{dataGroup}/{dataType}',
-          handler: async (event: APIGatewayProxyEventV2) =>
-            (await forwarder(event)) as APIGatewayProxyStructuredResultV2,
-        })),
-        { method: 'POST', path: '/datasets/{dataset}/uploads' },
-        { method: 'GET', path: '/datasets/{dataset}' },
-      ].map((route) => ({
-        handler: async (event: APIGatewayProxyEventV2) =>
-          (await publishRequests(event)) as APIGatewayProxyStructuredResultV2,
-        ...route,
-      })),
+      routes: wiring.httpRoutes.map((route) => {
+        const handler = handlerOf(route.functionName);
+        const timeoutMs = functionWiring(route.functionName).timeoutSeconds * 1000;
+        return {
+          method: route.method,
+          path: route.path,
+          timeoutMs: options.httpTimeoutMs ?? route.timeoutMs,
+          handler: async (event: APIGatewayProxyEventV2) => {
+            const start = Date.now();
+            return (await handler(event, {
+              getRemainingTimeInMillis: () => timeoutMs - (Date.now() - start),
+            })) as APIGatewayProxyStructuredResultV2;
+          },
+        };
+      }),
     }),
   );
-  // As serverless.yml's EventBridge rules: each detail type goes to its function.
-  const eventTargets: Record<string, string> = {
-    [RECORDS_SUBMITTED]: FORWARDER_FUNCTION,
-    [PUBLISH_REQUESTED]: REQUESTS_FUNCTION,
-  };
-  eventBridge.onEvent((event) => {
-    const target = eventTargets[event.detailType];
-    if (!target) return;
-    const delivery = invokeAsync(target, toEventBridgeEnvelope(event)).finally(() =>
-      deliveries.delete(delivery),
-    );
-    deliveries.add(delivery);
-  });
 
   const deliveries = new Set<Promise<unknown>>();
+  const track_ = (delivery: Promise<unknown>) => {
+    const tracked = delivery.finally(() => deliveries.delete(tracked));
+    deliveries.add(tracked);
+  };
+  // The template's rules, on the bus each names, with their whole patterns (source included).
+  for (const rule of wiring.rules) checkPattern(rule.pattern);
+  const sns = createLocalSns(wiring.topicArns);
+  eventBridge.onEvent((event) => {
+    const envelope = toEventBridgeEnvelope(event);
+    for (const rule of wiring.rules) {
+      if (rule.eventBusName !== event.eventBusName) continue;
+      if (!matches(rule.pattern, envelope as unknown as Record<string, unknown>)) continue;
+      for (const target of rule.targets) {
+        if (target.kind === 'function') {
+          track_(invokeAsync(target.functionName, envelope));
+        } else {
+          const message = target.inputTransformer
+            ? transformInput(target.inputTransformer, envelope as unknown as Record<string, unknown>)
+            : JSON.stringify(envelope);
+          sns.publish(target.topicArn, message, rule.logicalId);
+        }
+      }
+    }
+  });
+
   const deliver = (record: S3EventRecord) => {
-    const delivery = invokeAsync(UPLOAD_FUNCTION, toS3Event([record])).finally(() =>
-      deliveries.delete(delivery),
-    );
-    deliveries.add(delivery);
+    const key = decodeS3Key(record.s3.object.key);
+    // As the bucket's notification configuration: by key prefix, to its function.
+    for (const trigger of wiring.bucketTriggers) {
+      if (key.startsWith(trigger.prefix)) track_(invokeAsync(trigger.functionName, toS3Event([record])));
+    }
   };
   const lastRecord = new Map<string, S3EventRecord>();
   const recordFor = (key: string): S3EventRecord => {
@@ -503,11 +606,25 @@ async function assemblePipeline(
     return record;
   };
   localS3.onObjectCreated((record) => {
-    // As serverless.yml's notification filter: only keys under incoming/ reach the function.
-    if (!decodeS3Key(record.s3.object.key).startsWith(INCOMING_PREFIX)) return;
+    const key = decodeS3Key(record.s3.object.key);
+    if (!wiring.bucketTriggers.some((trigger) => key.startsWith(trigger.prefix))) return;
     lastRecord.set(record.s3.object.key, record);
     if (options.deliverEvents !== false) deliver(record);
   });
+
+  if (!sweepFunction) throw new WiringError('serverless.yml schedules no sweep');
+  const sweepNow = async (): Promise<Kick[]> =>
+    ((await handlerOf(sweepFunction)({}, { getRemainingTimeInMillis: () => 300_000 })) as { kicks: Kick[] })
+      .kicks;
+  // The template's schedules, when asked (npm start): tests run the sweep when they choose.
+  const timers = options.runSchedules
+    ? wiring.schedules.map((schedule) =>
+        setInterval(
+          () => track_(invokeAsync(schedule.functionName, { source: 'aws.events' })),
+          schedule.everyMs,
+        ),
+      )
+    : [];
 
   const whenIdle = async () => {
     for (let quiet = 0; quiet < 2; ) {
@@ -545,9 +662,11 @@ async function assemblePipeline(
     stepFunctions,
     lambda,
     lock,
-    deps: uploadDeps,
-    forwarderDeps,
-    publishRequestsDeps,
+    deps: uploadDepsOf(UPLOAD_FUNCTION),
+    forwarderDeps: forwarderDepsOf(FORWARDER_FUNCTION),
+    publishRequestsDeps: publishRequestsDepsOf(REQUESTS_FUNCTION),
+    wiring,
+    sns,
     performancePlatform,
     ppDataSets,
     httpApi,
@@ -573,23 +692,13 @@ async function assemblePipeline(
         AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
         AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
-        POWERTOOLS_SERVICE_NAME: 'govpub',
-        DROP_BUCKET: LOCAL_BUCKET,
-        LOCK_TABLE_NAME: LOCAL_TABLE,
-        EVENT_BUS_NAME: settings.EVENT_BUS_NAME,
-        DGS_API_BASE_URL: settings.DGS_API_BASE_URL,
-        DGS_API_KEY: settings.DGS_API_KEY ?? '',
-        UPLOAD_ALLOWED_ORIGINS: settings.UPLOAD_ALLOWED_ORIGINS.join(','),
-        FORWARDER_FUNCTION_NAME: FORWARDER_FUNCTION,
-        STATE_MACHINE_ARN: stepFunctions.stateMachineArn(LOCAL_MACHINE),
+        ...environmentOf(UPLOAD_FUNCTION),
         // A process of its own sleeps in real time: with shortened waits, confirm idle within a second.
         ...(fast === undefined ? {} : { IDLE_CONFIRM_SECONDS: '1' }),
         ...env,
       };
     },
-    async sweep() {
-      return (await sweepHandler()).kicks;
-    },
+    sweep: sweepNow,
     whenIdle,
     async keys(prefix) {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: LOCAL_BUCKET, Prefix: prefix }));
@@ -628,6 +737,7 @@ async function assemblePipeline(
       };
     },
     async close() {
+      for (const timer of timers) clearInterval(timer);
       await stepFunctions.close();
       await lambda.close();
       await httpApi.close();
@@ -688,4 +798,33 @@ interface InterceptableClient {
       options: { step: 'initialize'; name: string },
     ): void;
   };
+}
+
+/** One value per argument, made on first use. */
+function memoised<T>(make: (name: string) => T): (name: string) => T {
+  const made = new Map<string, T>();
+  return (name) => {
+    if (!made.has(name)) made.set(name, make(name));
+    return made.get(name) as T;
+  };
+}
+
+interface AslDefinition {
+  States: Record<
+    string,
+    { Type: string; Resource?: unknown; Branches?: AslDefinition[]; Iterator?: AslDefinition }
+  >;
+}
+
+/** Task state -> the function it runs, for Task states whose Resource is a function's ARN. */
+function taskFunctions(definition: AslDefinition): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const [state, body] of Object.entries(definition.States)) {
+    const getAtt = (body.Resource as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+    if (body.Type === 'Task' && getAtt) found[state] = getAtt[0];
+    for (const nested of [...(body.Branches ?? []), ...(body.Iterator ? [body.Iterator] : [])]) {
+      Object.assign(found, taskFunctions(nested));
+    }
+  }
+  return found;
 }

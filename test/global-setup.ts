@@ -2,14 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { localTemplate } from '../local/aws/template.js';
 
 /**
  * Builds the CLI bundle, so the subprocess tests run the code of this checkout as `npm ci` would
- * ship it; gives the per-file secret scans (test/setup.ts) a place to tally, and prints the run's
+ * ship it; packages the template the local pipeline reads its wiring from (once, before the
+ * workers start, so none of them packages it beside another); gives the per-file secret scans (test/setup.ts) a place to tally, and prints the run's
  * total.
  */
-export default function setup(): () => void {
+export default async function setup(): Promise<() => void> {
   execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
+  await localTemplate();
   const dir = mkdtempSync(join(tmpdir(), 'govpub-leak-scan-'));
   process.env.GOVPUB_LEAK_SCAN_DIR = dir;
   return () => {

@@ -10,7 +10,18 @@ export interface HttpApiRoute {
   method: string;
   path: string;
   handler: HttpApiHandler;
+  /**
+   * How long the integration may take (the template's TimeoutInMillis, at most 30 s). Past it the
+   * caller gets API Gateway's bare 503 while the handler runs on, as in AWS. Default: no limit.
+   */
+  timeoutMs?: number;
 }
+
+/** What an HTTP API answers when its integration does not answer in time. */
+export const INTEGRATION_TIMEOUT_ANSWER: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 503,
+  body: JSON.stringify({ message: 'Service Unavailable' }),
+};
 
 export interface LocalHttpApi {
   endpoint: string;
@@ -57,10 +68,28 @@ export async function startLocalHttpApi(options: {
       });
       return;
     }
-    send(res, await route.handler(toEvent(req, url, route, body)));
+    send(res, await withinIntegrationTimeout(route, route.handler(toEvent(req, url, route, body))));
   }
   const port = await listenLocal(server, options.port ?? 0);
   return { endpoint: localEndpoint(port), close: () => closeServer(server) };
+}
+
+async function withinIntegrationTimeout(
+  route: HttpApiRoute,
+  answer: Promise<APIGatewayProxyStructuredResultV2>,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  if (route.timeoutMs === undefined) return answer;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<APIGatewayProxyStructuredResultV2>((resolve) => {
+    timer = setTimeout(() => resolve(INTEGRATION_TIMEOUT_ANSWER), route.timeoutMs);
+  });
+  // The handler's own failure after the timeout is the function's, as in AWS: not the caller's.
+  answer.catch(() => undefined);
+  try {
+    return await Promise.race([answer, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function pathMatcher(template: string): (path: string) => Record<string, string> | undefined {

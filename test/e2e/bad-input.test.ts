@@ -19,7 +19,13 @@ import { ConfigError } from '../../lib/errors.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { type CliRun, cliEnvironment, runGovpub } from './govpub-cli.js';
-import { crashedInvocations, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import {
+  crashedInvocations,
+  POPULATION,
+  POPULATION_CSV,
+  REQUEST_SOURCE,
+  startFastPipeline,
+} from './support.js';
 
 /** MAX_FILE_BYTES of the shared pipeline: small enough to drop MAX + 1 bytes, above the 2 MB line. */
 const MAX_FILE_BYTES = 3_000_000;
@@ -985,7 +991,14 @@ describe('EventBridge details', () => {
       localEventBridgeClientConfig(pipeline.eventBridge.endpoint),
     ).send(
       new PutEventsCommand({
-        Entries: [{ Source: 'agency.etl', DetailType: row.detailType, Detail: JSON.stringify(row.detail()) }],
+        Entries: [
+          {
+            EventBusName: pipeline.settings.EVENT_BUS_NAME,
+            Source: REQUEST_SOURCE,
+            DetailType: row.detailType,
+            Detail: JSON.stringify(row.detail()),
+          },
+        ],
       }),
     );
     expect(output.FailedEntryCount ?? 0).toBe(0);

@@ -16,7 +16,14 @@ import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { cliEnvironment, runGovpub } from './govpub-cli.js';
-import { crashedInvocations, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import {
+  crashedInvocations,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  REQUEST_SOURCE,
+  startFastPipeline,
+} from './support.js';
 
 const GROUP = 'carers-allowance';
 const TYPE = 'transaction-count';
@@ -60,7 +67,14 @@ async function putEvent(detailType: string, detail: unknown): Promise<void> {
     localEventBridgeClientConfig(pipeline.eventBridge.endpoint),
   ).send(
     new PutEventsCommand({
-      Entries: [{ Source: 'agency.etl', DetailType: detailType, Detail: JSON.stringify(detail) }],
+      Entries: [
+        {
+          EventBusName: pipeline.settings.EVENT_BUS_NAME,
+          Source: REQUEST_SOURCE,
+          DetailType: detailType,
+          Detail: JSON.stringify(detail),
+        },
+      ],
     }),
   );
   expect(output.FailedEntryCount ?? 0).toBe(0);

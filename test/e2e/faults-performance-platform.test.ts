@@ -14,7 +14,7 @@ import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import type { ForwardFileReport } from '../../lib/performance-platform/forward-file.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { crashedInvocations, filedAt, startFastPipeline } from './support.js';
+import { crashedInvocations, filedAt, REQUEST_SOURCE, startFastPipeline } from './support.js';
 
 const GROUP = 'carers-allowance';
 const TYPE = 'transaction-count';
@@ -240,7 +240,8 @@ describe('the connection dropped after a chunk was stored', () => {
     const detail = { dataGroup: GROUP, dataType: TYPE, records: records(30) };
     const client = createEventBridgeClient(localEventBridgeClientConfig(pipeline.eventBridge.endpoint));
     const entry = {
-      Source: 'agency.etl',
+      EventBusName: pipeline.settings.EVENT_BUS_NAME,
+      Source: REQUEST_SOURCE,
       DetailType: 'Performance Records Submitted',
       Detail: JSON.stringify(detail),
     };

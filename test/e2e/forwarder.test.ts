@@ -4,7 +4,7 @@ import { makeForwarderHandler } from '../../functions/forward-performance.js';
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { filedAt, startFastPipeline } from './support.js';
+import { filedAt, REQUEST_SOURCE, startFastPipeline } from './support.js';
 
 /** The details of the "Performance Data Set Emptied" events sent so far. */
 function emptiedEvents(p: LocalPipeline): unknown[] {
@@ -222,7 +222,8 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
       new PutEventsCommand({
         Entries: [
           {
-            Source: 'agency.etl',
+            EventBusName: pipeline.settings.EVENT_BUS_NAME,
+            Source: REQUEST_SOURCE,
             DetailType: 'Performance Records Submitted',
             Detail: JSON.stringify({ dataGroup: GROUP, dataType: TYPE, records: records(7) }),
           },

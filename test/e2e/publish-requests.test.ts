@@ -5,7 +5,14 @@ import { makePublishRequestsHandler } from '../../functions/publish-requests.js'
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
-import { EXPENDITURE, outcomeOf, POPULATION, POPULATION_CSV, startFastPipeline } from './support.js';
+import {
+  EXPENDITURE,
+  outcomeOf,
+  POPULATION,
+  POPULATION_CSV,
+  REQUEST_SOURCE,
+  startFastPipeline,
+} from './support.js';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -150,7 +157,8 @@ describe('the dataset HTTP API', () => {
       new PutEventsCommand({
         Entries: [
           {
-            Source: 'agency.etl',
+            EventBusName: pipeline.settings.EVENT_BUS_NAME,
+            Source: REQUEST_SOURCE,
             DetailType: 'Publish Dataset Requested',
             Detail: JSON.stringify({
               bucket: pipeline.bucket,
@@ -165,7 +173,7 @@ describe('the dataset HTTP API', () => {
     await pipeline.whenIdle();
     const byEvent = await outcomeOf(pipeline, `incoming/${POPULATION.alias}/append/by-event.csv`);
     expect(byEvent).toMatchObject({ outcome: 'published' });
-    expect(byEvent.requestedBy).toMatch(/^events:agency\.etl/);
+    expect(byEvent.requestedBy).toMatch(/^events:govpub\.requests /);
     // A plain drop names nobody: S3's access logs say who put it.
     await pipeline.drop(`incoming/${POPULATION.alias}/append/plain.csv`, POPULATION_CSV);
     await pipeline.whenIdle();
@@ -237,7 +245,12 @@ describe('the Publish Dataset Requested event', () => {
     await createEventBridgeClient(localEventBridgeClientConfig(p.eventBridge.endpoint)).send(
       new PutEventsCommand({
         Entries: [
-          { Source: 'agency.etl', DetailType: 'Publish Dataset Requested', Detail: JSON.stringify(detail) },
+          {
+            EventBusName: p.settings.EVENT_BUS_NAME,
+            Source: REQUEST_SOURCE,
+            DetailType: 'Publish Dataset Requested',
+            Detail: JSON.stringify(detail),
+          },
         ],
       }),
     );

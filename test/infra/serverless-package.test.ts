@@ -34,7 +34,8 @@ const ID = {
 
 const STATE_MACHINE_NAME = `govpub-${STAGE}-publish-dataset`;
 const STATE_MACHINE_ARN = `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
-const EVENT_BUS_ARN = `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/default`;
+const EVENT_BUS_NAME = `govpub-${STAGE}`;
+const EVENT_BUS_ARN = `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/${EVENT_BUS_NAME}`;
 const API_KEY_PARAMETER_NAME = `/govpub/${STAGE}/dgs-api-key`;
 const API_KEY_PARAMETER_ARN = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter${API_KEY_PARAMETER_NAME}`;
 const PP_TOKEN_PARAMETERS_ARN = `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter/govpub/${STAGE}/pp-tokens/*`;
@@ -63,9 +64,9 @@ const COMMON_ENV = [
 
 type Grants = Record<string, string[]>;
 
-const logsGrants = (logGroupId: string): Grants => ({
-  'logs:CreateLogStream': [`${logGroupId}.Arn`],
-  'logs:PutLogEvents': [`${logGroupId}.Arn`],
+const logsGrants = (...logGroupIds: string[]): Grants => ({
+  'logs:CreateLogStream': logGroupIds.map((id) => `${id}.Arn`).sort(),
+  'logs:PutLogEvents': logGroupIds.map((id) => `${id}.Arn`).sort(),
 });
 
 /**
@@ -179,7 +180,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     handler: 'functions/publish-requests.handler',
     bundle: 'functions/publish-requests.mjs',
     memorySize: 256,
-    timeout: 30,
+    timeout: 29,
     extraEnv: ['UPLOAD_FUNCTION_NAME'],
     invokedAsync: true,
     grants: {
@@ -209,11 +210,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
         `${BUCKET}/processed/performance/*`,
       ],
       's3:DeleteObject': [`${BUCKET}/incoming/performance/*`],
-      's3:PutObject': [
-        `${BUCKET}/failed/performance/*`,
-        `${BUCKET}/incoming/performance/*`,
-        `${BUCKET}/processed/performance/*`,
-      ],
+      's3:PutObject': [`${BUCKET}/failed/performance/*`, `${BUCKET}/processed/performance/*`],
       's3:AbortMultipartUpload': [`${BUCKET}/failed/performance/*`, `${BUCKET}/processed/performance/*`],
       's3:ListBucket': [BUCKET],
       'events:PutEvents': [EVENT_BUS_ARN],
@@ -222,6 +219,20 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
       'dynamodb:PutItem': ['LockTable.Arn'],
       'dynamodb:DeleteItem': ['LockTable.Arn'],
       'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
+    },
+  },
+  forwarderHttp: {
+    handler: 'functions/forward-performance.handler',
+    bundle: 'functions/forward-performance.mjs',
+    memorySize: 512,
+    timeout: 29,
+    extraEnv: ['PP_BASE_URL', 'PP_TOKEN_PARAMETER_PREFIX'],
+    invokedAsync: false,
+    grants: {
+      ...logsGrants('ForwarderHttpLogGroup'),
+      's3:PutObject': [`${BUCKET}/incoming/performance/*`],
+      'events:PutEvents': [EVENT_BUS_ARN],
+      'ssm:GetParameter': [PP_TOKEN_PARAMETERS_ARN],
     },
   },
 };
@@ -406,6 +417,7 @@ function allStatements(): LocatedStatement[] {
     ) {
       documents.push(p.PolicyDocument);
     }
+    if (r.Type === 'AWS::Events::EventBus') documents.push(p.Policy);
     for (const document of documents) {
       for (const statement of statementsOf(document)) located.push({ holder, statement });
     }
@@ -593,7 +605,7 @@ describe('serverless package --stage ci', () => {
     expect(variables, `${name}: environment values`).toMatchObject({
       POWERTOOLS_SERVICE_NAME: 'govpub',
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      EVENT_BUS_NAME: 'default',
+      EVENT_BUS_NAME: EVENT_BUS_NAME,
       DGS_API_BASE_URL: 'https://api-production.data.gov.sg',
       DGS_API_KEY_PARAMETER: API_KEY_PARAMETER_NAME,
       LOCK_TABLE_NAME: { Ref: ID.lockTable },
@@ -1118,15 +1130,100 @@ describe('serverless package --stage ci', () => {
     }
   });
 
-  it('routes Performance Records Submitted events to the forwarder', () => {
-    const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) =>
-      JSON.stringify(r.Properties?.EventPattern ?? {}).includes('Performance Records Submitted'),
-    );
-    expect(rules, 'one rule').toHaveLength(1);
-    const targets = asArray(rules[0]?.[1].Properties?.Targets as unknown[]);
-    expect(targets.map((t) => getAttTarget(isRecord(t) ? t.Arn : undefined))).toEqual([
-      functionId('forwarder'),
-    ]);
+  it('takes requests on a bus of its own, from allow-listed sources only, and lets only its functions speak as govpub', () => {
+    expect(props('EventBus', 'AWS::Events::EventBus').Name).toBe(EVENT_BUS_NAME);
+    expect(template.Parameters?.RequestSources).toMatchObject({
+      Type: 'CommaDelimitedList',
+      Default: 'govpub.requests',
+    });
+    // Each request type reaches one function, through one rule on the bus, for the listed sources.
+    for (const [detailType, ruleId, target] of [
+      ['Publish Dataset Requested', 'PublishRequestsRule', 'publishRequests'],
+      ['Performance Records Submitted', 'PerformanceRecordsRule', 'forwarder'],
+    ] as const) {
+      const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) =>
+        JSON.stringify(r.Properties?.EventPattern ?? {}).includes(detailType),
+      );
+      expect(
+        rules.map(([id]) => id),
+        detailType,
+      ).toEqual([ruleId]);
+      const rule = props(ruleId, 'AWS::Events::Rule');
+      expect(rule.EventBusName, ruleId).toEqual({ Ref: 'EventBus' });
+      expect(rule.EventPattern, ruleId).toEqual({
+        source: { Ref: 'RequestSources' },
+        'detail-type': [detailType],
+      });
+      const targets = asArray(rule.Targets as unknown[]);
+      expect(targets.map((t) => getAttTarget(isRecord(t) ? t.Arn : undefined))).toEqual([functionId(target)]);
+      const permission = resourcesOfType('AWS::Lambda::Permission').find(
+        ([, p]) => getAttTarget(p.Properties?.SourceArn) === ruleId,
+      );
+      expect(permission?.[1].Properties, `${ruleId} may invoke ${target}`).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionId(target), 'Arn'] },
+      });
+    }
+    // Every rule of the stack is on govpub's bus (but the sweep's schedule) and names its sources.
+    for (const [id, rule] of resourcesOfType('AWS::Events::Rule')) {
+      if (rule.Properties?.ScheduleExpression) continue;
+      expect(rule.Properties?.EventBusName, id).toEqual({ Ref: 'EventBus' });
+      expect(
+        (rule.Properties?.EventPattern as { source?: unknown } | undefined)?.source,
+        `${id} names its sources`,
+      ).toBeDefined();
+    }
+    const statements = statementsOf(props('EventBus', 'AWS::Events::EventBus').Policy);
+    expect(
+      statements.every((statement) => statement.Effect === 'Deny'),
+      'the policy only narrows',
+    ).toBe(true);
+    const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+    expect(bySid.OnlyAllowListedSources).toMatchObject({
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Condition: {
+        StringNotEquals: {
+          'events:source': {
+            'Fn::Split': [
+              ',',
+              { 'Fn::Join': [',', ['govpub', { 'Fn::Join': [',', { Ref: 'RequestSources' }] }]] },
+            ],
+          },
+        },
+      },
+    });
+    const speakers = bySid.OnlyGovpubSpeaksAsGovpub as {
+      Condition: { StringEquals: Record<string, string>; ArnNotEquals: Record<string, unknown[]> };
+    };
+    expect(speakers.Condition.StringEquals).toEqual({ 'events:source': 'govpub' });
+    // Exactly the roles that may put events (their grants name the bus).
+    const putters = [
+      ...new Set(
+        FUNCTION_NAMES.filter((name) =>
+          (FUNCTIONS[name] as ExpectedFunction).grants['events:PutEvents']?.includes(EVENT_BUS_ARN),
+        ).map(roleOf),
+      ),
+    ].sort();
+    expect(
+      (speakers.Condition.ArnNotEquals['aws:PrincipalArn'] ?? []).map((arn) => getAttTarget(arn)).sort(),
+    ).toEqual(putters);
+  });
+
+  it('lets no HTTP route outlive its integration: every function behind a route ends before API Gateway gives up', () => {
+    const routes = resourcesOfType('AWS::ApiGatewayV2::Route');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const [id, route] of routes) {
+      const target = JSON.stringify(route.Properties?.Target);
+      const integrationId = /"Ref":"(\w+)"/.exec(target)?.[1] ?? '';
+      const integration = props(integrationId, 'AWS::ApiGatewayV2::Integration');
+      const functionLogicalId = getAttTarget(integration.IntegrationUri) ?? '';
+      const timeoutMs = (integration.TimeoutInMillis as number | undefined) ?? 30_000;
+      expect(timeoutMs, `${id}: HTTP APIs wait 30 s at most`).toBeLessThanOrEqual(30_000);
+      const fn = props(functionLogicalId, 'AWS::Lambda::Function');
+      expect((fn.Timeout as number) * 1000, `${id} -> ${functionLogicalId}`).toBeLessThan(timeoutMs);
+    }
   });
 
   it('outputs the bucket name, state machine ARN and failure queue URL', () => {
