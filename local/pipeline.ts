@@ -35,6 +35,7 @@ import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.
 import { localDatasetDirectory } from '../lib/datasets-local.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { INCOMING_PREFIX } from '../lib/drop-key.js';
+import { DynamoDropperRecords } from '../lib/dropped-by.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { isLoopbackUrl } from '../lib/loopback.js';
@@ -284,6 +285,7 @@ async function assemblePipeline(
   const datasets = options.datasets ?? (samples ? localDatasetDirectory : bundledDatasetDirectory);
   const bucket = new DropBucket(s3);
   const lock = new DynamoDatasetLock(dynamoClient, LOCAL_TABLE, () => now().getTime());
+  const droppers = new DynamoDropperRecords(dynamoClient, LOCAL_TABLE, () => now().getTime());
   const fast = options.fastWaitMs;
   // With shortened waits, every wait in the functions (retry backoff, the idle confirmation) is shortened too.
   const sleep: Sleep = fast === undefined ? realSleep : () => realSleep(fast);
@@ -392,6 +394,7 @@ async function assemblePipeline(
     bucket,
     dgs,
     lock,
+    droppers,
     events,
     executions: new StepFunctionsExecutions(
       intercepted(createSfnClient(localSfnClientConfig(stepFunctions.endpoint)), 'sfn', hooks),
@@ -412,6 +415,7 @@ async function assemblePipeline(
     now,
     bucket,
     lock,
+    droppers,
     events,
     client: createPpClient(settings, ppTokenProvider(settings, localTokens)),
   };
