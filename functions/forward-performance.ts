@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
 import { loadSettings, requireSettings, type Settings } from '../lib/config.js';
 import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
-import { DropBucket } from '../lib/drop-bucket.js';
+import { DropBucket, REQUESTED_BY_METADATA } from '../lib/drop-bucket.js';
 import { PERFORMANCE_PREFIX } from '../lib/drop-key.js';
+import { type DropperRecords, DynamoDropperRecords } from '../lib/dropped-by.js';
 import { PpTokenMissingError } from '../lib/errors.js';
 import {
   callerArnOf,
@@ -42,6 +43,8 @@ export interface ForwarderDeps {
   bucket: DropBucket;
   /** File leases (lib/performance-platform/forward-file.ts), in the dataset lock table. */
   lock: DatasetLock;
+  /** Who dropped which file (lib/dropped-by.ts), recorded by the upload function. */
+  droppers: DropperRecords;
   events: OutcomeEvents;
   log: Log;
   now: () => Date;
@@ -170,7 +173,14 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
       if (refused) return resultResponse(refused);
       return jsonResponse(
         202,
-        await queueAsFile(deps, dataGroup, dataType, records, event.requestContext.requestId),
+        await queueAsFile(
+          deps,
+          dataGroup,
+          dataType,
+          records,
+          event.requestContext.requestId,
+          callerArnOf(event),
+        ),
       );
     }
     const result = await forwardRecords(clock, {
@@ -200,11 +210,18 @@ async function queueAsFile(
   dataType: string,
   records: unknown[],
   requestId: string | undefined,
+  requestedBy: string | null,
 ): Promise<Record<string, unknown>> {
   const stamp = deps.now().toISOString().replace(/[-:.]/g, '');
   const name = `http-${stamp}-${(requestId ?? randomUUID()).replace(/[^A-Za-z0-9-]/g, '')}.json`;
   const key = `${PERFORMANCE_PREFIX}${dataGroup}/${dataType}/${name}`;
-  await deps.bucket.putJson(deps.dropBucket, key, records);
+  // The caller rides on the object to the file's report, as an upload link's caller does.
+  await deps.bucket.putJson(
+    deps.dropBucket,
+    key,
+    records,
+    requestedBy ? { [REQUESTED_BY_METADATA]: requestedBy } : undefined,
+  );
   deps.log.info('PP_HTTP_QUEUED', { dataGroup, dataType, key, records: records.length });
   return {
     outcome: 'queued',
@@ -275,10 +292,12 @@ function fileDeps(deps: ForwarderDeps) {
 const runtimeDeps = once((): ForwarderDeps => {
   const settings = loadSettings();
   const { LOCK_TABLE_NAME, DROP_BUCKET } = requireSettings(settings, ['LOCK_TABLE_NAME', 'DROP_BUCKET']);
+  const dynamoDb = createDynamoDbClient();
   return {
     settings,
     dropBucket: DROP_BUCKET,
-    lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
+    lock: new DynamoDatasetLock(dynamoDb, LOCK_TABLE_NAME),
+    droppers: new DynamoDropperRecords(dynamoDb, LOCK_TABLE_NAME),
     log: logger,
     now: () => new Date(),
     client: createPpClient(settings, ppTokenProvider(settings)),

@@ -12,7 +12,8 @@ import { loadSettings, requireSettings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory } from '../lib/datasets.js';
 import { DropBucket } from '../lib/drop-bucket.js';
-import { isPerformanceKey } from '../lib/drop-key.js';
+import { isDroppedFile, isPerformanceKey } from '../lib/drop-key.js';
+import { DynamoDropperRecords, recordDropper } from '../lib/dropped-by.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
 import { logger } from '../lib/observability.js';
@@ -50,6 +51,10 @@ export function makeUploadHandler(deps: () => UploadFunctionDeps) {
       : undefined;
     const pumpDeps = (): PumpDeps => ({ ...deps(), ...(timeBudget ? { timeBudget } : {}) });
     for (const signal of uploadSignalsOf(event)) {
+      // Before anything else: the run that publishes the file may be another, much later.
+      if ('notice' in signal && signal.notice && isDroppedFile(signal.key)) {
+        await recordDropper(deps(), signal.notice);
+      }
       if ('key' in signal && isPerformanceKey(signal.key)) {
         await deps().forwarder.kick({
           source: 'govpub.kick',
@@ -83,6 +88,7 @@ const runtimeDeps = once((): UploadFunctionDeps => {
   ]);
   // Lambda names the running function; a hand-over invokes this same function again.
   const ownName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? settings.UPLOAD_FUNCTION_NAME;
+  const dynamoDb = createDynamoDbClient();
   return {
     settings,
     log: logger,
@@ -90,7 +96,8 @@ const runtimeDeps = once((): UploadFunctionDeps => {
     datasets: bundledDatasetDirectory,
     bucket: new DropBucket(createS3Client()),
     dgs: createDataGovSgClient(settings),
-    lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
+    lock: new DynamoDatasetLock(dynamoDb, LOCK_TABLE_NAME),
+    droppers: new DynamoDropperRecords(dynamoDb, LOCK_TABLE_NAME),
     events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
     executions: new StepFunctionsExecutions(createSfnClient(), STATE_MACHINE_ARN),
     forwarder: new LambdaKicker(createLambdaClient(), FORWARDER_FUNCTION_NAME),

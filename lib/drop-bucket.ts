@@ -177,13 +177,19 @@ export class DropBucket {
     return hash.digest('hex');
   }
 
-  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+  async putJson(
+    bucket: string,
+    key: string,
+    value: unknown,
+    metadata?: Record<string, string>,
+  ): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
         Body: `${JSON.stringify(value, null, 2)}\n`,
         ContentType: 'application/json',
+        ...(metadata ? { Metadata: metadata } : {}),
       }),
     );
   }

@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { DROP_FOLDERS } from './drop-key.js';
+import type { DropNotice } from './dropped-by.js';
 
 const s3RecordSchema = z.object({
   eventName: z.string().optional(),
+  eventTime: z.string().optional(),
+  userIdentity: z.object({ principalId: z.string() }).optional(),
   s3: z.object({
     bucket: z.object({ name: z.string().min(1) }),
-    object: z.object({ key: z.string().min(1) }),
+    object: z.object({
+      key: z.string().min(1),
+      eTag: z.string().optional(),
+      sequencer: z.string().optional(),
+    }),
   }),
 });
 
@@ -25,8 +32,13 @@ export const kickSchema = z.union([
   z.object({ ...kickBase, datasetId: z.string().min(1) }),
 ]);
 
-/** What the upload function is told to look at: one key, or one dataset's waiting files. */
-export type UploadSignal = { bucket: string; key: string } | { bucket: string; datasetId: string };
+/**
+ * What the upload function is told to look at: one key, or one dataset's waiting files. An S3
+ * event's key comes with who put it (`notice`), when the event names a principal.
+ */
+export type UploadSignal =
+  | { bucket: string; key: string; notice?: DropNotice }
+  | { bucket: string; datasetId: string };
 
 /**
  * Turns any event the upload function receives into signals. S3 keys arrive URL-encoded with
@@ -36,10 +48,19 @@ export function uploadSignalsOf(event: unknown): UploadSignal[] {
   if (s3TestEventSchema.safeParse(event).success) return [];
   const s3 = s3EventSchema.safeParse(event);
   if (s3.success) {
-    return s3.data.Records.map((record) => ({
-      bucket: record.s3.bucket.name,
-      key: decodeS3Key(record.s3.object.key),
-    }));
+    return s3.data.Records.map((record) => {
+      const bucket = record.s3.bucket.name;
+      const key = decodeS3Key(record.s3.object.key);
+      const { eTag, sequencer } = record.s3.object;
+      const principalId = record.userIdentity?.principalId;
+      return principalId && eTag && sequencer && record.eventTime
+        ? {
+            bucket,
+            key,
+            notice: { bucket, key, etag: eTag, sequencer, principalId, eventTime: record.eventTime },
+          }
+        : { bucket, key };
+    });
   }
   const kick = kickSchema.safeParse(event);
   if (kick.success) {

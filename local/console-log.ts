@@ -98,6 +98,10 @@ function describe(message: string, f: Fields): string | null | undefined {
       return `failed    emptying ${dataSet}: ${f?.kind}${f?.status ? ` ${f?.status}` : ''} after ${f?.attempts} attempt(s)`;
     case 'FILE_LEASE_NOT_RELEASED':
       return `warning   the lease on ${f?.lease} could not be released (${f?.error}); it ends on its own`;
+    case 'DROPPED_BY_NOT_RECORDED':
+      return `warning   who dropped ${key} could not be recorded (${f?.error}); it is published all the same, its report says droppedBy null`;
+    case 'DROPPED_BY_NOT_READ':
+      return `warning   who dropped ${key} could not be read (${f?.error}); its report says droppedBy null`;
     case 'HTTP_UNEXPECTED_ERROR':
       return `error     an HTTP request failed unexpectedly (${f?.error}: ${f?.message}); it was answered 500${typeof f?.stack === 'string' ? `\n${f.stack.replace(/^/gm, '            ')}` : ''}`;
     default:

@@ -30,6 +30,7 @@ import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
 import { localDatasetDirectory } from '../lib/datasets-local.js';
 import { DropBucket } from '../lib/drop-bucket.js';
+import { DynamoDropperRecords } from '../lib/dropped-by.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { isLoopbackUrl } from '../lib/loopback.js';
@@ -323,6 +324,7 @@ async function assemblePipeline(
   const datasets = options.datasets ?? (samples ? localDatasetDirectory : bundledDatasetDirectory);
   const bucket = new DropBucket(s3);
   const lock = new DynamoDatasetLock(dynamoClient, LOCAL_TABLE, () => now().getTime());
+  const droppers = new DynamoDropperRecords(dynamoClient, LOCAL_TABLE, () => now().getTime());
   const fast = options.fastWaitMs;
   // With shortened waits, every wait in the functions (retry backoff, the idle confirmation) is shortened too.
   const sleep: Sleep = fast === undefined ? realSleep : () => realSleep(fast);
@@ -392,6 +394,7 @@ async function assemblePipeline(
       bucket,
       dgs: dgsOf(name),
       lock,
+      droppers,
       events: eventsOf(name),
       executions: new StepFunctionsExecutions(
         intercepted(createSfnClient(localSfnClientConfig(stepFunctionsEndpoint)), 'sfn', hooks),
@@ -414,6 +417,7 @@ async function assemblePipeline(
       now,
       bucket,
       lock,
+      droppers,
       events: eventsOf(name),
       client: createPpClient(settingsOf(name), ppTokenProvider(settingsOf(name), localTokens)),
     }),

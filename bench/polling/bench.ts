@@ -155,6 +155,7 @@ function simulation(settings: PollSettings, ingestionSeconds: number) {
       md5Base64: Buffer.alloc(16).toString('base64'),
       droppedAt: iso,
       requestedBy: null,
+      droppedBy: null,
       uploads: [{ startedAt: iso, finishedAt: iso, baseline: BASELINE, links: 1, unconfirmed: false }],
     },
     poll: initialPoll(settings, new Date(UPLOADED_AT)),

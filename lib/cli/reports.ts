@@ -177,6 +177,9 @@ export function describeReport(filed: AnyReport): string[] {
   lines.push(field('dropped as', filed.sourceKey), field('filed at', filed.fileKey));
   if (filed.size !== null) lines.push(field('size', `${filed.size} bytes`));
   lines.push(field('dropped at', filed.times.droppedAt), field('finished at', filed.times.finishedAt));
+  // Reports before reportVersion 5 (2 for forwarded files) have neither field.
+  if (filed.droppedBy) lines.push(field('dropped by', filed.droppedBy));
+  if (filed.requestedBy) lines.push(field('asked by', filed.requestedBy));
   if (filed.error) lines.push(field('error', filed.error.message));
   if ('datasetId' in filed) lines.push(...publicationLines(filed, field));
   else lines.push(...forwardLines(filed, field));

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { DatasetLock } from '../dataset-lock.js';
-import type { DropBucket } from '../drop-bucket.js';
+import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import { PERFORMANCE_PREFIX } from '../drop-key.js';
+import { type DropperRecords, dropperOf, unknownDropperNote } from '../dropped-by.js';
 import { DropRejectedError, GovpubError, PpTokenMissingError } from '../errors.js';
 import { fileLeaseId, underFileLease } from '../file-lease.js';
 import { fileReport } from '../filing.js';
@@ -59,9 +60,12 @@ export class PpForwardDeferredError extends GovpubError {
   }
 }
 
-/** The report beside a forwarded file, and the detail of its event. */
+/**
+ * The report beside a forwarded file, and the detail of its event.
+ * 2: `requestedBy` and `droppedBy`, with a note saying where to look when droppedBy is null.
+ */
 export interface ForwardFileReport {
-  reportVersion: 1;
+  reportVersion: 2;
   outcome: 'forwarded' | 'failed';
   dataGroup: string | null;
   dataType: string | null;
@@ -70,6 +74,10 @@ export interface ForwardFileReport {
   fileKey: string;
   reportKey: string;
   size: number;
+  /** The HTTP caller's IAM ARN for records the forwarder's route queued as this file; else null. */
+  requestedBy: string | null;
+  /** Who put the file: its S3 event's principal id; null when no event of it was recorded. */
+  droppedBy: string | null;
   times: { droppedAt: string; startedAt: string; finishedAt: string };
   result: ForwardResult | null;
   error: { code: string; message: string } | null;
@@ -80,6 +88,8 @@ export interface ForwardFileDeps {
   bucket: DropBucket;
   /** Leases on files, in the dataset lock table: one run per file at a time. */
   lock: DatasetLock;
+  /** Who dropped which file, as the upload function recorded it from the S3 events. */
+  droppers: DropperRecords;
   events: OutcomeEvents;
   log: Log;
   now: () => Date;
@@ -220,12 +230,14 @@ function unavailable(result: ForwardResult): { code: string; message: string } {
 
 async function file(
   deps: ForwardFileDeps,
-  object: { bucket: string; key: string; size: number; etag: string; lastModified: Date },
+  object: DroppedObject,
   startedAt: string,
   drop: PerformanceDropKey | null,
   result: ForwardResult | null,
   error: { code: string; message: string } | null,
 ): Promise<ForwardFileReport> {
+  const droppedBy = await dropperOf(deps, object);
+  const droppedAt = object.lastModified.toISOString();
   const { report } = await fileReport(deps, {
     bucket: object.bucket,
     sourceKey: object.key,
@@ -233,7 +245,7 @@ async function file(
     detailType: error ? 'Performance Records Forward Failed' : 'Performance Records Forwarded',
     version: { etag: object.etag, droppedAt: object.lastModified },
     report: ({ fileKey, reportKey, notes }): ForwardFileReport => ({
-      reportVersion: 1,
+      reportVersion: 2,
       outcome: error ? 'failed' : 'forwarded',
       dataGroup: drop?.dataGroup ?? null,
       dataType: drop?.dataType ?? null,
@@ -242,14 +254,12 @@ async function file(
       fileKey,
       reportKey,
       size: object.size,
-      times: {
-        droppedAt: object.lastModified.toISOString(),
-        startedAt,
-        finishedAt: deps.now().toISOString(),
-      },
+      requestedBy: object.requestedBy ?? null,
+      droppedBy,
+      times: { droppedAt, startedAt, finishedAt: deps.now().toISOString() },
       result,
       error,
-      notes,
+      notes: droppedBy === null ? [...notes, unknownDropperNote(object.key, droppedAt)] : notes,
     }),
   });
   if (error) deps.log.warn('PP_FILE_FAILED', { key: object.key, errorCode: error.code });

@@ -1,6 +1,7 @@
 import type { CsvCheckReport } from '../csv-check/types.js';
 import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
+import { unknownDropperNote } from '../dropped-by.js';
 import { filedOutcomeOf, fileReport, finishFiling } from '../filing.js';
 import type { Log } from '../observability.js';
 import type { OutcomeDetailType, OutcomeEvents } from '../outcome-events.js';
@@ -11,8 +12,10 @@ import type { PollState, Publication, StatusSeen } from './publication.js';
 /**
  * 2: outcome keys carry the version stamp, and `unconfirmed` is an outcome.
  * 3: `statuses[].updatedAt` is ISO 8601, as every other time in the report (it was epoch ms).
+ * 4: `requestedBy`.
+ * 5: `droppedBy`, and a note saying where to look when it is null.
  */
-export const REPORT_VERSION = 4;
+export const REPORT_VERSION = 5;
 
 /** A status as the report shows it: its data.gov.sg time in ISO 8601, like the report's other times. */
 export type ReportedStatus = Omit<StatusSeen, 'updatedAt'> & { updatedAt: string | null };
@@ -34,6 +37,11 @@ export interface PublishReport {
   publicationId: string | null;
   /** Who asked for it through the HTTP API (the caller's IAM ARN) or an event; null for a plain drop. */
   requestedBy: string | null;
+  /**
+   * Who put the file into the bucket: the principal id of its S3 event (`AWS:AROA…:<session>`,
+   * `AWS:AIDA…`); null when no event of the version was recorded (a note says where to look).
+   */
+  droppedBy: string | null;
   times: {
     droppedAt: string;
     uploadStartedAt: string | null;
@@ -63,6 +71,8 @@ export interface OutcomeFacts {
   size?: number;
   /** Who asked for the file, when the outcome is filed before a publication exists. */
   requestedBy?: string;
+  /** Who put the file, when the outcome is filed before a publication exists. */
+  droppedBy?: string | null;
   publication?: Publication;
   poll?: PollState;
   verdict: Verdict;
@@ -105,7 +115,14 @@ export async function fileOutcome(deps: FileOutcomeDeps, facts: OutcomeFacts): P
     version: facts.version,
     outcome: filed.folder,
     detailType: filed.detailType,
-    report: ({ fileKey, notes }) => ({ ...buildReport(facts, fileKey, deps.now()), notes }),
+    report: ({ fileKey, notes }) => {
+      const report = buildReport(facts, fileKey, deps.now());
+      const unknown = report.droppedBy === null;
+      return {
+        ...report,
+        notes: unknown ? [...notes, unknownDropperNote(report.sourceKey, report.times.droppedAt)] : notes,
+      };
+    },
   });
   const datasetId = facts.publication?.datasetId ?? facts.datasetId;
   if (facts.lockToken && datasetId) await deps.lock.release(datasetId, facts.lockToken);
@@ -166,6 +183,7 @@ export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Da
     md5: publication?.md5Hex ?? null,
     publicationId: publication?.publicationId ?? null,
     requestedBy: publication?.requestedBy ?? facts.requestedBy ?? null,
+    droppedBy: publication?.droppedBy ?? facts.droppedBy ?? null,
     times: {
       droppedAt: new Date(facts.version.droppedAt).toISOString(),
       uploadStartedAt: firstUpload?.startedAt ?? null,

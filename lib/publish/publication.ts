@@ -60,6 +60,12 @@ export const publicationSchema = z.object({
   droppedAt: z.string(),
   /** Who asked for it through the HTTP API or an event (the object's metadata); null for a plain drop. */
   requestedBy: z.string().nullable().default(null),
+  /**
+   * Who put the object, as its S3 event named them (lib/dropped-by.ts), read when the file was
+   * chosen; null when no event of this version was recorded. Publications begun before it
+   * existed read as null.
+   */
+  droppedBy: z.string().nullable().default(null),
   uploads: z.array(uploadAttemptSchema),
 });
 

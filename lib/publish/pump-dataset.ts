@@ -4,6 +4,7 @@ import type { DatasetLock, DatasetLockRecord } from '../dataset-lock.js';
 import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import { type DropKey, isDropCandidate, parseDropKey } from '../drop-key.js';
+import { type DropperRecords, dropperOf } from '../dropped-by.js';
 import {
   ConfigError,
   CsvRejectedError,
@@ -49,6 +50,8 @@ export interface PumpDeps {
   bucket: DropBucket;
   dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus' | 'metadata' | 'redact'>;
   lock: DatasetLock;
+  /** Who dropped which file, as the upload function recorded it from the S3 events. */
+  droppers: DropperRecords;
   executions: PublicationExecutions;
   events: OutcomeEvents;
   datasets: DatasetDirectory;
@@ -87,6 +90,7 @@ export async function handleDroppedKey(deps: PumpDeps, bucket: string, key: stri
         sourceKey: key,
         version: { etag: object.etag, droppedAt: object.lastModified },
         size: object.size,
+        droppedBy: await dropperOf(deps, object),
         verdict: failed(failureFromError(error)),
       });
     }
@@ -188,12 +192,15 @@ async function publishOne(
       sourceKey: listed.key,
       version: { etag: listed.etag, droppedAt: listed.lastModified },
       size: listed.size,
+      droppedBy: await dropperOf(deps, listed),
       verdict: failed(failureFromError(error)),
     });
     return 'next';
   }
-  const object = await deps.bucket.head(listed.bucket, listed.key);
-  if (!object) return 'next';
+  const headed = await deps.bucket.head(listed.bucket, listed.key);
+  if (!headed) return 'next';
+  // Read once, when the file is chosen: from here on its publication carries it to the report.
+  const object = { ...headed, droppedBy: await dropperOf(deps, headed) };
   const timing = timeToSend(deps.timeBudget, object.size, deps.bucket.md5NeedsRead(object), settings);
   if (timing.verdict === 'hand-over' && deps.handOver) {
     log.info('TOO_LITTLE_TIME_LEFT', { key: object.key, size: object.size, ...timing });
@@ -279,7 +286,7 @@ async function publishOne(
 }
 
 /** What is known of a chosen file before it is sent, for its outcome. */
-function factsOf(object: DroppedObject, drop: DropKey) {
+function factsOf(object: DroppedObject & { droppedBy: string | null }, drop: DropKey) {
   return {
     bucket: object.bucket,
     sourceKey: object.key,
@@ -289,6 +296,7 @@ function factsOf(object: DroppedObject, drop: DropKey) {
     mode: drop.mode,
     size: object.size,
     ...(object.requestedBy ? { requestedBy: object.requestedBy } : {}),
+    droppedBy: object.droppedBy,
   };
 }
 
@@ -313,7 +321,7 @@ function errorName(error: unknown): string {
 /** A file's publication before its first upload; the lock token doubles as its id. */
 export function newPublication(
   token: string,
-  object: DroppedObject,
+  object: DroppedObject & { droppedBy?: string | null },
   drop: Pick<DropKey, 'datasetRef' | 'datasetId' | 'mode' | 'newColumns'>,
   md5: { hex: string; base64: string },
 ): Publication {
@@ -332,6 +340,7 @@ export function newPublication(
     md5Base64: md5.base64,
     droppedAt: object.lastModified.toISOString(),
     requestedBy: object.requestedBy ?? null,
+    droppedBy: object.droppedBy ?? null,
     uploads: [],
   };
 }
@@ -440,6 +449,8 @@ async function takeOver(
       version: { etag, droppedAt: object.lastModified },
       size: object.size,
       ...(drop ? { datasetId: drop.datasetId, datasetRef: drop.datasetRef, mode: drop.mode } : {}),
+      ...(object.requestedBy ? { requestedBy: object.requestedBy } : {}),
+      droppedBy: drop?.droppedBy ?? (await dropperOf(deps, object)),
       verdict: failed({
         code: 'TASK_TIMEOUT',
         message: `The upload function stopped ${takeovers} times while publishing this file (it ran out of its 15-minute limit or of memory), and data.gov.sg never showed the file arriving: nothing was published. The file (${object.size} bytes) is probably too large, or the connection too slow, to send within the limit. Split it into smaller files (the first with replace, the rest with append) and drop those.`,

@@ -17,6 +17,13 @@ import {
 } from './common.js';
 import { conditionalRequests, makeObjectWritesAtomic } from './s3-atomic.js';
 
+/**
+ * The principal every local event names. s3rver knows one identity (the access key S3RVER), and
+ * makes up a random principal for each event; AWS names the same principal for every put of one
+ * identity (`AWS:AIDA…` for a user, `AWS:AROA…:<session>` for a role), never an access key.
+ */
+export const LOCAL_PRINCIPAL_ID = 'AWS:LOCAL-DEVELOPER';
+
 /** The record shape a Lambda function receives in an S3 notification. */
 export type S3EventRecordLike = S3EventRecord;
 
@@ -141,7 +148,7 @@ function toS3EventRecord(raw: S3rverEventRecord, eTag: string, sequencer: string
     awsRegion: LOCAL_REGION,
     eventTime: raw.eventTime,
     eventName: raw.eventName,
-    userIdentity: { principalId: raw.userIdentity.principalId },
+    userIdentity: { principalId: LOCAL_PRINCIPAL_ID },
     requestParameters: { sourceIPAddress: raw.requestParameters.sourceIPAddress },
     responseElements: {
       'x-amz-request-id': raw.responseElements['x-amz-request-id'] ?? '',

@@ -466,6 +466,7 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(shown.stdout).toMatch(
       /^ {2}error {4}row 3, column "population": must be a number \(NUMERIC\), not "lots"/m,
     );
+    expect(shown.stdout).toMatch(/^dropped by {3}AWS:LOCAL-DEVELOPER$/m);
     expect(shown.stdout).toContain(`report       ${reportKey}`);
     const json = JSON.parse(asJson.stdout);
     expect(json).toMatchObject({ ok: true, command: 'reports', bucket: pipeline.bucket });

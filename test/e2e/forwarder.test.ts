@@ -2,7 +2,9 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeForwarderHandler } from '../../functions/forward-performance.js';
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import type { ForwardFileReport } from '../../lib/performance-platform/forward-file.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
+import { LOCAL_PRINCIPAL_ID } from '../../local/aws/s3.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { filedAt, REQUEST_SOURCE, startFastPipeline } from './support.js';
 
@@ -168,6 +170,40 @@ describe('the forwarder over HTTP', () => {
     ]);
   });
 
+  it('names the caller and the putter in the report of records an HTTP request queued as a file', async () => {
+    // Prepare
+    pipeline = await startFastPipeline({ env: { PP_HTTP_SYNC_MAX_RECORDS: '2' } });
+    const handler = makeForwarderHandler(() => (pipeline as LocalPipeline).forwarderDeps);
+    const callerArn = 'arn:aws:iam::123456789012:role/agency-etl';
+    // Act
+    const answer = (await handler({
+      version: '2.0',
+      routeKey: `POST /performance/{dataGroup}/{dataType}`,
+      rawPath: PATH,
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json' },
+      pathParameters: { dataGroup: GROUP, dataType: TYPE },
+      requestContext: {
+        http: { method: 'POST' },
+        requestId: 'r-3',
+        authorizer: { iam: { userArn: callerArn } },
+      },
+      body: JSON.stringify(records(5)),
+      isBase64Encoded: false,
+    })) as { statusCode: number; body: string };
+    await pipeline.whenIdle();
+    // Assess
+    expect(answer.statusCode).toBe(202);
+    const { key } = JSON.parse(answer.body) as { key: string };
+    const report = (await pipeline.outcomes(key)).at(-1) as unknown as ForwardFileReport;
+    // In AWS the putter is the forwarder's role session; locally, the one identity.
+    expect(report).toMatchObject({
+      outcome: 'forwarded',
+      requestedBy: callerArn,
+      droppedBy: LOCAL_PRINCIPAL_ID,
+    });
+  });
+
   it('answers clearly for a wrong content type, bad JSON, a bad path and an unknown data set', async () => {
     pipeline = await startFastPipeline();
     expect((await call(pipeline, 'POST', PATH, records(1), 'text/plain')).status).toBe(415);
@@ -248,14 +284,19 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
         .join('\n')}\n`,
     );
     await pipeline.whenIdle();
-    const report = (await pipeline.outcomes(key)).at(-1) as unknown as {
-      fileKey: string;
-      outcome: string;
-      result: { records: number; chunks: unknown[] };
-    };
-    expect(report).toMatchObject({ outcome: 'forwarded', result: { records: 1_000 } });
+    const report = (await pipeline.outcomes(key)).at(-1) as unknown as ForwardFileReport;
+    expect(report).toMatchObject({
+      reportVersion: 2,
+      outcome: 'forwarded',
+      result: { records: 1_000 },
+      droppedBy: LOCAL_PRINCIPAL_ID,
+      requestedBy: null,
+      notes: [],
+    });
+    const event = pipeline.eventBridge.events().find((e) => e.detailType === 'Performance Records Forwarded');
+    expect(event?.detail).toEqual(report);
     expect(report.fileKey).toMatch(filedAt(key, 'processed'));
-    expect(report.result.chunks).toHaveLength(10);
+    expect(report.result?.chunks).toHaveLength(10);
     expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(1_000);
     expect(await pipeline.keys('incoming/')).toEqual([]);
   });
@@ -291,9 +332,9 @@ describe('the forwarder from EventBridge and the drop bucket', () => {
     await pipeline.drop(key, JSON.stringify(records(4)));
     await pipeline.sweep();
     await pipeline.whenIdle();
-    expect((await pipeline.outcomes(key)).at(-1)).toMatchObject({
-      outcome: 'forwarded',
-    });
+    const report = (await pipeline.outcomes(key)).at(-1) as unknown as ForwardFileReport;
+    expect(report).toMatchObject({ outcome: 'forwarded', droppedBy: null });
+    expect(report.notes).toEqual([expect.stringMatching(/droppedBy is null.*S3 server access logs/)]);
     expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(4);
   });
 

@@ -1,5 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOCAL_PRINCIPAL_ID } from '../../local/aws/s3.js';
 import { SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import {
@@ -54,7 +55,9 @@ describe('publishing a dropped CSV', () => {
     for (const seen of report.statuses) {
       for (const time of [seen.updatedAt, seen.firstSeenAt, seen.lastSeenAt]) expect(time).toMatch(ISO);
     }
-    expect(report.reportVersion).toBe(4);
+    expect(report.reportVersion).toBe(5);
+    // Who put it, as its S3 event named them; nobody asked through the API.
+    expect(report).toMatchObject({ droppedBy: LOCAL_PRINCIPAL_ID, requestedBy: null, notes: [] });
     const [event] = pipeline.eventBridge.events();
     expect(event).toMatchObject({ source: 'govpub', detailType: 'Dataset Publish Succeeded' });
     expect(event?.detail).toEqual(report);

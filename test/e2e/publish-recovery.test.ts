@@ -1,7 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dropperOf } from '../../lib/dropped-by.js';
 import type { Publication } from '../../lib/publish/publication.js';
 import { newPublication, pumpDataset } from '../../lib/publish/pump-dataset.js';
 import { objectSource, sendFile } from '../../lib/publish/send-file.js';
+import { uploadSignalsOf } from '../../lib/schemas.js';
+import { LOCAL_PRINCIPAL_ID } from '../../local/aws/s3.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import {
   crashedInvocations,
@@ -19,6 +23,11 @@ afterEach(async () => {
   pipeline = undefined;
 });
 
+/** Polls `check` every 10 ms, for 5 s at most. */
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await check()); i++) await sleep(10);
+}
+
 /** Plays the part of an upload run that took the dataset and then died, with its lease run out. */
 async function crashedRunHolding(
   p: LocalPipeline,
@@ -31,7 +40,8 @@ async function crashedRunHolding(
   const md5 = await p.deps.bucket.md5(object);
   const publication = newPublication(
     acquired.token,
-    object,
+    // Who dropped it is read when the file is chosen, as the pump does.
+    { ...object, droppedBy: await dropperOf(p.deps, object) },
     { datasetRef: POPULATION.alias, datasetId: POPULATION.id, mode: 'replace', newColumns: false },
     md5,
   );
@@ -50,7 +60,38 @@ describe('nothing is lost', () => {
     expect(kicks).toEqual([
       { source: 'govpub.kick', reason: 'sweep', bucket: pipeline.bucket, datasetId: POPULATION.id },
     ]);
-    expect((await outcomeOf(pipeline, key)).outcome).toBe('published');
+    const report = await outcomeOf(pipeline, key);
+    expect(report.outcome).toBe('published');
+    // No event, so nobody is named; the report says where the putter is recorded.
+    expect(report.droppedBy).toBeNull();
+    expect(report.notes).toEqual([expect.stringMatching(/droppedBy is null.*S3 server access logs/)]);
+    expect(report.notes[0]).toContain(`${key} at ${report.times.droppedAt}`);
+    const [event] = pipeline.eventBridge.events();
+    expect(event?.detail).toMatchObject({ droppedBy: null, notes: report.notes });
+  });
+
+  it('keeps who dropped a file until it is published by another run: one that finds the dataset free later', async () => {
+    // Prepare: data.gov.sg slow enough that the second file's event finds the dataset held.
+    pipeline = await startFastPipeline({ dataGovSg: { stepDelayMs: 80 } });
+    const first = `incoming/${POPULATION.alias}/replace/first.csv`;
+    const second = `incoming/${POPULATION.alias}/replace/second.csv`;
+    await pipeline.drop(first, POPULATION_CSV);
+    await waitUntil(async () => (await pipeline?.lock.get(POPULATION.id))?.phase === 'polling');
+    // Act
+    await pipeline.drop(second, POPULATION_CSV);
+    await pipeline.whenIdle();
+    // Assess: its own event did nothing; the state machine's kick after the first file published it.
+    const secondEvent = pipeline.lambda
+      .invocations()
+      .find((i) => JSON.stringify(i.event).includes('second.csv') && 'Records' in (i.event as object));
+    expect(secondEvent?.result).toEqual([{ result: 'locked' }]);
+    for (const key of [first, second]) {
+      expect(await outcomeOf(pipeline, key)).toMatchObject({
+        outcome: 'published',
+        droppedBy: LOCAL_PRINCIPAL_ID,
+        notes: [],
+      });
+    }
   });
 
   it('leaves young files to their own events', async () => {
@@ -67,6 +108,7 @@ describe('nothing is lost', () => {
     const report = await outcomeOf(pipeline, 'incoming/stray.csv');
     expect(report.fileKey).toMatch(/^failed\/stray\.\d{8}T\d{6}Z-[0-9a-z]{8}\.csv$/);
     expect(report.error?.code).toBe('KEY_LAYOUT');
+    expect(report.droppedBy).toBeNull();
   });
 
   it('keeps a file waiting, not failed, while data.gov.sg shows another upload in progress', async () => {
@@ -118,6 +160,10 @@ describe('a crashed run never blocks a dataset nor sends a file twice', () => {
     pipeline = await startFastPipeline({ deliverEvents: false, env: { SWEEP_MIN_AGE_SECONDS: '0' } });
     const key = `incoming/${POPULATION.alias}/replace/crashed-after-put.csv`;
     await pipeline.drop(key, POPULATION_CSV);
+    // The file's event was seen (and its dropper recorded) before the run that died chose it.
+    const [signal] = uploadSignalsOf(pipeline.s3Event(key));
+    if (!signal || !('notice' in signal) || !signal.notice) throw new Error('the event names nobody');
+    await pipeline.deps.droppers.record(signal.notice);
     const { token, publication } = await crashedRunHolding(pipeline, key);
     const object = await pipeline.deps.bucket.head(pipeline.bucket, key);
     if (!object) throw new Error('dropped object missing');
@@ -144,7 +190,7 @@ describe('a crashed run never blocks a dataset nor sends a file twice', () => {
     await pipeline.sweep();
     await pipeline.whenIdle();
     const report = await outcomeOf(pipeline, key);
-    expect(report).toMatchObject({ outcome: 'published', uploads: 1 });
+    expect(report).toMatchObject({ outcome: 'published', uploads: 1, droppedBy: LOCAL_PRINCIPAL_ID });
     expect(pipeline.dataGovSg?.uploads(POPULATION.id)).toHaveLength(1);
   });
 });

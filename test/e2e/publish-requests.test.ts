@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makePublishRequestsHandler } from '../../functions/publish-requests.js';
 import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
+import { LOCAL_PRINCIPAL_ID } from '../../local/aws/s3.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import {
   EXPENDITURE,
@@ -111,7 +112,7 @@ describe('the dataset HTTP API', () => {
     expect(await pipeline.keys(`incoming/${POPULATION.id}/`)).toEqual([]);
   });
 
-  it("names who asked in the report: the HTTP caller's IAM ARN (signed into the link), an event's sender", async () => {
+  it("names who asked and who put the file in the report: the HTTP caller's IAM ARN (signed into the link), an event's sender, the S3 principal", async () => {
     pipeline = await startFastPipeline();
     const callerArn = 'arn:aws:iam::123456789012:role/agency-uploader';
     const handler = makePublishRequestsHandler(() => (pipeline as LocalPipeline).publishRequestsDeps);
@@ -143,7 +144,9 @@ describe('the dataset HTTP API', () => {
     expect(await outcomeOf(pipeline, `incoming/${POPULATION.alias}/replace/by-role.csv`)).toMatchObject({
       outcome: 'published',
       requestedBy: callerArn,
-      reportVersion: 4,
+      // The link's PUT: in AWS the principal of the function role that signed it, locally the one identity.
+      droppedBy: LOCAL_PRINCIPAL_ID,
+      reportVersion: 5,
     });
 
     await pipeline.s3.send(
@@ -174,11 +177,14 @@ describe('the dataset HTTP API', () => {
     const byEvent = await outcomeOf(pipeline, `incoming/${POPULATION.alias}/append/by-event.csv`);
     expect(byEvent).toMatchObject({ outcome: 'published' });
     expect(byEvent.requestedBy).toMatch(/^events:govpub\.requests /);
+    // The copy into incoming/ was put by the publish-requests function.
+    expect(byEvent.droppedBy).toBe(LOCAL_PRINCIPAL_ID);
     // A plain drop names nobody: S3's access logs say who put it.
     await pipeline.drop(`incoming/${POPULATION.alias}/append/plain.csv`, POPULATION_CSV);
     await pipeline.whenIdle();
     expect(await outcomeOf(pipeline, `incoming/${POPULATION.alias}/append/plain.csv`)).toMatchObject({
       requestedBy: null,
+      droppedBy: LOCAL_PRINCIPAL_ID,
     });
   });
 

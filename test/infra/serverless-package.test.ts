@@ -931,6 +931,8 @@ describe('serverless package --stage ci', () => {
           String(statement.Condition?.Bool?.['aws:SecureTransport']) === 'false',
       ),
     ).toBe(true);
+    // A report whose droppedBy is null names this output as the place to look.
+    expect(template.Outputs?.AccessLogBucketName?.Value).toEqual({ Ref: 'AccessLogBucket' });
   });
 
   it('logs who called which route of the HTTP API, kept 90 days; the outputs name the API, the bucket and the bus', () => {

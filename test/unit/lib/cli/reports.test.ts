@@ -35,7 +35,7 @@ describe('report keys', () => {
 
 describe('a forwarded file in the listing and shown', () => {
   const forwarded: ForwardFileReport = {
-    reportVersion: 1,
+    reportVersion: 2,
     outcome: 'failed',
     dataGroup: 'carers-allowance',
     dataType: 'transaction-count',
@@ -45,6 +45,8 @@ describe('a forwarded file in the listing and shown', () => {
     reportKey:
       'failed/performance/carers-allowance/transaction-count/x.20261206T000000Z-00000000.json.report.json',
     size: 10,
+    requestedBy: null,
+    droppedBy: 'AWS:AIDAEXAMPLE',
     times: {
       droppedAt: '2026-12-06T00:00:00.000Z',
       startedAt: '2026-12-06T00:00:01.000Z',
@@ -74,7 +76,7 @@ describe('a forwarded file in the listing and shown', () => {
     });
   });
 
-  it('shows its data set, records, problems and notes', () => {
+  it('shows its data set, who dropped it, records, problems and notes', () => {
     expect(describeReport(forwarded)).toEqual([
       'outcome      failed (PP_INVALID_RECORDS)',
       'data set     carers-allowance/transaction-count',
@@ -83,6 +85,7 @@ describe('a forwarded file in the listing and shown', () => {
       'size         10 bytes',
       'dropped at   2026-12-06T00:00:00.000Z',
       'finished at  2026-12-06T00:00:02.000Z',
+      'dropped by   AWS:AIDAEXAMPLE',
       'error        A record is invalid.',
       'records      2 (invalid)',
       '  record 1:',

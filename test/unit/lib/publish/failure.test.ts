@@ -42,6 +42,7 @@ function publication(uploads: number, mode: 'replace' | 'append' = 'append'): Pu
     md5Base64: 'b',
     droppedAt: AT,
     requestedBy: null,
+    droppedBy: null,
     uploads: Array.from({ length: uploads }, () => ({
       startedAt: AT,
       finishedAt: AT,

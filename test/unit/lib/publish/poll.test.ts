@@ -49,6 +49,7 @@ function sentState(
       md5Base64: 'b',
       droppedAt: T0.toISOString(),
       requestedBy: null,
+      droppedBy: null,
       uploads: [
         {
           startedAt: T0.toISOString(),
