@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { removeLocalRun, writeLocalRun } from '../lib/cli/local-run.js';
+import { escapeControls } from '../lib/cli/output.js';
 import { consoleLog, progressPrinter } from './console-log.js';
 
 const args = new Set(process.argv.slice(2));
@@ -44,6 +45,12 @@ const pipeline = await startLocalPipeline({
   ...(fast ? { fastWaitMs: Number(process.env.FAST_WAIT_MS ?? 200) } : {}),
   log: consoleLog(),
   onProgress: progressPrinter(),
+  // The template's schedules (the sweep) run as in AWS; the demo waits for its files only.
+  runSchedules: !demo,
+  onPackage: () =>
+    process.stdout.write(
+      'Reading the wiring from serverless.yml (serverless package, about 10 s, once per change of it)...\n',
+    ),
 }).catch((error: unknown) => {
   const port = (error as NodeJS.ErrnoException & { port?: number }).port;
   if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === undefined) throw error;
@@ -71,6 +78,18 @@ function portSetting(name: string, fallback: number): number {
   process.exit(2);
 }
 
+// What the notification rules send to the topic: what its e-mail subscribers would read.
+pipeline.sns.onMessage((notification) => {
+  let text = notification.message;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'string') text = parsed;
+  } catch {
+    // Not a JSON string: shown as sent.
+  }
+  process.stdout.write(`notification (${notification.from}): ${escapeControls(text)}\n`);
+});
+
 const s3 = pipeline.localS3.endpoint;
 const http = pipeline.httpApi.endpoint;
 const pp = pipeline.performancePlatform;
@@ -85,6 +104,8 @@ if (demo) {
   data.gov.sg    ${pipeline.dataGovSg ? `${pipeline.dataGovSg.baseUrl} (local stand-in, API key ${LOCAL_API_KEY})` : `${process.env.DGS_API_BASE_URL} (real)`}
   Perf. Platform ${pp ? `${pp.baseUrl} (local write API, data sets in config/performance-platform-local.json)` : `${process.env.PP_BASE_URL} (configured)`}
   waits          ${fast ? `shortened to ${process.env.FAST_WAIT_MS ?? 200} ms` : 'real (first status check after 30 s)'}
+  wiring         serverless.yml's routes, rules, schedules and time limits (read from its packaged template)
+  notifications  printed here as the topic's e-mail subscribers would read them
 
 Publish a CSV (any S3 client works, or the govpub CLI, which finds this run's bucket on its own):
   npx govpub drop examples/resident-population.csv --dataset resident-population --replace

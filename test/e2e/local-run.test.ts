@@ -83,6 +83,10 @@ describe('the local run (npm start)', () => {
       expect(stdout.match(/^as expected: /gm)).toHaveLength(4);
       expect(stdout).toMatch(/published incoming\/resident-population\/replace\/resident-population\.csv/);
       expect(stdout).toMatch(/failed .*\[UNKNOWN_ALIAS\]/);
+      // The notification rules of serverless.yml run locally: the failed file is told.
+      expect(stdout).toMatch(
+        /^notification \(NotifyPublishProblemsRule\): Dataset Publish Failed: dataset .*, file incoming\/no-such-dataset\/replace\/resident-population\.csv\. UNKNOWN_ALIAS: /m,
+      );
       expect(stdout).toMatch(/"outcome": "published"/);
       // Not the banner of a run that stays up: the demo exits.
       expect(stdout).not.toMatch(/Ctrl-C|curl /);

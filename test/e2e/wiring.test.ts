@@ -1,0 +1,163 @@
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
+import { INTEGRATION_TIMEOUT_ANSWER } from '../../local/aws/http-api.js';
+import { localTemplate } from '../../local/aws/template.js';
+import type { LocalPipeline } from '../../local/pipeline.js';
+import { filedAt, POPULATION, POPULATION_CSV, REQUEST_SOURCE, startFastPipeline } from './support.js';
+
+/*
+ * The local run is wired from the packaged template (local/wiring.ts): what serverless.yml says
+ * about routes, rules, patterns, topics and time limits is what runs here.
+ */
+
+let pipeline: LocalPipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+const TOPIC = 'arn:aws:sns:ap-southeast-1:000000000000:govpub-local-notifications';
+const PP_PATH = '/performance/carers-allowance/transaction-count';
+
+async function putEvent(p: LocalPipeline, entry: PutEventsRequestEntry): Promise<void> {
+  const output = await createEventBridgeClient(localEventBridgeClientConfig(p.eventBridge.endpoint)).send(
+    new PutEventsCommand({ Entries: [entry] }),
+  );
+  expect(output.FailedEntryCount ?? 0).toBe(0);
+}
+
+function publishRequest(
+  p: LocalPipeline,
+  overrides: Partial<PutEventsRequestEntry> = {},
+): PutEventsRequestEntry {
+  return {
+    EventBusName: p.settings.EVENT_BUS_NAME,
+    Source: REQUEST_SOURCE,
+    DetailType: 'Publish Dataset Requested',
+    Detail: JSON.stringify({
+      bucket: p.bucket,
+      key: `incoming/${POPULATION.alias}/replace/by-event.csv`,
+    }),
+    ...overrides,
+  };
+}
+
+const invocationsOf = (p: LocalPipeline, functionName: string) =>
+  p.lambda.invocations().filter((invocation) => invocation.functionName === functionName);
+
+describe('notifications', () => {
+  it('tells the topic of a failed publication: dataset, file, code, message and where the report is', async () => {
+    pipeline = await startFastPipeline();
+    const key = `incoming/${POPULATION.alias}/replace/broken.csv`;
+    await pipeline.drop(key, 'year,sex,population\n2023,female\n');
+    await pipeline.whenIdle();
+    const [failedKey] = await pipeline.keys('failed/');
+    expect(failedKey).toMatch(filedAt(key, 'failed'));
+    const report = await pipeline.report(failedKey ?? '');
+    const messages = pipeline.sns.messages();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ topicArn: TOPIC, from: 'NotifyPublishProblemsRule' });
+    const text = JSON.parse(messages[0]?.message ?? '""') as string;
+    expect(text).toBe(
+      `Dataset Publish Failed: dataset ${POPULATION.id}, file ${key}. ${report?.error?.code}: ${report?.error?.message} Report: ${failedKey}.report.json`,
+    );
+    expect(report?.error?.code).toMatch(/^CSV_/);
+  });
+
+  it('tells of successes only when the stage asks (NotifySuccesses)', async () => {
+    pipeline = await startFastPipeline();
+    await pipeline.drop(`incoming/${POPULATION.alias}/replace/good.csv`, POPULATION_CSV);
+    await pipeline.whenIdle();
+    expect(await pipeline.keys('processed/')).toHaveLength(2);
+    expect(pipeline.sns.messages()).toEqual([]);
+    await pipeline.close();
+
+    pipeline = await startFastPipeline({ parameters: { NotifySuccesses: 'true' } });
+    await pipeline.drop(`incoming/${POPULATION.alias}/replace/good.csv`, POPULATION_CSV);
+    await pipeline.whenIdle();
+    const [message] = pipeline.sns.messages();
+    expect(message?.from).toBe('NotifySuccessesRule');
+    expect(JSON.parse(message?.message ?? '""')).toMatch(
+      new RegExp(
+        `^Dataset Publish Succeeded: incoming/${POPULATION.alias}/replace/good\\.csv\\. Report: processed/`,
+      ),
+    );
+  });
+});
+
+describe("requests on govpub's bus", () => {
+  it('takes a request only from a listed source, on its own bus', async () => {
+    pipeline = await startFastPipeline();
+    await pipeline.drop(`incoming/${POPULATION.alias}/replace/by-event.csv`, POPULATION_CSV);
+    await pipeline.whenIdle();
+    const before = invocationsOf(pipeline, 'publishRequests').length;
+    // Another source, or the account's default bus: no function hears it.
+    await putEvent(pipeline, publishRequest(pipeline, { Source: 'agency.etl' }));
+    await putEvent(pipeline, publishRequest(pipeline, { Source: 'govpub' }));
+    await putEvent(pipeline, publishRequest(pipeline, { EventBusName: 'default' }));
+    await putEvent(pipeline, { ...publishRequest(pipeline), EventBusName: undefined });
+    await pipeline.whenIdle();
+    expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(before);
+    // The listed source on govpub's bus: heard.
+    await putEvent(pipeline, publishRequest(pipeline));
+    await pipeline.whenIdle();
+    expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(before + 1);
+  });
+
+  it('takes the sources the stage lists (RequestSources) instead', async () => {
+    pipeline = await startFastPipeline({ parameters: { RequestSources: 'agency.etl,agency.crm' } });
+    await putEvent(pipeline, publishRequest(pipeline));
+    await putEvent(pipeline, publishRequest(pipeline, { Source: 'agency.crm' }));
+    await pipeline.whenIdle();
+    expect(
+      invocationsOf(pipeline, 'publishRequests').map((i) => (i.event as { source: string }).source),
+    ).toEqual(['agency.crm']);
+  });
+});
+
+describe('the template is the wiring', () => {
+  it('runs what a changed template says: a rule pattern and a route', async () => {
+    const template = structuredClone(await localTemplate());
+    const rule = template.Resources.PublishRequestsRule?.Properties as {
+      EventPattern: Record<string, unknown>;
+    };
+    rule.EventPattern['detail-type'] = ['Publish Please'];
+    const route = Object.entries(template.Resources).find(
+      ([, r]) =>
+        r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties?.RouteKey === 'GET /datasets/{dataset}',
+    );
+    delete template.Resources[route?.[0] ?? ''];
+    pipeline = await startFastPipeline({ template });
+
+    await putEvent(pipeline, publishRequest(pipeline));
+    await pipeline.whenIdle();
+    expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(0);
+    await putEvent(pipeline, publishRequest(pipeline, { DetailType: 'Publish Please' }));
+    await pipeline.whenIdle();
+    expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(1);
+
+    const gone = await fetch(`${pipeline.httpApi.endpoint}/datasets/${POPULATION.alias}`);
+    expect(gone.status).toBe(404);
+  });
+
+  it("answers API Gateway's bare 503 past the integration's time limit, while the function goes on", async () => {
+    pipeline = await startFastPipeline({ httpTimeoutMs: 300 });
+    // The write API answers after 1 s: longer than the route may take.
+    pipeline.performancePlatform?.fault({ method: 'POST', delayMs: 1_000, times: 1 });
+    const response = await fetch(`${pipeline.httpApi.endpoint}${PP_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ _timestamp: '2024-02-01T00:00:00Z', channel: 'digital', count: 1 }]),
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual(JSON.parse(INTEGRATION_TIMEOUT_ANSWER.body ?? '{}'));
+    // As in AWS, the function was not stopped: the records arrive.
+    await pipeline.whenIdle();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(await pipeline.performancePlatform?.records('carers-allowance', 'transaction-count')).toHaveLength(
+      1,
+    );
+  });
+});
