@@ -116,9 +116,13 @@ describe('the wiring read from the packaged template', () => {
     expect(() => wiringOf(broken)).toThrow(WiringError);
     expect(() => wiringOf(broken)).toThrow(/Fn::Base64/);
     const dangling: CfnTemplate = structuredClone(template);
-    (
-      dangling.Resources.UploadLambdaFunction?.Properties as { Environment: { Variables: object } }
-    ).Environment.Variables = { GONE: { Ref: 'NoSuchThing' } };
+    environmentOfUpload(dangling).Variables = { GONE: { Ref: 'NoSuchThing' } };
     expect(() => wiringOf(dangling)).toThrow(/NoSuchThing/);
   });
 });
+
+function environmentOfUpload(changed: CfnTemplate): { Variables: object } {
+  const properties = changed.Resources.UploadLambdaFunction?.Properties;
+  if (!properties) throw new Error('the template has no UploadLambdaFunction');
+  return properties.Environment as { Variables: object };
+}
