@@ -90,6 +90,28 @@ describe.concurrent('govpub, run as a subprocess', { timeout: 90_000 }, () => {
     expect(unreachable.stderr).not.toMatch(/expired|regenerate/);
   });
 
+  it('refuses a base URL with a user name or password in it, before any request, and never prints the password', async () => {
+    const [dgs, pp] = await Promise.all([
+      govpub(['whoami'], { DGS_API_BASE_URL: 'https://agency:hunter2-not-a-key@api-staging.data.gov.sg' }),
+      govpub(
+        ['pp', 'send', 'carers-allowance', 'transaction-count'],
+        {
+          PP_BASE_URL: 'https://agency:hunter2-not-a-key@performance.example',
+          PP_TOKEN: 'x',
+        },
+        '[]',
+      ),
+    ]);
+    for (const [run, setting] of [
+      [dgs, 'DGS_API_BASE_URL'],
+      [pp, 'PP_BASE_URL'],
+    ] as const) {
+      expect(run.code, `${setting}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toContain(`${setting}: must not hold a user name or password`);
+      expect(`${run.stdout}${run.stderr}`).not.toContain('hunter2');
+    }
+  });
+
   it('validate says what it could not check, and checks offline against a columns file', async () => {
     const offline = { DGS_API_BASE_URL: 'http://127.0.0.1:1', DGS_MAX_ATTEMPTS: '1' };
     const metadata = await (
