@@ -38,6 +38,7 @@ import { INCOMING_PREFIX } from '../lib/drop-key.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { isLoopbackUrl } from '../lib/loopback.js';
+import { type Metrics, noMetrics } from '../lib/metrics.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
 import { outcomeSearchFor, reportKeyFor } from '../lib/outcome-keys.js';
@@ -142,6 +143,11 @@ export interface LocalPipelineOptions {
   /** Lambda's retries of failed asynchronous invocations (default: none, so failures show at once). */
   asyncRetries?: { attempts: number; delayMs: number };
   log?: Log;
+  /**
+   * What the functions measure (lib/metrics.ts). Default: nothing, so the console shows the
+   * readable lines only; tests pass recordingMetrics() to check what would reach CloudWatch.
+   */
+  metrics?: Metrics;
   onProgress?: PumpDeps['onProgress'];
 }
 
@@ -277,6 +283,7 @@ async function assemblePipeline(
   await ensureTable(dynamoClient, { tableName: LOCAL_TABLE, partitionKey: 'datasetId' });
 
   const log = options.log ?? logger;
+  const metrics = options.metrics ?? noMetrics;
   const now = options.now ?? (() => new Date());
   // The stand-in's sample aliases only where data.gov.sg is a stand-in on this machine: against a
   // real one, a sample alias could name a real dataset.
@@ -345,11 +352,11 @@ async function assemblePipeline(
             ),
             Reupload: task(
               'Reupload',
-              makeReuploadHandler(() => ({ settings, log, now, bucket, dgs, lock, sleep })),
+              makeReuploadHandler(() => ({ settings, log, metrics, now, bucket, dgs, lock, sleep })),
             ),
             FileOutcome: task(
               'FileOutcome',
-              makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events, dgs })),
+              makeFileOutcomeHandler(() => ({ log, metrics, now, bucket, lock, events, dgs })),
             ),
             StartNextFile: async (input) => {
               const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
@@ -387,6 +394,7 @@ async function assemblePipeline(
   const uploadDeps: UploadFunctionDeps = {
     settings,
     log,
+    metrics,
     now,
     datasets,
     bucket,
@@ -409,6 +417,7 @@ async function assemblePipeline(
     settings,
     dropBucket: LOCAL_BUCKET,
     log,
+    metrics,
     now,
     bucket,
     lock,
@@ -449,6 +458,7 @@ async function assemblePipeline(
   const sweepHandler = makeSweepHandler(() => ({
     settings,
     log,
+    metrics,
     now,
     datasets,
     bucket,

@@ -5,6 +5,7 @@ import { PERFORMANCE_PREFIX } from '../drop-key.js';
 import { DropRejectedError, GovpubError, PpTokenMissingError } from '../errors.js';
 import { fileLeaseId, underFileLease } from '../file-lease.js';
 import { fileReport } from '../filing.js';
+import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
 import type { ForwardResult } from './forward.js';
@@ -82,6 +83,7 @@ export interface ForwardFileDeps {
   lock: DatasetLock;
   events: OutcomeEvents;
   log: Log;
+  metrics: Metrics;
   now: () => Date;
   /** Forwards records read from the file (the forwarder's streaming use case, bound to a client). */
   forward: (request: {
