@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noMetrics } from '../../../../lib/metrics.js';
+import { noMetrics, recordingMetrics } from '../../../../lib/metrics.js';
 import { PerformancePlatformClient, type SendOutcome } from '../../../../lib/performance-platform/client.js';
 import {
   emptyDataSet,
@@ -217,6 +217,23 @@ describe('forwardRecords', () => {
       ['not-sent', 0],
     ]);
     expect(client.posts).toHaveLength(1);
+  });
+
+  it('measures the records stored and the chunks that were not, and nothing for invalid records', async () => {
+    // Prepare
+    const metrics = recordingMetrics();
+    const client = fakeClient(['ok', { kind: 'http', status: 500 }]);
+    // Act
+    await forwardRecords({ client, log: recordingLog(), metrics }, request());
+    await forwardRecords(
+      { client: fakeClient(), log: recordingLog(), metrics },
+      request({ records: [{ count: 'not a record' }] }),
+    );
+    // Assess: 100 stored, the second chunk failed, the third never sent (not a failure).
+    expect(metrics.points).toEqual([
+      { name: 'RecordsForwarded', value: 100 },
+      { name: 'PpChunksFailed', value: 1 },
+    ]);
   });
 
   it('sends nothing for no records', async () => {
