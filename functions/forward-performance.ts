@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
@@ -18,6 +16,8 @@ import {
   jsonHttpHandler,
   jsonResponse,
 } from '../lib/http-responses.js';
+import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
+import type { Metrics } from '../lib/metrics.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
 import type { PerformancePlatformClient } from '../lib/performance-platform/client.js';
@@ -47,6 +47,7 @@ export interface ForwarderDeps {
   droppers: DropperRecords;
   events: OutcomeEvents;
   log: Log;
+  metrics: Metrics;
   now: () => Date;
   settings: Pick<
     Settings,
@@ -138,7 +139,12 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
   // API Gateway gives up at 30 s: every attempt and retry fits in the budget, what does not is
   // reported not stored (send again: ids are stable).
   const deadline = deps.now().getTime() + deps.settings.PP_HTTP_BUDGET_MS;
-  const clock = { client: deps.client, log: deps.log, now: () => deps.now().getTime() };
+  const clock = {
+    client: deps.client,
+    log: deps.log,
+    metrics: deps.metrics,
+    now: () => deps.now().getTime(),
+  };
   try {
     if (event.requestContext.http.method === 'PUT') {
       if (!Array.isArray(body) || body.length > 0) {
@@ -237,7 +243,7 @@ async function onSubmitted(
 ): Promise<ForwardResult> {
   const { dataGroup, dataType, records } = event.detail;
   const result = await forwardRecords(
-    { client: deps.client, log: deps.log },
+    { client: deps.client, log: deps.log, metrics: deps.metrics },
     {
       dataGroup,
       dataType,
@@ -278,7 +284,7 @@ function fileDeps(deps: ForwarderDeps) {
       format: 'json' | 'ndjson';
     }) =>
       forwardStream(
-        { client: deps.client, log: deps.log },
+        { client: deps.client, log: deps.log, metrics: deps.metrics },
         {
           ...request,
           chunkSize: deps.settings.PP_CHUNK_SIZE,
@@ -299,6 +305,7 @@ const runtimeDeps = once((): ForwarderDeps => {
     lock: new DynamoDatasetLock(dynamoDb, LOCK_TABLE_NAME),
     droppers: new DynamoDropperRecords(dynamoDb, LOCK_TABLE_NAME),
     log: logger,
+    metrics,
     now: () => new Date(),
     client: createPpClient(settings, ppTokenProvider(settings)),
     bucket: new DropBucket(createS3Client()),
@@ -306,6 +313,4 @@ const runtimeDeps = once((): ForwarderDeps => {
   };
 });
 
-export const handler = middy(makeForwarderHandler(runtimeDeps)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = await lambdaHandler(makeForwarderHandler(runtimeDeps));

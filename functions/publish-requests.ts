@@ -1,5 +1,3 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import {
@@ -23,6 +21,7 @@ import {
   jsonResponse,
 } from '../lib/http-responses.js';
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
+import { lambdaHandler } from '../lib/lambda-handler.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
 import { describeDataset } from '../lib/publish/dataset-view.js';
@@ -206,6 +205,4 @@ const runtimeDeps = once((): PublishRequestsDeps => {
   };
 });
 
-export const handler = middy(makePublishRequestsHandler(runtimeDeps)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = await lambdaHandler(makePublishRequestsHandler(runtimeDeps));

@@ -1,8 +1,7 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { createDynamoDbClient } from '../lib/aws-clients.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
+import { lambdaHandler } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
 import { checkIngestion, type PollDeps } from '../lib/publish/poll.js';
 import { type PollState, publicationStateSchema } from '../lib/publish/publication.js';
@@ -29,6 +28,4 @@ const runtimeDeps = once((): PollDeps => {
   };
 });
 
-export const handler = middy(makeCheckStatusHandler(runtimeDeps)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = await lambdaHandler(makeCheckStatusHandler(runtimeDeps));

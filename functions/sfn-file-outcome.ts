@@ -1,9 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
+import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
 import type { PublishReport } from '../lib/publish/file-outcome.js';
@@ -41,6 +40,7 @@ const runtimeDeps = once((): FileOutcomeTaskDeps => {
   const { LOCK_TABLE_NAME } = requireSettings(settings, ['LOCK_TABLE_NAME']);
   return {
     log: logger,
+    metrics,
     now: () => new Date(),
     bucket: new DropBucket(createS3Client()),
     lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
@@ -49,6 +49,4 @@ const runtimeDeps = once((): FileOutcomeTaskDeps => {
   };
 });
 
-export const handler = middy(makeFileOutcomeHandler(runtimeDeps)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = await lambdaHandler(makeFileOutcomeHandler(runtimeDeps));

@@ -1,9 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { createDynamoDbClient, createS3Client } from '../lib/aws-clients.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
+import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
 import { type PublicationState, publicationStateSchema } from '../lib/publish/publication.js';
 import { reuploadPublication } from '../lib/publish/tasks.js';
@@ -26,6 +25,7 @@ const runtimeDeps = once((): ReuploadDeps => {
   return {
     settings,
     log: logger,
+    metrics,
     now: () => new Date(),
     bucket: new DropBucket(createS3Client()),
     dgs: createDataGovSgClient(settings),
@@ -33,6 +33,4 @@ const runtimeDeps = once((): ReuploadDeps => {
   };
 });
 
-export const handler = middy(makeReuploadHandler(runtimeDeps)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = await lambdaHandler(makeReuploadHandler(runtimeDeps));

@@ -1,10 +1,9 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { createLambdaClient, createS3Client } from '../lib/aws-clients.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { bundledDatasetDirectory } from '../lib/datasets.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
+import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
 import { type SweepDeps, sweepIncoming } from '../lib/publish/sweep.js';
 import { once } from '../lib/runtime.js';
@@ -29,6 +28,7 @@ const runtimeDeps = once(() => {
     settings,
     dropBucket: DROP_BUCKET,
     log: logger,
+    metrics,
     now: () => new Date(),
     datasets: bundledDatasetDirectory,
     bucket: new DropBucket(createS3Client()),
@@ -37,6 +37,4 @@ const runtimeDeps = once(() => {
   };
 });
 
-export const handler = middy(makeSweepHandler(runtimeDeps)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = await lambdaHandler(makeSweepHandler(runtimeDeps));

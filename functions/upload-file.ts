@@ -1,5 +1,3 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import {
   createDynamoDbClient,
@@ -16,6 +14,7 @@ import { isDroppedFile, isPerformanceKey } from '../lib/drop-key.js';
 import { DynamoDropperRecords, recordDropper } from '../lib/dropped-by.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
+import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
 import {
@@ -92,6 +91,7 @@ const runtimeDeps = once((): UploadFunctionDeps => {
   return {
     settings,
     log: logger,
+    metrics,
     now: () => new Date(),
     datasets: bundledDatasetDirectory,
     bucket: new DropBucket(createS3Client()),
@@ -105,6 +105,4 @@ const runtimeDeps = once((): UploadFunctionDeps => {
   };
 });
 
-export const handler = middy(makeUploadHandler(runtimeDeps)).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = await lambdaHandler(makeUploadHandler(runtimeDeps));

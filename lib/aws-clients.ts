@@ -3,6 +3,7 @@ import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
+import { captured } from './client-capture.js';
 import { type ProxyEnv, sdkRequestHandler } from './proxy.js';
 
 const MAX_ATTEMPTS = 4;
@@ -24,36 +25,38 @@ function common(env: ProxyEnv) {
  * No request timeout, since a GetObject body may stream for minutes.
  */
 export function createS3Client(overrides: S3ClientConfig = {}, env: ProxyEnv = process.env): S3Client {
-  return new S3Client({
-    maxAttempts: MAX_ATTEMPTS,
-    requestHandler: sdkRequestHandler({ connectionTimeout: 5_000 }, env),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...overrides,
-  });
+  return captured(
+    new S3Client({
+      maxAttempts: MAX_ATTEMPTS,
+      requestHandler: sdkRequestHandler({ connectionTimeout: 5_000 }, env),
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...overrides,
+    }),
+  );
 }
 
 export function createDynamoDbClient(
   overrides: DynamoDBClientConfig = {},
   env: ProxyEnv = process.env,
 ): DynamoDBClient {
-  return new DynamoDBClient({ ...common(env), ...overrides });
+  return captured(new DynamoDBClient({ ...common(env), ...overrides }));
 }
 
 export function createSfnClient(overrides: SFNClientConfig = {}, env: ProxyEnv = process.env): SFNClient {
-  return new SFNClient({ ...common(env), ...overrides });
+  return captured(new SFNClient({ ...common(env), ...overrides }));
 }
 
 export function createEventBridgeClient(
   overrides: EventBridgeClientConfig = {},
   env: ProxyEnv = process.env,
 ): EventBridgeClient {
-  return new EventBridgeClient({ ...common(env), ...overrides });
+  return captured(new EventBridgeClient({ ...common(env), ...overrides }));
 }
 
 export function createLambdaClient(
   overrides: LambdaClientConfig = {},
   env: ProxyEnv = process.env,
 ): LambdaClient {
-  return new LambdaClient({ ...common(env), ...overrides });
+  return captured(new LambdaClient({ ...common(env), ...overrides }));
 }

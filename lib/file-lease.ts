@@ -1,4 +1,5 @@
 import type { DatasetLock } from './dataset-lock.js';
+import type { Metrics } from './metrics.js';
 import type { Log } from './observability.js';
 
 /** Lease records of files sit beside datasets' locks in one table; dataset ids start with `d_`. */
@@ -13,7 +14,7 @@ export function fileLeaseId(bucket: string, key: string): string {
  * release is logged, not thrown: the work is done, and the lease runs out by itself.
  */
 export async function underFileLease<T>(
-  deps: { lock: DatasetLock; log: Log },
+  deps: { lock: DatasetLock; log: Log; metrics: Metrics },
   id: string,
   leaseMs: number,
   work: () => Promise<T>,
@@ -22,6 +23,11 @@ export async function underFileLease<T>(
   if (!lease.acquired) {
     deps.log.info('FILE_HELD', { lease: id, holder: lease.current?.token });
     return 'held';
+  }
+  if (lease.previous) {
+    // The run that held it died (killed, timed out) before releasing it: its work is done again.
+    deps.log.warn('FILE_LEASE_TAKEN_OVER', { lease: id, previousHolder: lease.previous.token });
+    deps.metrics.add('TakeOvers', 1);
   }
   try {
     return await work();

@@ -1,4 +1,5 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { captured } from './client-capture.js';
 import { ConfigError, ParameterUnavailableError, toError } from './errors.js';
 import { outboundProxy, sdkRequestHandler } from './proxy.js';
 
@@ -9,9 +10,12 @@ let sharedProvider: SSMProvider | undefined;
  * goes through HTTPS_PROXY when one is set (the CLI reading a key from SSM on a proxied network).
  */
 export function defaultSsmProvider(): SSMProvider {
-  sharedProvider ??= outboundProxy()
-    ? new SSMProvider({ clientConfig: { requestHandler: sdkRequestHandler({}) } })
-    : new SSMProvider();
+  if (!sharedProvider) {
+    sharedProvider = outboundProxy()
+      ? new SSMProvider({ clientConfig: { requestHandler: sdkRequestHandler({}) } })
+      : new SSMProvider();
+    captured(sharedProvider.client);
+  }
   return sharedProvider;
 }
 

@@ -96,6 +96,8 @@ function describe(message: string, f: Fields): string | null | undefined {
       return `emptied   ${dataSet}, as ${f?.requestedBy ?? 'an unauthenticated local caller'} asked`;
     case 'PP_EMPTY_FAILED':
       return `failed    emptying ${dataSet}: ${f?.kind}${f?.status ? ` ${f?.status}` : ''} after ${f?.attempts} attempt(s)`;
+    case 'FILE_LEASE_TAKEN_OVER':
+      return `taking over ${f?.lease}: the run forwarding it stopped before it was done; forwarding it again`;
     case 'FILE_LEASE_NOT_RELEASED':
       return `warning   the lease on ${f?.lease} could not be released (${f?.error}); it ends on its own`;
     case 'DROPPED_BY_NOT_RECORDED':

@@ -34,6 +34,7 @@ import { DynamoDropperRecords } from '../lib/dropped-by.js';
 import { StepFunctionsExecutions } from '../lib/executions.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { isLoopbackUrl } from '../lib/loopback.js';
+import { type Metrics, noMetrics } from '../lib/metrics.js';
 import { type Log, logger } from '../lib/observability.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
 import { outcomeSearchFor, reportKeyFor } from '../lib/outcome-keys.js';
@@ -144,6 +145,11 @@ export interface LocalPipelineOptions {
   /** Lambda's retries of failed asynchronous invocations (default: none, so failures show at once). */
   asyncRetries?: { attempts: number; delayMs: number };
   log?: Log;
+  /**
+   * What the functions measure (lib/metrics.ts). Default: nothing, so the console shows the
+   * readable lines only; tests pass recordingMetrics() to check what would reach CloudWatch.
+   */
+  metrics?: Metrics;
   onProgress?: PumpDeps['onProgress'];
   /**
    * The packaged template the wiring is read from (default: this checkout's, see
@@ -317,6 +323,7 @@ async function assemblePipeline(
   await ensureTable(dynamoClient, { tableName: LOCAL_TABLE, partitionKey: 'datasetId' });
 
   const log = options.log ?? logger;
+  const metrics = options.metrics ?? noMetrics;
   const now = options.now ?? (() => new Date());
   // The stand-in's sample aliases only where data.gov.sg is a stand-in on this machine: against a
   // real one, a sample alias could name a real dataset.
@@ -389,6 +396,7 @@ async function assemblePipeline(
     (name: string): UploadFunctionDeps => ({
       settings: settingsOf(name),
       log,
+      metrics,
       now,
       datasets,
       bucket,
@@ -414,6 +422,7 @@ async function assemblePipeline(
       settings: settingsOf(name),
       dropBucket: LOCAL_BUCKET,
       log,
+      metrics,
       now,
       bucket,
       lock,
@@ -440,6 +449,7 @@ async function assemblePipeline(
     makeSweepHandler(() => ({
       settings: settingsOf(name),
       log,
+      metrics,
       now,
       datasets,
       bucket,
@@ -461,6 +471,7 @@ async function assemblePipeline(
       makeReuploadHandler(() => ({
         settings: settingsOf(name),
         log,
+        metrics,
         now,
         bucket,
         dgs: dgsOf(name),
@@ -468,7 +479,15 @@ async function assemblePipeline(
         sleep,
       })),
     'functions/sfn-file-outcome.handler': (name) =>
-      makeFileOutcomeHandler(() => ({ log, now, bucket, lock, events: eventsOf(name), dgs: dgsOf(name) })),
+      makeFileOutcomeHandler(() => ({
+        log,
+        metrics,
+        now,
+        bucket,
+        lock,
+        events: eventsOf(name),
+        dgs: dgsOf(name),
+      })),
   };
   const handlers = Object.fromEntries(
     wiring.functions.map((fn) => {

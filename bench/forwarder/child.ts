@@ -3,6 +3,7 @@
  * with the naive sender or with forwardRecords. Prints { ms, cpuMs, maxRssBytes, records, requests }.
  */
 
+import { noMetrics } from '../../lib/metrics.js';
 import { createPpClient } from '../../lib/performance-platform/create-client.js';
 import { forwardRecords } from '../../lib/performance-platform/forward.js';
 import { childArgs, peakRssBytes, report, startMeasure } from '../lib/measure.js';
@@ -40,7 +41,7 @@ async function ours(): Promise<number> {
     },
   });
   const result = await forwardRecords(
-    { client, log: silent },
+    { client, log: silent, metrics: noMetrics },
     {
       dataGroup: args.dataGroup,
       dataType: args.dataType,

@@ -6,6 +6,7 @@
 import { createS3Client } from '../../lib/aws-clients.js';
 import { DataGovSgClient } from '../../lib/datagovsg/client.js';
 import { DropBucket } from '../../lib/drop-bucket.js';
+import { noMetrics } from '../../lib/metrics.js';
 import { objectSource, sendFile } from '../../lib/publish/send-file.js';
 import { childArgs, peakRssBytes, report, startMeasure } from '../lib/measure.js';
 import type { UploadChildArgs, UploadChildResult } from './protocol.js';
@@ -38,6 +39,7 @@ const attempt = await sendFile(
     dgs,
     settings: { UPLOAD_MAX_ATTEMPTS: 1, UPLOAD_IDLE_TIMEOUT_SECONDS: 120, IDLE_CONFIRM_SECONDS: 0 },
     log: silent,
+    metrics: noMetrics,
     now: () => new Date(),
   },
   {

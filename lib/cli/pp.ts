@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { noMetrics } from '../metrics.js';
 import { createPpClient } from '../performance-platform/create-client.js';
 import type { ChunkReport, EmptyResult, ForwardResult } from '../performance-platform/forward.js';
 import { emptyDataSet, forwardStream } from '../performance-platform/forward.js';
@@ -47,7 +48,8 @@ export async function ppSend(
   try {
     const path = spool?.path ?? (fromStdin ? undefined : file);
     const result = await forwardStream(
-      { client, log: out.log },
+      // A person at a terminal reads the result; no dashboard watches the CLI.
+      { client, log: out.log, metrics: noMetrics },
       {
         dataGroup,
         dataType,

@@ -10,6 +10,7 @@ import {
 } from '../datagovsg/status.js';
 import type { PublishMode } from '../drop-key.js';
 import { CsvRejectedError, DgsTransientError } from '../errors.js';
+import { noMetrics } from '../metrics.js';
 import { checkOptionsFor } from '../publish/check-options.js';
 import { nextWait } from '../publish/poll.js';
 import type { UploadAttempt } from '../publish/publication.js';
@@ -190,6 +191,8 @@ async function send(out: Output, input: SendInput, body: Record<string, unknown>
         dgs: input.dgs,
         settings: input.settings,
         log: out.log,
+        // A person at a terminal reads the result; no dashboard watches the CLI.
+        metrics: noMetrics,
         now: () => new Date(),
         onProgress: ({ bytesSent }) => progress.update(bytesSent),
       },

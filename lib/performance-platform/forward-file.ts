@@ -6,6 +6,7 @@ import { type DropperRecords, dropperOf, unknownDropperNote } from '../dropped-b
 import { DropRejectedError, GovpubError, PpTokenMissingError } from '../errors.js';
 import { fileLeaseId, underFileLease } from '../file-lease.js';
 import { fileReport } from '../filing.js';
+import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
 import type { ForwardResult } from './forward.js';
@@ -92,6 +93,7 @@ export interface ForwardFileDeps {
   droppers: DropperRecords;
   events: OutcomeEvents;
   log: Log;
+  metrics: Metrics;
   now: () => Date;
   /** Forwards records read from the file (the forwarder's streaming use case, bound to a client). */
   forward: (request: {

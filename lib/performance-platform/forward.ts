@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { PpRecordTooLargeError, PpSourceError, SourceChangedError, toError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
 import { type Chunk, ChunkBuilder, type ChunkSpan, chunkRecords } from './chunks.js';
 import type { PerformancePlatformClient, SendOutcome } from './client.js';
@@ -62,6 +63,7 @@ export interface ForwardResult {
 export interface ForwardDeps {
   client: Pick<PerformancePlatformClient, 'post'>;
   log: Log;
+  metrics: Metrics;
   /** The clock the deadline is read on (default Date.now). */
   now?: () => number;
 }
@@ -137,9 +139,9 @@ export function invalidRecords(request: ForwardRequest): ForwardResult | undefin
 export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest): Promise<ForwardResult> {
   const { dataGroup, dataType, records } = request;
   const base: Base = { dataGroup, dataType, records: records.length };
-  if (records.length === 0) return finish(deps.log, empty(base));
+  if (records.length === 0) return finish(deps, empty(base));
   const refused = invalidRecords(request);
-  if (refused) return finish(deps.log, refused);
+  if (refused) return finish(deps, refused);
   const objects = records as readonly Record<string, unknown>[];
   const prepared = request.generateIds === false ? objects : withIds(objects, dataGroup, dataType);
   let chunks: Chunk[];
@@ -147,9 +149,9 @@ export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest)
     chunks = chunkRecords(prepared, limits(request));
   } catch (error) {
     const problem = chunkingError(error);
-    return finish(deps.log, invalid(base, [problem], 1, problem.index === null ? 0 : 1));
+    return finish(deps, invalid(base, [problem], 1, problem.index === null ? 0 : 1));
   }
-  return finish(deps.log, await sendChunks(deps, base, chunks, chunks, request.deadline));
+  return finish(deps, await sendChunks(deps, base, chunks, chunks, request.deadline));
 }
 
 /**
@@ -173,7 +175,7 @@ export async function forwardStream(
     } catch (error) {
       if (!(error instanceof PpSourceError)) throw error;
       return finish(
-        deps.log,
+        deps,
         invalid(
           { dataGroup, dataType, records: 0 },
           [{ index: null, code: 'UNREADABLE_FILE', message: error.message }],
@@ -241,9 +243,9 @@ export async function forwardStream(
 
   const base: Base = { dataGroup, dataType, records: count };
   if (errors.total > 0) {
-    return finish(deps.log, invalid(base, errors.list(), errors.total, errors.recordsWithProblems));
+    return finish(deps, invalid(base, errors.list(), errors.total, errors.recordsWithProblems));
   }
-  if (count === 0) return finish(deps.log, empty(base));
+  if (count === 0) return finish(deps, empty(base));
   if (builder) planned(builder.finish());
 
   async function* secondPass(): AsyncGenerator<Chunk> {
@@ -255,7 +257,7 @@ export async function forwardStream(
     }
     yield* sender.finish();
   }
-  return finish(deps.log, await sendChunks(deps, base, plan, secondPass()));
+  return finish(deps, await sendChunks(deps, base, plan, secondPass()));
 }
 
 /**
@@ -494,14 +496,20 @@ function notListed(more: number, total: number): ForwardProblem {
   return { index: null, code: 'NOT_LISTED', message: `${more} more errors are not listed (${total} in all)` };
 }
 
-function finish(log: Log, result: ForwardResult): ForwardResult {
+function finish(deps: Pick<ForwardDeps, 'log' | 'metrics'>, result: ForwardResult): ForwardResult {
+  const { log, metrics } = deps;
+  const stored = result.chunks.filter((chunk) => chunk.status === 'stored');
+  const failed = result.chunks.filter((chunk) => chunk.status === 'failed').length;
+  const recordsStored = stored.reduce((sum, chunk) => sum + (chunk.to - chunk.from), 0);
+  if (recordsStored > 0) metrics.add('RecordsForwarded', recordsStored);
+  if (failed > 0) metrics.add('PpChunksFailed', failed);
   const fields = {
     dataGroup: result.dataGroup,
     dataType: result.dataType,
     outcome: result.outcome,
     records: result.records,
     chunks: result.chunks.length,
-    stored: result.chunks.filter((chunk) => chunk.status === 'stored').length,
+    stored: stored.length,
     errors: result.errorCount ?? result.errors.length,
     requestIds: result.requestIds,
   };

@@ -3,6 +3,7 @@ import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { unknownDropperNote } from '../dropped-by.js';
 import { filedOutcomeOf, fileReport, finishFiling } from '../filing.js';
+import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
 import type { OutcomeDetailType, OutcomeEvents } from '../outcome-events.js';
 import { type FiledVersion, type Outcome, reportKeyFor } from '../outcome-keys.js';
@@ -87,6 +88,7 @@ export interface FileOutcomeDeps {
   events: OutcomeEvents;
   lock: DatasetLock;
   log: Log;
+  metrics: Metrics;
   now: () => Date;
 }
 
@@ -126,6 +128,8 @@ export async function fileOutcome(deps: FileOutcomeDeps, facts: OutcomeFacts): P
   });
   const datasetId = facts.publication?.datasetId ?? facts.datasetId;
   if (facts.lockToken && datasetId) await deps.lock.release(datasetId, facts.lockToken);
+  // Once the filing is complete, so that a retried filing task does not count the file twice.
+  measureFiling(deps.metrics, report);
   const logFields = {
     sourceKey: facts.sourceKey,
     fileKey: report.fileKey,
@@ -159,8 +163,30 @@ export async function finishEarlierFiling(
     { ...facts, detailType: FILED[VERDICT_FILED_IN[filed.outcome]].detailType },
     { fileKey: filed.fileKey, report: written },
   );
+  // The run that began this filing stopped before its end, where it would have counted the file.
+  measureFiling(deps.metrics, report);
   deps.log.warn('FILING_FINISHED', { sourceKey: facts.sourceKey, fileKey: filed.fileKey, moved });
   return report;
+}
+
+/**
+ * A filed file's metrics, from its report: its outcome (by code), the CSV check's problems, and
+ * how long data.gov.sg took from the end of the upload to the terminal status seen for it.
+ */
+function measureFiling(metrics: Metrics, report: PublishReport): void {
+  if (report.outcome === 'published') metrics.add('FilesPublished', 1);
+  else
+    metrics.addByCode(
+      report.outcome === 'failed' ? 'FilesFailed' : 'FilesUnconfirmed',
+      report.error?.code ?? 'INTERNAL',
+    );
+  if (report.check) metrics.add('CsvProblems', report.check.errors + report.check.warnings);
+  const uploaded = report.times.uploadFinishedAt;
+  const terminal = report.finalStatus === null ? undefined : report.statuses.at(-1);
+  if (report.outcome !== 'unconfirmed' && uploaded && terminal?.ofThisUpload) {
+    const seconds = (Date.parse(terminal.firstSeenAt) - Date.parse(uploaded)) / 1000;
+    if (Number.isFinite(seconds)) metrics.add('IngestionSeconds', Math.max(0, seconds));
+  }
 }
 
 export function buildReport(facts: OutcomeFacts, fileKey: string, finishedAt: Date): PublishReport {

@@ -19,6 +19,7 @@ import {
 } from '../errors.js';
 import type { PublicationExecutions } from '../executions.js';
 import type { Kicker } from '../kicks.js';
+import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
 import type { OutcomeEvents } from '../outcome-events.js';
 import type { Sleep } from '../retry.js';
@@ -57,6 +58,7 @@ export interface PumpDeps {
   datasets: DatasetDirectory;
   settings: PumpSettings;
   log: Log;
+  metrics: Metrics;
   now: () => Date;
   onProgress?: (progress: { key: string; bytesSent: number; size: number }) => void;
   /** This invocation's time limit (Lambda's context); without it, sends are not timed. */
@@ -148,6 +150,7 @@ async function pumpOnce(deps: PumpDeps, bucket: string, datasetId: string): Prom
         phase: acquired.previous.phase,
         takeovers: acquired.previous.takeovers + 1,
       });
+      deps.metrics.add('TakeOvers', 1);
       const taken = await takeOver(deps, bucket, token, acquired.previous, hold);
       if ('result' in taken) return taken;
       carried = taken.carried;

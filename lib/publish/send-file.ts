@@ -8,6 +8,7 @@ import { type IngestionStatus, isIdle, type StatusBaseline } from '../datagovsg/
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import type { PublishMode } from '../drop-key.js';
 import { CsvRejectedError, DatasetBusyError, UploadFailedError, UploadUnconfirmedError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
 import { type ProxyEnv, proxyAgentFor } from '../proxy.js';
 import { realSleep, type Sleep } from '../retry.js';
@@ -22,6 +23,7 @@ export interface SendDeps {
   dgs: Pick<DataGovSgClient, 'uploadLink' | 'appendLink' | 'ingestionStatus' | 'redact'>;
   settings: SendSettings;
   log: Log;
+  metrics: Metrics;
   now: () => Date;
   /** Told before the first byte goes out, so the caller can record the baseline (crash recovery). */
   onSending?: (baseline: StatusBaseline) => Promise<void>;
@@ -82,14 +84,20 @@ export async function sendFile(deps: SendDeps, request: SendRequest): Promise<Up
     const inFlight = request.check ? createCsvCheck(request.check) : undefined;
     if (inFlight) source.on('error', (error) => inFlight.stream.destroy(error));
     // Only once the whole body went through the check (it holds the last chunk back until it passed).
-    const attempt = async (unconfirmed: boolean): Promise<UploadAttempt> => ({
-      startedAt,
-      finishedAt: deps.now().toISOString(),
-      baseline,
-      links,
-      unconfirmed,
-      ...(inFlight ? { check: await inFlight.report } : {}),
-    });
+    const attempt = async (unconfirmed: boolean): Promise<UploadAttempt> => {
+      const finishedAt = deps.now();
+      // The whole body left, confirmed or not: it was sent.
+      deps.metrics.add('BytesSent', object.size);
+      deps.metrics.add('UploadSeconds', Math.max(0, (finishedAt.getTime() - Date.parse(startedAt)) / 1000));
+      return {
+        startedAt,
+        finishedAt: finishedAt.toISOString(),
+        baseline,
+        links,
+        unconfirmed,
+        ...(inFlight ? { check: await inFlight.report } : {}),
+      };
+    };
     try {
       await putToPresignedUrl({
         upload: link,

@@ -2,6 +2,7 @@ import type { DatasetDirectory } from '../datasets.js';
 import type { DropBucket } from '../drop-bucket.js';
 import { datasetRefOf, INCOMING_PREFIX, isPerformanceKey } from '../drop-key.js';
 import type { Kick, Kicker } from '../kicks.js';
+import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
 
 export interface SweepDeps {
@@ -13,6 +14,7 @@ export interface SweepDeps {
   datasets: DatasetDirectory;
   settings: { SWEEP_MIN_AGE_SECONDS: number };
   log: Log;
+  metrics: Metrics;
   now: () => Date;
 }
 
@@ -22,10 +24,13 @@ export interface SweepDeps {
  * that names no dataset (so that it is filed in failed/).
  */
 export async function sweepIncoming(deps: SweepDeps, bucket: string): Promise<Kick[]> {
-  const cutoff = deps.now().getTime() - deps.settings.SWEEP_MIN_AGE_SECONDS * 1000;
-  const waiting = (await deps.bucket.list(bucket, INCOMING_PREFIX)).filter(
-    (object) => object.lastModified.getTime() <= cutoff,
-  );
+  const now = deps.now().getTime();
+  const cutoff = now - deps.settings.SWEEP_MIN_AGE_SECONDS * 1000;
+  const listed = await deps.bucket.list(bucket, INCOMING_PREFIX);
+  // Measured at every sweep, 0 when nothing waits, so that the alarm on it always has data.
+  const oldest = listed.reduce((min, object) => Math.min(min, object.lastModified.getTime()), now);
+  deps.metrics.add('OldestIncomingAgeSeconds', Math.max(0, Math.round((now - oldest) / 1000)));
+  const waiting = listed.filter((object) => object.lastModified.getTime() <= cutoff);
   const kicks = new Map<string, Kick>();
   const forwards: Kick[] = [];
   for (const object of waiting) {

@@ -5,6 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  CODED_METRICS,
+  ERROR_CODE_DIMENSION,
+  METRIC_NAMES,
+  METRICS_NAMESPACE_PREFIX,
+  SERVICE_DIMENSION,
+} from '../../lib/metrics.js';
 
 /*
  * Packages the service offline (`serverless package --stage ci`, no AWS credentials) and checks the
@@ -59,8 +66,14 @@ const COMMON_ENV = [
   'LOCK_TABLE_NAME',
   'FORWARDER_FUNCTION_NAME',
   'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_METRICS_NAMESPACE',
   'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_TRACE_ENABLED',
 ];
+
+/** The functions' metrics: one namespace per stage, and the one dimension Powertools adds. */
+const METRICS_NAMESPACE = `${METRICS_NAMESPACE_PREFIX}/${STAGE}`;
+const METRIC_DIMENSIONS = [{ Name: SERVICE_DIMENSION, Value: 'govpub' }];
 
 type Grants = Record<string, string[]>;
 
@@ -68,6 +81,12 @@ const logsGrants = (...logGroupIds: string[]): Grants => ({
   'logs:CreateLogStream': logGroupIds.map((id) => `${id}.Arn`).sort(),
   'logs:PutLogEvents': logGroupIds.map((id) => `${id}.Arn`).sort(),
 });
+
+/** X-Ray (active tracing): the two actions Lambda needs, which take only Resource "*". */
+const xrayGrants: Grants = {
+  'xray:PutTelemetryRecords': ['*'],
+  'xray:PutTraceSegments': ['*'],
+};
 
 /**
  * Filing an outcome (upload and fileOutcome): read and delete under incoming/, write the report
@@ -103,6 +122,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: true,
     grants: {
       ...logsGrants('UploadLogGroup'),
+      ...xrayGrants,
       ...moveGrants,
       'dynamodb:GetItem': ['LockTable.Arn'],
       'dynamodb:PutItem': ['LockTable.Arn'],
@@ -124,6 +144,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: false,
     grants: {
       ...logsGrants('CheckStatusLogGroup'),
+      ...xrayGrants,
       'dynamodb:GetItem': ['LockTable.Arn'],
       'dynamodb:UpdateItem': ['LockTable.Arn'],
       'ssm:GetParameter': [API_KEY_PARAMETER_ARN],
@@ -138,6 +159,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: false,
     grants: {
       ...logsGrants('ReuploadLogGroup'),
+      ...xrayGrants,
       's3:GetObject': [INCOMING],
       's3:ListBucket': [BUCKET],
       'dynamodb:GetItem': ['LockTable.Arn'],
@@ -154,6 +176,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: false,
     grants: {
       ...logsGrants('FileOutcomeLogGroup'),
+      ...xrayGrants,
       ...moveGrants,
       'events:PutEvents': [EVENT_BUS_ARN],
       'dynamodb:GetItem': ['LockTable.Arn'],
@@ -171,6 +194,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: true,
     grants: {
       ...logsGrants('SweepLogGroup'),
+      ...xrayGrants,
       's3:ListBucket': [BUCKET],
       'lambda:InvokeFunction': ['ForwarderLambdaFunction.Arn', 'UploadLambdaFunction.Arn'],
       'sqs:SendMessage': ['AsyncFailureQueue.Arn'],
@@ -185,6 +209,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: true,
     grants: {
       ...logsGrants('PublishRequestsLogGroup'),
+      ...xrayGrants,
       's3:PutObject': [INCOMING],
       's3:GetObject': [INCOMING, SOURCES, PROCESSED, FAILED, UNCONFIRMED],
       's3:ListBucket': [BUCKET],
@@ -204,6 +229,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: true,
     grants: {
       ...logsGrants('ForwarderLogGroup'),
+      ...xrayGrants,
       's3:GetObject': [
         `${BUCKET}/failed/performance/*`,
         `${BUCKET}/incoming/performance/*`,
@@ -262,9 +288,21 @@ const JUSTIFIED_WILDCARDS: WildcardException[] = [
       'logs:ListLogDeliveries',
       'logs:PutResourcePolicy',
       'logs:UpdateLogDelivery',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
     ],
-    why: 'Step Functions logging: these CloudWatch Logs delivery APIs support only Resource "*" (AWS docs)',
+    why: 'Step Functions logging and X-Ray tracing (added by serverless-step-functions for tracingConfig): these APIs support only Resource "*" (AWS docs)',
   },
+  ...Object.keys(FUNCTIONS).map(
+    (name): WildcardException => ({
+      resource: `${name.charAt(0).toUpperCase()}${name.slice(1)}Role`,
+      effect: 'Allow',
+      actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+      why: 'X-Ray active tracing: PutTraceSegments and PutTelemetryRecords support only Resource "*" (AWS docs)',
+    }),
+  ),
   {
     resource: ID.dropBucketPolicy,
     effect: 'Deny',
@@ -605,6 +643,8 @@ describe('serverless package --stage ci', () => {
     expect(variables, `${name}: environment values`).toMatchObject({
       POWERTOOLS_SERVICE_NAME: 'govpub',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_TRACE_ENABLED: 'true',
       EVENT_BUS_NAME: EVENT_BUS_NAME,
       DGS_API_BASE_URL: 'https://api-production.data.gov.sg',
       DGS_API_KEY_PARAMETER: API_KEY_PARAMETER_NAME,
@@ -1051,6 +1091,113 @@ describe('serverless package --stage ci', () => {
       );
       expect(queries.find((query) => query.Expression)?.Expression).toBe('SUM(METRICS())');
     }
+  });
+
+  it('traces every function (active X-Ray) and the state machine', () => {
+    for (const name of FUNCTION_NAMES) {
+      expect(props(functionId(name), 'AWS::Lambda::Function').TracingConfig, name).toEqual({
+        Mode: 'Active',
+      });
+    }
+    expect(props(ID.stateMachine, 'AWS::StepFunctions::StateMachine').TracingConfiguration).toEqual({
+      Enabled: true,
+    });
+    const machineGrants = grantsOf(roleStatements(`${ID.stateMachine}Role`));
+    expect(machineGrants['xray:PutTraceSegments']).toEqual(['*']);
+    expect(machineGrants['xray:PutTelemetryRecords']).toEqual(['*']);
+  });
+
+  it('alarms on the oldest file in incoming/, take-overs and failed Performance Platform chunks, on the metrics the code emits', () => {
+    const alarm = (id: string) => props(id, 'AWS::CloudWatch::Alarm');
+    const ours = { Namespace: METRICS_NAMESPACE, Dimensions: METRIC_DIMENSIONS };
+    for (const [id, metric] of [
+      ['TakeOverAlarm', 'TakeOvers'],
+      ['PpChunksFailedAlarm', 'PpChunksFailed'],
+    ] as const) {
+      expect(METRIC_NAMES, id).toContain(metric);
+      expect(alarm(id), id).toEqual({
+        AlarmDescription: expect.any(String),
+        ...ours,
+        MetricName: metric,
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'NotificationTopic' }],
+      });
+    }
+    // oldestIncomingAlarmMinutes (default 60), compared in minutes; the sweep measures every 10.
+    expect(METRIC_NAMES).toContain('OldestIncomingAgeSeconds');
+    expect(alarm('OldestIncomingFileAlarm')).toEqual({
+      AlarmDescription: expect.any(String),
+      EvaluationPeriods: 1,
+      Threshold: 60,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'missing',
+      AlarmActions: [{ Ref: 'NotificationTopic' }],
+      OKActions: [{ Ref: 'NotificationTopic' }],
+      Metrics: [
+        {
+          Id: 'seconds',
+          ReturnData: false,
+          MetricStat: {
+            Metric: { ...ours, MetricName: 'OldestIncomingAgeSeconds' },
+            Period: 900,
+            Stat: 'Maximum',
+          },
+        },
+        { Id: 'minutes', Expression: 'seconds / 60', Label: expect.any(String), ReturnData: true },
+      ],
+    });
+  });
+
+  it('has one dashboard showing every metric the code emits, the alarms, the executions and the functions', () => {
+    const dashboards = resourcesOfType('AWS::CloudWatch::Dashboard');
+    expect(dashboards.map(([id]) => id)).toEqual(['Dashboard']);
+    const dashboard = props('Dashboard', 'AWS::CloudWatch::Dashboard');
+    expect(dashboard.DashboardName).toBe(`govpub-${STAGE}`);
+    const text = subText(dashboard.DashboardBody) as string;
+    const body = JSON.parse(text.replace(/\$\{[^}]+\}/g, 'X')) as {
+      widgets: Array<{ type: string; properties: { metrics?: unknown[][]; alarms?: string[] } }>;
+    };
+    const rows = body.widgets.flatMap((widget) => widget.properties.metrics ?? []);
+    const ourNames = new Set(rows.filter((row) => row[0] === METRICS_NAMESPACE).map((row) => row[1]));
+    const searches = rows.flatMap((row) =>
+      row.flatMap((cell) => (isRecord(cell) && typeof cell.expression === 'string' ? [cell.expression] : [])),
+    );
+    for (const name of METRIC_NAMES) {
+      if (CODED_METRICS.includes(name as (typeof CODED_METRICS)[number])) {
+        // By code: a SEARCH over the exact dimension set, so every code shows.
+        expect(searches, name).toContainEqual(
+          expect.stringContaining(
+            `{${METRICS_NAMESPACE},${ERROR_CODE_DIMENSION},${SERVICE_DIMENSION}} MetricName="${name}"`,
+          ),
+        );
+      } else {
+        expect([...ourNames], name).toContain(name);
+      }
+    }
+    const alarms = body.widgets.flatMap((widget) => widget.properties.alarms ?? []);
+    expect(alarms.length).toBe(resourcesOfType('AWS::CloudWatch::Alarm').length);
+    for (const [id] of resourcesOfType('AWS::CloudWatch::Alarm')) {
+      expect(text, `${id} on the dashboard`).toContain(`\${${id}.Arn}`);
+    }
+    for (const metric of [
+      'ExecutionsStarted',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      'ExecutionsAborted',
+    ]) {
+      expect(text).toContain(`"AWS/States", "${metric}", "StateMachineArn", "\${${ID.stateMachine}}"`);
+    }
+    for (const [id] of resourcesOfType('AWS::Lambda::Function')) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(text, `${id} ${metric}`).toContain(`"AWS/Lambda", "${metric}", "FunctionName", "\${${id}}"`);
+      }
+    }
+    expect(subText(template.Outputs?.DashboardUrl?.Value)).toContain('#dashboards:name=$' + '{Dashboard}');
   });
 
   it('keys the lock table on datasetId with PITR, SSE and TTL', () => {

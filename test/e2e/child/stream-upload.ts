@@ -6,6 +6,7 @@
 import { createS3Client } from '../../../lib/aws-clients.js';
 import { DataGovSgClient } from '../../../lib/datagovsg/client.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
+import { noMetrics } from '../../../lib/metrics.js';
 import { objectSource, sendFile } from '../../../lib/publish/send-file.js';
 
 const [s3Endpoint, bucketName, key, dgsBaseUrl, apiKey, uploadOrigin, datasetId] = process.argv.slice(2);
@@ -39,6 +40,7 @@ await sendFile(
     dgs,
     settings: { UPLOAD_MAX_ATTEMPTS: 1, UPLOAD_IDLE_TIMEOUT_SECONDS: 120, IDLE_CONFIRM_SECONDS: 0 },
     log: silent,
+    metrics: noMetrics,
     now: () => new Date(),
   },
   { source: objectSource(bucket, object), datasetId, mode: 'append', md5Base64: md5.base64 },

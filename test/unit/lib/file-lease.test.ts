@@ -3,6 +3,7 @@ import { createDynamoDbClient } from '../../../lib/aws-clients.js';
 import { DynamoDatasetLock } from '../../../lib/dataset-lock.js';
 import { LockStoreUnavailableError } from '../../../lib/errors.js';
 import { fileLeaseId, underFileLease } from '../../../lib/file-lease.js';
+import { noMetrics } from '../../../lib/metrics.js';
 import {
   ensureTable,
   type LocalDynamoDb,
@@ -33,7 +34,7 @@ describe('underFileLease on dynalite', () => {
 
   it('runs the work while holding the lease, and releases it after', async () => {
     const log = recordingLog();
-    const result = await underFileLease({ lock, log }, 'file:b/one', 60_000, async () => {
+    const result = await underFileLease({ lock, log, metrics: noMetrics }, 'file:b/one', 60_000, async () => {
       expect(await lock.get('file:b/one')).toMatchObject({ leaseExpiresAt: clock + 60_000 });
       return 'done';
     });
@@ -44,10 +45,15 @@ describe('underFileLease on dynalite', () => {
   it('answers held without running the work while another run holds the file', async () => {
     const log = recordingLog();
     let ran = false;
-    const outer = underFileLease({ lock, log }, 'file:b/two', 60_000, async () => {
-      const inner = await underFileLease({ lock, log }, 'file:b/two', 60_000, async () => {
-        ran = true;
-      });
+    const outer = underFileLease({ lock, log, metrics: noMetrics }, 'file:b/two', 60_000, async () => {
+      const inner = await underFileLease(
+        { lock, log, metrics: noMetrics },
+        'file:b/two',
+        60_000,
+        async () => {
+          ran = true;
+        },
+      );
       expect(inner).toBe('held');
       return 'outer';
     });
@@ -59,7 +65,7 @@ describe('underFileLease on dynalite', () => {
   it('releases the lease when the work fails, and lets the error through', async () => {
     const failure = new Error('the write API failed');
     await expect(
-      underFileLease({ lock, log: recordingLog() }, 'file:b/three', 60_000, async () => {
+      underFileLease({ lock, log: recordingLog(), metrics: noMetrics }, 'file:b/three', 60_000, async () => {
         throw failure;
       }),
     ).rejects.toBe(failure);
@@ -70,9 +76,13 @@ describe('underFileLease on dynalite', () => {
     clock = 2_000_000;
     await lock.acquire('file:b/dead', 960_000);
     const log = recordingLog();
-    expect(await underFileLease({ lock, log }, 'file:b/dead', 960_000, async () => 'sent')).toBe('held');
+    expect(
+      await underFileLease({ lock, log, metrics: noMetrics }, 'file:b/dead', 960_000, async () => 'sent'),
+    ).toBe('held');
     clock = 2_960_001;
-    expect(await underFileLease({ lock, log }, 'file:b/dead', 960_000, async () => 'sent')).toBe('sent');
+    expect(
+      await underFileLease({ lock, log, metrics: noMetrics }, 'file:b/dead', 960_000, async () => 'sent'),
+    ).toBe('sent');
   });
 
   it('logs a release that failed instead of failing done work', async () => {
@@ -82,9 +92,14 @@ describe('underFileLease on dynalite', () => {
         throw new LockStoreUnavailableError('The dataset lock store failed to release (TimeoutError)');
       },
     });
-    expect(await underFileLease({ lock: flaky, log }, 'file:b/four', 60_000, async () => 'done')).toBe(
-      'done',
-    );
+    expect(
+      await underFileLease(
+        { lock: flaky, log, metrics: noMetrics },
+        'file:b/four',
+        60_000,
+        async () => 'done',
+      ),
+    ).toBe('done');
     expect(log.lines).toContainEqual({
       level: 'warn',
       message: 'FILE_LEASE_NOT_RELEASED',
@@ -96,7 +111,9 @@ describe('underFileLease on dynalite', () => {
     const log = recordingLog();
     const held = await lock.acquire('file:b/five', 60_000);
     if (!held.acquired) throw new Error('not acquired');
-    expect(await underFileLease({ lock, log }, 'file:b/five', 60_000, async () => 'x')).toBe('held');
+    expect(
+      await underFileLease({ lock, log, metrics: noMetrics }, 'file:b/five', 60_000, async () => 'x'),
+    ).toBe('held');
     expect(log.lines).toContainEqual({
       level: 'info',
       message: 'FILE_HELD',
@@ -104,7 +121,9 @@ describe('underFileLease on dynalite', () => {
     });
     const gone = new MemoryLock();
     gone.acquire = async () => ({ acquired: false, current: undefined });
-    expect(await underFileLease({ lock: gone, log }, 'file:b/six', 60_000, async () => 'x')).toBe('held');
+    expect(
+      await underFileLease({ lock: gone, log, metrics: noMetrics }, 'file:b/six', 60_000, async () => 'x'),
+    ).toBe('held');
     expect(log.lines.at(-1)).toEqual({
       level: 'info',
       message: 'FILE_HELD',
@@ -118,7 +137,14 @@ describe('underFileLease on dynalite', () => {
     odd.release = async () => {
       throw 'a string';
     };
-    expect(await underFileLease({ lock: odd, log }, 'file:b/seven', 60_000, async () => 'done')).toBe('done');
+    expect(
+      await underFileLease(
+        { lock: odd, log, metrics: noMetrics },
+        'file:b/seven',
+        60_000,
+        async () => 'done',
+      ),
+    ).toBe('done');
     expect(log.lines.at(-1)).toEqual({
       level: 'warn',
       message: 'FILE_LEASE_NOT_RELEASED',

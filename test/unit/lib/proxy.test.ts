@@ -7,6 +7,7 @@ import { createDynamoDbClient, createS3Client } from '../../../lib/aws-clients.j
 import { loadSettings, type Settings } from '../../../lib/config.js';
 import { ConfigError, DgsTransientError } from '../../../lib/errors.js';
 import { isLoopbackHost } from '../../../lib/loopback.js';
+import { noMetrics } from '../../../lib/metrics.js';
 import { createPpClient } from '../../../lib/performance-platform/create-client.js';
 import {
   outboundProxy,
@@ -328,6 +329,7 @@ describe('every outbound client through a recording forward proxy', () => {
         },
         settings: { UPLOAD_MAX_ATTEMPTS: 1, UPLOAD_IDLE_TIMEOUT_SECONDS: 10, IDLE_CONFIRM_SECONDS: 0 },
         log,
+        metrics: noMetrics,
         now: () => new Date(),
         env: { HTTP_PROXY: recorder.url },
       },

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noMetrics, recordingMetrics } from '../../../../lib/metrics.js';
 import { PerformancePlatformClient, type SendOutcome } from '../../../../lib/performance-platform/client.js';
 import {
   emptyDataSet,
@@ -68,7 +69,7 @@ describe('forwardRecords', () => {
     const log = recordingLog();
 
     // Act
-    const result = await forwardRecords({ client, log }, request());
+    const result = await forwardRecords({ client, log, metrics: noMetrics }, request());
 
     // Assess
     expect(result).toEqual({
@@ -99,7 +100,7 @@ describe('forwardRecords', () => {
   it('keeps ids off when told to, and honours a chunk size', async () => {
     const client = fakeClient();
     const result = await forwardRecords(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       request({ records: records(5), generateIds: false, chunkSize: 2 }),
     );
     expect(result.chunks.map((chunk) => [chunk.from, chunk.to])).toEqual([
@@ -120,7 +121,7 @@ describe('forwardRecords', () => {
     const log = recordingLog();
 
     // Act
-    const result = await forwardRecords({ client, log }, request({ records: input }));
+    const result = await forwardRecords({ client, log, metrics: noMetrics }, request({ records: input }));
 
     // Assess
     expect(result).toMatchObject({ outcome: 'invalid', records: 300, chunks: [], requestIds: [] });
@@ -160,7 +161,10 @@ describe('forwardRecords', () => {
     const log = recordingLog();
 
     // Act
-    const result = await forwardRecords({ client, log }, request({ records: records(350) }));
+    const result = await forwardRecords(
+      { client, log, metrics: noMetrics },
+      request({ records: records(350) }),
+    );
 
     // Assess
     expect(result).toEqual({
@@ -205,7 +209,7 @@ describe('forwardRecords', () => {
     ['connection', undefined],
   ])('fails without storing anything when the first chunk is %s', async (kind, status) => {
     const client = fakeClient([{ kind: kind as Failure['kind'], status, messages: ['no'], attempts: 3 }]);
-    const result = await forwardRecords({ client, log: recordingLog() }, request());
+    const result = await forwardRecords({ client, log: recordingLog(), metrics: noMetrics }, request());
     expect(result.outcome).toBe('failed');
     expect(result.chunks.map((chunk) => [chunk.status, chunk.attempts])).toEqual([
       ['failed', 3],
@@ -215,9 +219,29 @@ describe('forwardRecords', () => {
     expect(client.posts).toHaveLength(1);
   });
 
+  it('measures the records stored and the chunks that were not, and nothing for invalid records', async () => {
+    // Prepare
+    const metrics = recordingMetrics();
+    const client = fakeClient(['ok', { kind: 'http', status: 500 }]);
+    // Act
+    await forwardRecords({ client, log: recordingLog(), metrics }, request());
+    await forwardRecords(
+      { client: fakeClient(), log: recordingLog(), metrics },
+      request({ records: [{ count: 'not a record' }] }),
+    );
+    // Assess: 100 stored, the second chunk failed, the third never sent (not a failure).
+    expect(metrics.points).toEqual([
+      { name: 'RecordsForwarded', value: 100 },
+      { name: 'PpChunksFailed', value: 1 },
+    ]);
+  });
+
   it('sends nothing for no records', async () => {
     const client = fakeClient();
-    const result = await forwardRecords({ client, log: recordingLog() }, request({ records: [] }));
+    const result = await forwardRecords(
+      { client, log: recordingLog(), metrics: noMetrics },
+      request({ records: [] }),
+    );
     expect(result).toMatchObject({ outcome: 'empty', records: 0, errors: [], chunks: [], requestIds: [] });
     expect(client.posts).toEqual([]);
   });
@@ -225,7 +249,10 @@ describe('forwardRecords', () => {
   it('names a record too large for one request, and sends nothing', async () => {
     const input = [record(0), { ...record(1), channel: 'x'.repeat(10_500_000) }, record(2)];
     const client = fakeClient();
-    const result = await forwardRecords({ client, log: recordingLog() }, request({ records: input }));
+    const result = await forwardRecords(
+      { client, log: recordingLog(), metrics: noMetrics },
+      request({ records: input }),
+    );
     expect(result).toMatchObject({ outcome: 'invalid', errors: [{ index: 1 }] });
     expect(result.errors[0]?.message).toMatch(/^Record 1 is \d+ bytes as JSON, over the 10420224-byte limit/);
     expect(client.posts).toEqual([]);
@@ -233,7 +260,7 @@ describe('forwardRecords', () => {
 
   it('refuses a chunk size under 1 as invalid', async () => {
     const result = await forwardRecords(
-      { client: fakeClient(), log: recordingLog() },
+      { client: fakeClient(), log: recordingLog(), metrics: noMetrics },
       request({ chunkSize: 0 }),
     );
     expect(result).toMatchObject({ outcome: 'invalid', errors: [{ index: null }] });
@@ -245,9 +272,9 @@ describe('forwardRecords', () => {
         throw new Error('SSM unavailable');
       },
     };
-    await expect(forwardRecords({ client, log: recordingLog() }, request())).rejects.toThrow(
-      'SSM unavailable',
-    );
+    await expect(
+      forwardRecords({ client, log: recordingLog(), metrics: noMetrics }, request()),
+    ).rejects.toThrow('SSM unavailable');
   });
 });
 
@@ -285,7 +312,7 @@ describe('forwardStream', () => {
 
     // Act
     const result = await forwardStream(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       { dataGroup: GROUP, dataType: TYPE, open, format: 'ndjson' },
     );
 
@@ -318,7 +345,7 @@ describe('forwardStream', () => {
 
     // Act
     const result = await forwardStream(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       {
         dataGroup: GROUP,
         dataType: TYPE,
@@ -354,7 +381,7 @@ describe('forwardStream', () => {
   it('lists the first errors and counts the rest', async () => {
     const text = Array.from({ length: 1_500 }, () => 'nope').join('\n');
     const result = await forwardStream(
-      { client: fakeClient(), log: recordingLog() },
+      { client: fakeClient(), log: recordingLog(), metrics: noMetrics },
       {
         dataGroup: GROUP,
         dataType: TYPE,
@@ -375,7 +402,7 @@ describe('forwardStream', () => {
   it('sends nothing for an empty NDJSON file', async () => {
     const client = fakeClient();
     const result = await forwardStream(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       { dataGroup: GROUP, dataType: TYPE, format: 'ndjson', open: async () => Readable.from(['\n\n']) },
     );
     expect(result).toMatchObject({ outcome: 'empty', records: 0 });
@@ -392,7 +419,7 @@ describe('forwardStream', () => {
 
     // Act
     const result = await forwardStream(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       {
         dataGroup: GROUP,
         dataType: TYPE,
@@ -425,7 +452,7 @@ describe('forwardStream', () => {
 
     // Act
     const result = await forwardStream(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       { dataGroup: GROUP, dataType: TYPE, format: 'ndjson', open },
     );
 
@@ -442,7 +469,7 @@ describe('forwardStream', () => {
     }
     await expect(
       forwardStream(
-        { client: fakeClient(), log: recordingLog() },
+        { client: fakeClient(), log: recordingLog(), metrics: noMetrics },
         { dataGroup: GROUP, dataType: TYPE, format: 'ndjson', open: async () => Readable.from(broken()) },
       ),
     ).rejects.toThrow('NoSuchKey');
@@ -451,7 +478,7 @@ describe('forwardStream', () => {
   it('forwards a .json document through forwardRecords', async () => {
     const client = fakeClient();
     const result = await forwardStream(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       {
         dataGroup: GROUP,
         dataType: TYPE,
@@ -466,7 +493,7 @@ describe('forwardStream', () => {
   it('turns an oversized .json document into an invalid result that points to NDJSON', async () => {
     const client = fakeClient();
     const result = await forwardStream(
-      { client, log: recordingLog() },
+      { client, log: recordingLog(), metrics: noMetrics },
       {
         dataGroup: GROUP,
         dataType: TYPE,
@@ -529,7 +556,7 @@ describe('forwarding to the local Performance Platform', () => {
       retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, totalTimeMs: 10_000 },
       gzipAboveBytes: 2048,
     });
-    return { dataType, deps: { client, log: recordingLog() } };
+    return { dataType, deps: { client, log: recordingLog(), metrics: noMetrics } };
   }
 
   it('stores every record once, and a re-run replaces them instead of adding more', async () => {
@@ -625,7 +652,7 @@ describe('forwarding to the local Performance Platform', () => {
 
     // Act
     const result = await forwardRecords(
-      { client, log },
+      { client, log, metrics: noMetrics },
       { dataGroup: GROUP, dataType, records: records(250) },
     );
 

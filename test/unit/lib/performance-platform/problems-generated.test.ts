@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noMetrics } from '../../../../lib/metrics.js';
 import type { SendOutcome } from '../../../../lib/performance-platform/client.js';
 import { forwardRecords } from '../../../../lib/performance-platform/forward.js';
 import {
@@ -68,7 +69,7 @@ describe('recordProblems over generated batches, against the local write API', (
     const problems = recordProblems(records, rules);
     const answer = await standIn(dataSet, records);
     const result = await forwardRecords(
-      { client: storingClient, log: recordingLog() },
+      { client: storingClient, log: recordingLog(), metrics: noMetrics },
       { dataGroup: dataSet.dataGroup, dataType: dataSet.dataType, records, autoIds: rules.autoIds ?? [] },
     );
 
