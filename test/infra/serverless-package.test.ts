@@ -256,6 +256,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     invokedAsync: false,
     grants: {
       ...logsGrants('ForwarderHttpLogGroup'),
+      ...xrayGrants,
       's3:PutObject': [`${BUCKET}/incoming/performance/*`],
       'events:PutEvents': [EVENT_BUS_ARN],
       'ssm:GetParameter': [PP_TOKEN_PARAMETERS_ARN],
