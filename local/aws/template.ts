@@ -72,6 +72,11 @@ export async function localTemplate(onPackage?: () => void): Promise<CfnTemplate
     const partial = `${cached}.${process.pid}.tmp`;
     await writeFile(partial, text);
     await rename(partial, cached);
+    // Templates of earlier versions of serverless.yml are of no further use.
+    for (const file of await readdir(CACHE_DIR)) {
+      const stale = path.join(CACHE_DIR, file);
+      if (file.endsWith('.json') && stale !== cached) await rm(stale, { force: true });
+    }
     return JSON.parse(text) as CfnTemplate;
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };

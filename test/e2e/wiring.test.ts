@@ -64,6 +64,8 @@ describe('notifications', () => {
       `Dataset Publish Failed: dataset ${POPULATION.id}, file ${key}. ${report?.error?.code}: ${report?.error?.message} Report: ${failedKey}.report.json`,
     );
     expect(report?.error?.code).toMatch(/^CSV_/);
+    // The first problem is in the message, so the e-mail says what to fix.
+    expect(text).toMatch(/The first: .+/);
   });
 
   it('tells of successes only when the stage asks (NotifySuccesses)', async () => {
