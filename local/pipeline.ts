@@ -137,8 +137,10 @@ export interface LocalPipelineOptions {
    * instead of DGS_API_KEY. Ignored when `env.DGS_API_BASE_URL` points elsewhere.
    */
   apiKeyFromSsm?: boolean;
-  /** The upload function's time limit, given to it as Lambda's context does (default: none). */
+  /** The upload function's time limit, given to it as Lambda's context does (default: the template's). */
   uploadTimeoutMs?: number;
+  /** Time limits by function instead of the template's (tests shorten them). */
+  timeoutsMs?: Record<string, number>;
   /** The clock of every function (default: the machine's); tests move it to expire leases. */
   now?: () => Date;
   interceptor?: PipelineInterceptor;
@@ -302,6 +304,11 @@ async function assemblePipeline(
       ...env,
     };
   };
+  /** The template's timeout, unless the caller shortens it (tests: a function stopped mid-work). */
+  const functionTimeoutMs = (name: string): number =>
+    options.timeoutsMs?.[name] ??
+    (name === UPLOAD_FUNCTION ? options.uploadTimeoutMs : undefined) ??
+    functionWiring(name).timeoutSeconds * 1000;
   const settingsOf = memoised((name: string) => loadSettings(environmentOf(name)));
   const settings = settingsOf(UPLOAD_FUNCTION);
 
@@ -558,10 +565,7 @@ async function assemblePipeline(
     hooks ? (event, context) => hooks.invocation(name, () => handler(event, context)) : handler;
   const lambda = track(
     await startLocalLambda({
-      timeoutsMs: {
-        ...Object.fromEntries(wiring.functions.map((f) => [f.name, f.timeoutSeconds * 1000])),
-        ...(options.uploadTimeoutMs ? { [UPLOAD_FUNCTION]: options.uploadTimeoutMs } : {}),
-      },
+      timeoutsMs: Object.fromEntries(wiring.functions.map((f) => [f.name, functionTimeoutMs(f.name)])),
       ...(options.asyncRetries ? { asyncRetries: options.asyncRetries } : {}),
       functions: Object.fromEntries(wiring.functions.map((f) => [f.name, fn(f.name, handlerOf(f.name))])),
     }),
@@ -573,17 +577,16 @@ async function assemblePipeline(
       ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
       routes: wiring.httpRoutes.map((route) => {
         const handler = handlerOf(route.functionName);
-        const timeoutMs = functionWiring(route.functionName).timeoutSeconds * 1000;
+        const timeoutMs = functionTimeoutMs(route.functionName);
         return {
           method: route.method,
           path: route.path,
           timeoutMs: options.httpTimeoutMs ?? route.timeoutMs,
-          handler: async (event: APIGatewayProxyEventV2) => {
-            const start = Date.now();
-            return (await handler(event, {
-              getRemainingTimeInMillis: () => timeoutMs - (Date.now() - start),
-            })) as APIGatewayProxyStructuredResultV2;
-          },
+          handler: (event: APIGatewayProxyEventV2) =>
+            withinFunctionTimeout(
+              timeoutMs,
+              (context) => handler(event, context) as Promise<APIGatewayProxyStructuredResultV2>,
+            ),
         };
       }),
     }),
@@ -850,4 +853,33 @@ function taskFunctions(definition: AslDefinition): Record<string, string> {
     }
   }
   return found;
+}
+
+/** What API Gateway answers when the function behind a route failed or was stopped at its timeout. */
+export const FUNCTION_FAILED_ANSWER: APIGatewayProxyStructuredResultV2 = {
+  statusCode: 500,
+  body: JSON.stringify({ message: 'Internal Server Error' }),
+};
+
+/**
+ * A route's function under its own time limit: past it Lambda stops the function and API Gateway
+ * answers 500. Here the handler cannot be stopped (it runs in this process): its answer is dropped.
+ */
+async function withinFunctionTimeout(
+  timeoutMs: number,
+  run: (context: { getRemainingTimeInMillis(): number }) => Promise<APIGatewayProxyStructuredResultV2>,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const start = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = new Promise<APIGatewayProxyStructuredResultV2>((resolve) => {
+    timer = setTimeout(() => resolve(FUNCTION_FAILED_ANSWER), timeoutMs);
+  });
+  const answer = run({ getRemainingTimeInMillis: () => timeoutMs - (Date.now() - start) }).catch(
+    () => FUNCTION_FAILED_ANSWER,
+  );
+  try {
+    return await Promise.race([answer, stopped]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

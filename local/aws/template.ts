@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -52,32 +52,61 @@ async function sourcesHash(): Promise<string> {
  * offline, without AWS credentials) and kept under .govpub/template/.
  */
 export async function localTemplate(onPackage?: () => void): Promise<CfnTemplate> {
-  const cached = path.join(CACHE_DIR, `${await sourcesHash()}.json`);
-  try {
-    return JSON.parse(await readFile(cached, 'utf8')) as CfnTemplate;
-  } catch {
-    // Not made yet for these sources.
-  }
-  onPackage?.();
+  const hash = await sourcesHash();
+  const cached = await readCached(hash);
+  if (cached) return cached;
   await mkdir(CACHE_DIR, { recursive: true });
+  const release = await lock();
+  try {
+    // Another process may have made it while this one waited.
+    const madeMeanwhile = await readCached(hash);
+    if (madeMeanwhile) return madeMeanwhile;
+    onPackage?.();
+    const text = await packageTemplate();
+    // An edit to serverless.yml during the package: this template is not that version's.
+    if ((await sourcesHash()) !== hash) return JSON.parse(text) as CfnTemplate;
+    const file = path.join(CACHE_DIR, `${hash}.json`);
+    // Written aside and renamed: a reader never sees half a file.
+    const partial = `${file}.${process.pid}.tmp`;
+    await writeFile(partial, text);
+    await rename(partial, file);
+    // Templates of earlier versions of serverless.yml are of no further use.
+    for (const name of await readdir(CACHE_DIR)) {
+      const stale = path.join(CACHE_DIR, name);
+      if (name.endsWith('.json') && stale !== file) await rm(stale, { force: true });
+    }
+    return JSON.parse(text) as CfnTemplate;
+  } finally {
+    await release();
+  }
+}
+
+async function readCached(hash: string): Promise<CfnTemplate | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(CACHE_DIR, `${hash}.json`), 'utf8')) as CfnTemplate;
+  } catch {
+    return undefined; // Not made yet for these sources.
+  }
+}
+
+async function packageTemplate(): Promise<string> {
   const out = await mkdtemp(path.join(CACHE_DIR, 'package-'));
   try {
     await execFileAsync(
       path.join(REPO_ROOT, 'node_modules', '.bin', 'serverless'),
       ['package', '--stage', LOCAL_STAGE, '--package', out],
-      { cwd: REPO_ROOT, env: offlineEnv(), maxBuffer: 16 * 1024 * 1024, timeout: 170_000 },
+      {
+        cwd: REPO_ROOT,
+        // Its own esbuild work folder: serverless-esbuild deletes the folder it used when done.
+        env: {
+          ...offlineEnv(),
+          GOVPUB_ESBUILD_WORK_FOLDER: path.relative(REPO_ROOT, path.join(out, 'esbuild')),
+        },
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 170_000,
+      },
     );
-    const text = await readFile(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8');
-    // Written aside and renamed: a reader never sees half a file.
-    const partial = `${cached}.${process.pid}.tmp`;
-    await writeFile(partial, text);
-    await rename(partial, cached);
-    // Templates of earlier versions of serverless.yml are of no further use.
-    for (const file of await readdir(CACHE_DIR)) {
-      const stale = path.join(CACHE_DIR, file);
-      if (file.endsWith('.json') && stale !== cached) await rm(stale, { force: true });
-    }
-    return JSON.parse(text) as CfnTemplate;
+    return await readFile(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8');
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
     throw new TemplatePackagingError(
@@ -86,6 +115,41 @@ export async function localTemplate(onPackage?: () => void): Promise<CfnTemplate
     );
   } finally {
     await rm(out, { recursive: true, force: true });
+  }
+}
+
+const LOCK_FILE = path.join(CACHE_DIR, '.lock');
+/** Longer than a package ever takes: a lock this old was left by a process that died. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+/** One packaging at a time across processes (npm start beside the tests, two test runs). */
+async function lock(): Promise<() => Promise<void>> {
+  for (;;) {
+    try {
+      const handle = await open(LOCK_FILE, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(LOCK_FILE, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (await lockIsStale()) {
+        await rm(LOCK_FILE, { force: true });
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function lockIsStale(): Promise<boolean> {
+  try {
+    const [holder, info] = await Promise.all([readFile(LOCK_FILE, 'utf8'), stat(LOCK_FILE)]);
+    if (Date.now() - info.mtimeMs > STALE_LOCK_MS) return true;
+    process.kill(Number(holder), 0);
+    return false;
+  } catch (error) {
+    // ESRCH: its process is gone. A lock file read while being written counts as held.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

@@ -4,7 +4,7 @@ import { createEventBridgeClient } from '../../lib/aws-clients.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import { INTEGRATION_TIMEOUT_ANSWER } from '../../local/aws/http-api.js';
 import { localTemplate } from '../../local/aws/template.js';
-import type { LocalPipeline } from '../../local/pipeline.js';
+import { FUNCTION_FAILED_ANSWER, type LocalPipeline } from '../../local/pipeline.js';
 import { filedAt, POPULATION, POPULATION_CSV, REQUEST_SOURCE, startFastPipeline } from './support.js';
 
 /*
@@ -142,6 +142,22 @@ describe('the template is the wiring', () => {
 
     const gone = await fetch(`${pipeline.httpApi.endpoint}/datasets/${POPULATION.alias}`);
     expect(gone.status).toBe(404);
+  });
+
+  it("answers API Gateway's 500 when the route's function passes its own time limit", async () => {
+    pipeline = await startFastPipeline({ timeoutsMs: { forwarderHttp: 300 } });
+    pipeline.performancePlatform?.fault({ method: 'POST', delayMs: 1_000, times: 1 });
+    const started = Date.now();
+    const response = await fetch(`${pipeline.httpApi.endpoint}${PP_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ _timestamp: '2024-02-01T00:00:00Z', channel: 'digital', count: 1 }]),
+    });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual(JSON.parse(FUNCTION_FAILED_ANSWER.body ?? '{}'));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await pipeline.whenIdle();
   });
 
   it("answers API Gateway's bare 503 past the integration's time limit, while the function goes on", async () => {

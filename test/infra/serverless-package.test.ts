@@ -20,7 +20,9 @@ import {
 
 const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const outDir = path.join(repoRoot, '.serverless');
+/** Its own folders, not .serverless/ and .esbuild/: `npm run package` or the local run may package beside it. */
+const outDir = path.join(repoRoot, '.govpub', 'infra-package');
+const ESBUILD_WORK_FOLDER = path.join('.govpub', 'infra-esbuild');
 const STAGE = 'ci';
 const ONE_MIB = 1_048_576;
 
@@ -609,8 +611,13 @@ beforeAll(async () => {
   try {
     await execFileAsync(
       path.join(repoRoot, 'node_modules', '.bin', 'serverless'),
-      ['package', '--stage', STAGE],
-      { cwd: repoRoot, env: offlineEnv(), maxBuffer: 16 * ONE_MIB, timeout: 170_000 },
+      ['package', '--stage', STAGE, '--package', outDir],
+      {
+        cwd: repoRoot,
+        env: { ...offlineEnv(), GOVPUB_ESBUILD_WORK_FOLDER: ESBUILD_WORK_FOLDER },
+        maxBuffer: 16 * ONE_MIB,
+        timeout: 170_000,
+      },
     );
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
