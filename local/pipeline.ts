@@ -81,7 +81,7 @@ import {
   loadDataSetsConfig,
   startLocalPerformancePlatform,
 } from './performance-platform/server.js';
-import { type FunctionWiring, type Wiring, WiringError, wiringOf } from './wiring.js';
+import { type BusPolicyWiring, type FunctionWiring, type Wiring, WiringError, wiringOf } from './wiring.js';
 
 export const LOCAL_BUCKET = 'govpub-local-drop';
 export const LOCAL_TABLE = 'govpub-local-locks';
@@ -89,6 +89,13 @@ export const LOCAL_MACHINE = 'govpub-local-publish-dataset';
 export const LOCAL_API_KEY = 'local-dev-key';
 /** Where the local run keeps the API key when it reads it from SSM, as a deployed stage does. */
 export const LOCAL_API_KEY_PARAMETER = '/govpub/local/dgs-api-key';
+/**
+ * The key id the functions sign with locally, standing for their roles in the bus policy (a
+ * function in a process of its own signs with s3rver's, S3RVER: see uploadFunctionEnvironment).
+ */
+const LOCAL_FUNCTION_ACCESS_KEY = 'govpub-function-role';
+const FUNCTION_ACCESS_KEYS = new Set([LOCAL_FUNCTION_ACCESS_KEY, 'S3RVER']);
+
 export const UPLOAD_FUNCTION = 'upload';
 export const FORWARDER_FUNCTION = 'forwarder';
 export const REQUESTS_FUNCTION = 'publishRequests';
@@ -319,7 +326,11 @@ async function assemblePipeline(
     }),
   );
   const dynamo = track(await startLocalDynamoDb());
-  const eventBridge = track(await startLocalEventBridge());
+  const eventBridge = track(
+    await startLocalEventBridge({
+      mayPut: (entry, caller) => busPolicyAllows(wiring.busPolicies, entry, caller.accessKeyId),
+    }),
+  );
   const hooks = options.interceptor;
   const s3 = intercepted(createS3Client(localS3ClientConfig(localS3.endpoint)), 's3', hooks);
   const dynamoClient = intercepted(
@@ -366,7 +377,10 @@ async function assemblePipeline(
     );
   });
   const eventsClient = intercepted(
-    createEventBridgeClient(localEventBridgeClientConfig(eventBridge.endpoint)),
+    createEventBridgeClient({
+      ...localEventBridgeClientConfig(eventBridge.endpoint),
+      credentials: { accessKeyId: LOCAL_FUNCTION_ACCESS_KEY, secretAccessKey: 'local' },
+    }),
     'events',
     hooks,
   );
@@ -882,4 +896,16 @@ async function withinFunctionTimeout(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Whether the bus's policy (as the wiring read it) lets this caller put an entry of this source. */
+function busPolicyAllows(
+  policies: BusPolicyWiring[],
+  entry: { eventBusName: string; source: string },
+  accessKeyId: string | undefined,
+): boolean {
+  const policy = policies.find((candidate) => candidate.eventBusName === entry.eventBusName);
+  if (!policy) return true;
+  if (policy.allowedSources && !policy.allowedSources.includes(entry.source)) return false;
+  return !policy.functionOnlySources.includes(entry.source) || FUNCTION_ACCESS_KEYS.has(accessKeyId ?? '');
 }

@@ -56,6 +56,15 @@ export interface BucketTriggerWiring {
   functionName: string;
 }
 
+/** What a bus's resource policy decides by an entry's source (its Deny statements). */
+export interface BusPolicyWiring {
+  eventBusName: string;
+  /** Only these sources may be put (a Deny on StringNotEquals events:source); undefined: any. */
+  allowedSources: string[] | undefined;
+  /** Sources only the stack's function roles may put (a Deny on events:source unless aws:PrincipalArn is one). */
+  functionOnlySources: string[];
+}
+
 export interface Wiring {
   functions: FunctionWiring[];
   httpRoutes: HttpRouteWiring[];
@@ -64,6 +73,7 @@ export interface Wiring {
   /** The drop bucket's ObjectCreated notifications. */
   bucketTriggers: BucketTriggerWiring[];
   topicArns: string[];
+  busPolicies: BusPolicyWiring[];
 }
 
 export class WiringError extends Error {
@@ -169,7 +179,48 @@ export function wiringOf(template: CfnTemplate, parameters: Record<string, strin
   );
 
   const topicArns = ofType('AWS::SNS::Topic').map(([id]) => String(resolve.value({ Ref: id })));
-  return { functions, httpRoutes, rules, schedules, bucketTriggers, topicArns };
+  const busPolicies = ofType('AWS::Events::EventBus').flatMap(([id, r]) => {
+    const policy = resolve.value(r.Properties?.Policy);
+    return policy === undefined ? [] : [busPolicyOf(String(resolve.value({ Ref: id })), policy, template)];
+  });
+  return { functions, httpRoutes, rules, schedules, bucketTriggers, topicArns, busPolicies };
+}
+
+/**
+ * The statements of a bus policy the local bus can honour: Denies of PutEvents by source, some
+ * unless the caller is one of the stack's function roles. Any other statement is refused, so that
+ * the local bus never accepts what the deployed one would not.
+ */
+function busPolicyOf(eventBusName: string, policy: unknown, template: CfnTemplate): BusPolicyWiring {
+  const result: BusPolicyWiring = { eventBusName, allowedSources: undefined, functionOnlySources: [] };
+  const roleArns = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+    .map(([id]) => `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${id}`);
+  for (const raw of asArray(asRecord(policy).Statement)) {
+    const statement = asRecord(raw);
+    const condition = asRecord(statement.Condition);
+    const notEquals = asRecord(condition.StringNotEquals)['events:source'];
+    const equals = asRecord(condition.StringEquals)['events:source'];
+    const principals = asArray(asRecord(condition.ArnNotEquals)['aws:PrincipalArn']).map(String);
+    const keys = Object.keys(condition).sort().join(',');
+    if (statement.Effect !== 'Deny' || statement.Action !== 'events:PutEvents') {
+      throw new WiringError(`the policy of bus ${eventBusName} has a statement the local bus cannot honour`);
+    }
+    if (keys === 'StringNotEquals' && notEquals !== undefined) {
+      result.allowedSources = asArray(notEquals).map(String);
+    } else if (
+      keys === 'ArnNotEquals,StringEquals' &&
+      equals !== undefined &&
+      principals.every((arn) => roleArns.includes(arn))
+    ) {
+      result.functionOnlySources.push(...asArray(equals).map(String));
+    } else {
+      throw new WiringError(
+        `the policy of bus ${eventBusName} denies on ${keys || 'no condition'}, which the local bus cannot honour`,
+      );
+    }
+  }
+  return result;
 }
 
 /** `govpub-local-upload` -> `upload`: the key serverless.yml gives the function. */

@@ -16,7 +16,12 @@ export class AwsServiceError extends Error {
   }
 }
 
-export type AwsJsonOperation = (input: Record<string, unknown>) => unknown;
+/** Who signed a request: the access key id of its SigV4 Authorization header. */
+export interface AwsCaller {
+  accessKeyId: string | undefined;
+}
+
+export type AwsJsonOperation = (input: Record<string, unknown>, caller: AwsCaller) => unknown;
 
 export interface AwsJsonRpcOptions {
   /** e.g. `AWSStepFunctions` for `X-Amz-Target: AWSStepFunctions.StartExecution`. */
@@ -46,7 +51,7 @@ async function handleRequest(
   const body = await readBody(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const operation = resolveOperation(options, req);
   const input = parseInput(body);
-  const output = await operation(input);
+  const output = await operation(input, { accessKeyId: accessKeyIdOf(req) });
   sendJson(res, 200, output ?? {}, { 'content-type': options.contentType });
 }
 
@@ -115,4 +120,9 @@ export function requiredString(input: Record<string, unknown>, member: string): 
     throw new AwsServiceError('ValidationException', `${member} is required`);
   }
   return value;
+}
+
+function accessKeyIdOf(req: IncomingMessage): string | undefined {
+  const authorization = req.headers.authorization;
+  return typeof authorization === 'string' ? /Credential=([^/,\s]+)\//.exec(authorization)?.[1] : undefined;
 }

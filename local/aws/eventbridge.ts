@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { AwsServiceError, createAwsJsonRpcServer } from './aws-json-rpc.js';
+import { type AwsCaller, AwsServiceError, createAwsJsonRpcServer } from './aws-json-rpc.js';
 import {
   closeServer,
   isRecord,
@@ -29,6 +29,11 @@ export type RecordedEventListener = (event: RecordedEvent) => void;
 export interface LocalEventBridgeOptions {
   /** 0 or omitted: a free port. */
   port?: number;
+  /**
+   * The buses' resource policies, as far as they decide by source: an entry they refuse fails
+   * with NotAuthorizedForSourceException, as PutEvents reports an entry a policy denies.
+   */
+  mayPut?: (entry: { eventBusName: string; source: string }, caller: AwsCaller) => boolean;
 }
 
 export interface LocalEventBridge {
@@ -61,7 +66,10 @@ export async function startLocalEventBridge(
   const server = createAwsJsonRpcServer({
     targetPrefix: 'AWSEvents',
     contentType: 'application/x-amz-json-1.1',
-    operations: { PutEvents: (input) => putEvents(input, accept) },
+    operations: {
+      PutEvents: (input, caller) =>
+        putEvents(input, accept, (entry) => options.mayPut?.(entry, caller) ?? true),
+    },
   });
   const port = await listenLocal(server, options.port ?? 0);
   return {
@@ -94,9 +102,15 @@ export function toEventBridgeEnvelope(event: RecordedEvent): EventBridgeEvent<st
   };
 }
 
-function putEvents(input: Record<string, unknown>, accept: (event: RecordedEvent) => void): unknown {
+type MayPut = (entry: { eventBusName: string; source: string }) => boolean;
+
+function putEvents(
+  input: Record<string, unknown>,
+  accept: (event: RecordedEvent) => void,
+  mayPut: MayPut,
+): unknown {
   const entries = validateEntries(input.Entries);
-  const results = entries.map((entry) => putEntry(entry, accept));
+  const results = entries.map((entry) => putEntry(entry, accept, mayPut));
   return {
     FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length,
     Entries: results,
@@ -133,6 +147,7 @@ function entrySize(entry: Record<string, unknown>): number {
 function putEntry(
   entry: Record<string, unknown>,
   accept: (event: RecordedEvent) => void,
+  mayPut: MayPut,
 ): PutEventsResultEntry {
   for (const member of ['Source', 'DetailType', 'Detail'] as const) {
     if (typeof entry[member] !== 'string' || entry[member] === '') {
@@ -142,13 +157,20 @@ function putEntry(
       };
     }
   }
+  const eventBusName = typeof entry.EventBusName === 'string' ? entry.EventBusName : 'default';
+  if (!mayPut({ eventBusName, source: String(entry.Source) })) {
+    return {
+      ErrorCode: 'NotAuthorizedForSourceException',
+      ErrorMessage: 'Not authorized for the source.',
+    };
+  }
   const detail = parseDetail(String(entry.Detail));
   if (detail === undefined) {
     return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
   }
   const event: RecordedEvent = {
     eventId: randomUUID(),
-    eventBusName: typeof entry.EventBusName === 'string' ? entry.EventBusName : 'default',
+    eventBusName,
     source: String(entry.Source),
     detailType: String(entry.DetailType),
     detail,

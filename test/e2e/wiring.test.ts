@@ -21,11 +21,12 @@ afterEach(async () => {
 const TOPIC = 'arn:aws:sns:ap-southeast-1:000000000000:govpub-local-notifications';
 const PP_PATH = '/performance/carers-allowance/transaction-count';
 
-async function putEvent(p: LocalPipeline, entry: PutEventsRequestEntry): Promise<void> {
+/** Puts one entry as a person or another system would (not as one of govpub's functions). */
+async function putEvent(p: LocalPipeline, entry: PutEventsRequestEntry): Promise<string | undefined> {
   const output = await createEventBridgeClient(localEventBridgeClientConfig(p.eventBridge.endpoint)).send(
     new PutEventsCommand({ Entries: [entry] }),
   );
-  expect(output.FailedEntryCount ?? 0).toBe(0);
+  return output.Entries?.[0]?.ErrorCode;
 }
 
 function publishRequest(
@@ -90,28 +91,35 @@ describe('notifications', () => {
 });
 
 describe("requests on govpub's bus", () => {
-  it('takes a request only from a listed source, on its own bus', async () => {
+  it("refuses a source it does not list, and govpub's own from anyone but its functions; hears a listed one on its bus", async () => {
     pipeline = await startFastPipeline();
     await pipeline.drop(`incoming/${POPULATION.alias}/replace/by-event.csv`, POPULATION_CSV);
     await pipeline.whenIdle();
     const before = invocationsOf(pipeline, 'publishRequests').length;
-    // Another source, or the account's default bus: no function hears it.
-    await putEvent(pipeline, publishRequest(pipeline, { Source: 'agency.etl' }));
-    await putEvent(pipeline, publishRequest(pipeline, { Source: 'govpub' }));
-    await putEvent(pipeline, publishRequest(pipeline, { EventBusName: 'default' }));
-    await putEvent(pipeline, { ...publishRequest(pipeline), EventBusName: undefined });
+    // The bus's policy refuses a source it does not list, and govpub's own from anyone else.
+    expect(await putEvent(pipeline, publishRequest(pipeline, { Source: 'agency.etl' }))).toBe(
+      'NotAuthorizedForSourceException',
+    );
+    expect(await putEvent(pipeline, publishRequest(pipeline, { Source: 'govpub' }))).toBe(
+      'NotAuthorizedForSourceException',
+    );
+    // The account's default bus takes it, but no govpub rule is there.
+    expect(await putEvent(pipeline, publishRequest(pipeline, { EventBusName: 'default' }))).toBeUndefined();
+    expect(
+      await putEvent(pipeline, { ...publishRequest(pipeline), EventBusName: undefined }),
+    ).toBeUndefined();
     await pipeline.whenIdle();
     expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(before);
     // The listed source on govpub's bus: heard.
-    await putEvent(pipeline, publishRequest(pipeline));
+    expect(await putEvent(pipeline, publishRequest(pipeline))).toBeUndefined();
     await pipeline.whenIdle();
     expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(before + 1);
   });
 
   it('takes the sources the stage lists (RequestSources) instead', async () => {
     pipeline = await startFastPipeline({ parameters: { RequestSources: 'agency.etl,agency.crm' } });
-    await putEvent(pipeline, publishRequest(pipeline));
-    await putEvent(pipeline, publishRequest(pipeline, { Source: 'agency.crm' }));
+    expect(await putEvent(pipeline, publishRequest(pipeline))).toBe('NotAuthorizedForSourceException');
+    expect(await putEvent(pipeline, publishRequest(pipeline, { Source: 'agency.crm' }))).toBeUndefined();
     await pipeline.whenIdle();
     expect(
       invocationsOf(pipeline, 'publishRequests').map((i) => (i.event as { source: string }).source),
@@ -133,10 +141,12 @@ describe('the template is the wiring', () => {
     delete template.Resources[route?.[0] ?? ''];
     pipeline = await startFastPipeline({ template });
 
-    await putEvent(pipeline, publishRequest(pipeline));
+    expect(await putEvent(pipeline, publishRequest(pipeline))).toBeUndefined();
     await pipeline.whenIdle();
     expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(0);
-    await putEvent(pipeline, publishRequest(pipeline, { DetailType: 'Publish Please' }));
+    expect(
+      await putEvent(pipeline, publishRequest(pipeline, { DetailType: 'Publish Please' })),
+    ).toBeUndefined();
     await pipeline.whenIdle();
     expect(invocationsOf(pipeline, 'publishRequests')).toHaveLength(1);
 

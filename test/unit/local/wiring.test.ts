@@ -126,3 +126,29 @@ function environmentOfUpload(changed: CfnTemplate): { Variables: object } {
   if (!properties) throw new Error('the template has no UploadLambdaFunction');
   return properties.Environment as { Variables: object };
 }
+
+describe("the bus's policy, as the local bus honours it", () => {
+  it('reads the allow-listed sources and the source only the functions may use', async () => {
+    const template = await localTemplate();
+    expect(wiringOf(template).busPolicies).toEqual([
+      {
+        eventBusName: 'govpub-local',
+        allowedSources: ['govpub', 'govpub.requests'],
+        functionOnlySources: ['govpub'],
+      },
+    ]);
+  });
+
+  it('refuses a policy statement it cannot honour rather than ignoring it', async () => {
+    const changed = structuredClone(await localTemplate());
+    const policy = changed.Resources.EventBus?.Properties?.Policy as { Statement: unknown[] };
+    policy.Statement.push({
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Resource: '*',
+      Condition: { StringEquals: { 'events:detail-type': 'x' } },
+    });
+    expect(() => wiringOf(changed)).toThrow(/cannot honour/);
+  });
+});
