@@ -122,7 +122,8 @@ const settingsSchema = z.object({
    * The HTTP route's whole time (API Gateway ends a request at 30 s): every attempt and retry of
    * a synchronous forward fits in it.
    */
-  PP_HTTP_BUDGET_MS: positiveInt.max(28_000).default(25_000),
+  // Within forwarderHttp's 28 s timeout, with room to answer.
+  PP_HTTP_BUDGET_MS: positiveInt.max(26_000).default(25_000),
   /** More records than this in one HTTP request are answered 202 and forwarded as a file. */
   PP_HTTP_SYNC_MAX_RECORDS: positiveInt.default(1000),
   PP_MAX_JSON_BYTES: positiveInt.default(64 * 1024 * 1024),

@@ -19,14 +19,17 @@ export function transformInput(transformer: InputTransformer, event: Record<stri
   });
 }
 
-/** `$.detail.error.code` -> event.detail.error.code; `$.detail-type` works as a plain key. */
+/** `$.detail.error.code` -> event.detail.error.code, `$.detail.errors[0].message` into an array; `$.detail-type` is a plain key. */
 function pick(event: Record<string, unknown>, path: string): unknown {
   if (path === '$') return event;
   if (!path.startsWith('$.')) return undefined;
   let current: unknown = event;
-  for (const key of path.slice(2).split('.')) {
+  for (const step of path.slice(2).split('.')) {
+    // `errors[0]`: a key, then an index into the array it holds.
+    const [, key = step, index] = /^(.*?)(?:\[(\d+)\])?$/.exec(step) ?? [];
     if (typeof current !== 'object' || current === null) return undefined;
     current = (current as Record<string, unknown>)[key];
+    if (index !== undefined) current = Array.isArray(current) ? current[Number(index)] : undefined;
   }
   return current;
 }

@@ -69,6 +69,30 @@ describe('notifications', () => {
     expect(text).toMatch(/The first: .+/);
   });
 
+  it('tells the topic of records it could not forward, with the first problem', async () => {
+    pipeline = await startFastPipeline();
+    expect(
+      await putEvent(pipeline, {
+        EventBusName: pipeline.settings.EVENT_BUS_NAME,
+        Source: REQUEST_SOURCE,
+        DetailType: 'Performance Records Submitted',
+        Detail: JSON.stringify({
+          dataGroup: 'carers-allowance',
+          dataType: 'transaction-count',
+          records: [{ channel: 'digital', count: 1 }],
+        }),
+      }),
+    ).toBeUndefined();
+    await pipeline.whenIdle();
+    const [message] = pipeline.sns.messages();
+    expect(message?.from).toBe('NotifyForwardProblemsRule');
+    const text = JSON.parse(message?.message ?? '""') as string;
+    expect(text).toMatch(
+      /^Performance Records Forward Failed: carers-allowance\/transaction-count, invalid\. /,
+    );
+    expect(text).toMatch(/First problem: .*_timestamp/);
+  });
+
   it('tells of successes only when the stage asks (NotifySuccesses)', async () => {
     pipeline = await startFastPipeline();
     await pipeline.drop(`incoming/${POPULATION.alias}/replace/good.csv`, POPULATION_CSV);

@@ -206,7 +206,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     handler: 'functions/publish-requests.handler',
     bundle: 'functions/publish-requests.mjs',
     memorySize: 256,
-    timeout: 29,
+    timeout: 28,
     extraEnv: ['UPLOAD_FUNCTION_NAME'],
     invokedAsync: true,
     grants: {
@@ -253,7 +253,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     handler: 'functions/forward-performance.handler',
     bundle: 'functions/forward-performance.mjs',
     memorySize: 512,
-    timeout: 29,
+    timeout: 28,
     extraEnv: ['PP_BASE_URL', 'PP_TOKEN_PARAMETER_PREFIX'],
     invokedAsync: false,
     grants: {
@@ -1035,6 +1035,13 @@ describe('serverless package --stage ci', () => {
       InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string };
     };
     expect(target.Arn).toEqual({ Ref: 'NotificationTopic' });
+    const forwardTarget = asArray(
+      props('NotifyForwardProblemsRule', 'AWS::Events::Rule').Targets as unknown[],
+    )[0] as { InputTransformer: { InputPathsMap: Record<string, string> } };
+    expect(forwardTarget.InputTransformer.InputPathsMap).toMatchObject({
+      code: '$.detail.error.code',
+      first: '$.detail.errors[0].message',
+    });
     expect(target.InputTransformer.InputPathsMap).toMatchObject({
       dataset: '$.detail.datasetId',
       file: '$.detail.sourceKey',
@@ -1379,7 +1386,10 @@ describe('serverless package --stage ci', () => {
       const timeoutMs = (integration.TimeoutInMillis as number | undefined) ?? 30_000;
       expect(timeoutMs, `${id}: HTTP APIs wait 30 s at most`).toBeLessThanOrEqual(30_000);
       const fn = props(functionLogicalId, 'AWS::Lambda::Function');
-      expect((fn.Timeout as number) * 1000, `${id} -> ${functionLogicalId}`).toBeLessThan(timeoutMs);
+      // API Gateway's time includes a cold start (init): the function ends 2 s before it gives up.
+      expect((fn.Timeout as number) * 1000 + 2_000, `${id} -> ${functionLogicalId}`).toBeLessThanOrEqual(
+        timeoutMs,
+      );
     }
   });
 

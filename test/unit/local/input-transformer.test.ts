@@ -23,4 +23,16 @@ describe("a rule target's input transformer", () => {
     });
     expect(JSON.parse(message)).toBe('Dataset Publish Failed: file incoming/a/"x".csv. ');
   });
+
+  it('picks an element of an array by index', () => {
+    expect(
+      transformInput(
+        {
+          InputPathsMap: { first: '$.detail.errors[0].message', none: '$.detail.errors[5].message' },
+          InputTemplate: '"<first>|<none>"',
+        },
+        { detail: { errors: [{ message: 'one' }, { message: 'two' }] } },
+      ),
+    ).toBe('"one|"');
+  });
 });

@@ -31,7 +31,7 @@ describe('the wiring read from the packaged template', () => {
     expect(byName.upload).toMatchObject({ handler: 'functions/upload-file.handler', timeoutSeconds: 900 });
     expect(byName.forwarderHttp).toMatchObject({
       handler: 'functions/forward-performance.handler',
-      timeoutSeconds: 29,
+      timeoutSeconds: 28,
     });
     // Intrinsics evaluated: Fn::Sub with pseudo parameters, Ref to a table, names of functions.
     expect(byName.upload?.environment).toMatchObject({
