@@ -97,8 +97,9 @@ const LOCAL_FUNCTION_ACCESS_KEY = 'govpub-function-role';
 const FUNCTION_ACCESS_KEYS = new Set([LOCAL_FUNCTION_ACCESS_KEY, 'S3RVER']);
 
 export const UPLOAD_FUNCTION = 'upload';
-export const FORWARDER_FUNCTION = 'forwarder';
-export const REQUESTS_FUNCTION = 'publishRequests';
+const FORWARDER_FUNCTION = 'forwarder';
+const FORWARDER_HTTP_FUNCTION = 'forwarderHttp';
+const REQUESTS_FUNCTION = 'publishRequests';
 const PP_CONFIG_PATH = new URL('../config/performance-platform-local.json', import.meta.url);
 
 /** The data sets (and tokens) of the local Performance Platform, from config/performance-platform-local.json. */
@@ -194,8 +195,10 @@ export interface LocalPipeline {
   lock: DynamoDatasetLock;
   /** What the upload function runs with, for tests that play a crashed run's part. */
   deps: UploadFunctionDeps;
-  /** What the forwarder runs with. */
+  /** What the forwarder runs with (events and files). */
   forwarderDeps: ForwarderDeps;
+  /** What the forwarder behind the HTTP routes runs with. */
+  forwarderHttpDeps: ForwarderDeps;
   /** What the publish-requests function runs with. */
   publishRequestsDeps: PublishRequestsDeps;
   /** The wiring read from the packaged template: routes, rules, schedules, triggers, environments. */
@@ -292,6 +295,8 @@ async function assemblePipeline(
     DROP_BUCKET: LOCAL_BUCKET,
     LOCK_TABLE_NAME: LOCAL_TABLE,
     STATE_MACHINE_ARN: stateMachineArn(LOCAL_MACHINE),
+    // No X-Ray daemon here: the tracer is never loaded (a handler in a child process reads this).
+    POWERTOOLS_TRACE_ENABLED: 'false',
   };
   /** A function's environment: the template's, pointed at the stand-ins, then the caller's. */
   const environmentOf = (name: string): Record<string, string> => {
@@ -585,7 +590,9 @@ async function assemblePipeline(
     }),
   );
   lambdaClient = createLambdaClient(lambdaConfig());
-  const sweepFunction = wiring.schedules.find((schedule) => schedule.functionName)?.functionName;
+  const sweepFunction = wiring.schedules.find(
+    (schedule) => functionWiring(schedule.functionName).handler === 'functions/sweep-incoming.handler',
+  )?.functionName;
   const httpApi = track(
     await startLocalHttpApi({
       ...(options.httpPort !== undefined ? { port: options.httpPort } : {}),
@@ -704,6 +711,7 @@ async function assemblePipeline(
     lock,
     deps: uploadDepsOf(UPLOAD_FUNCTION),
     forwarderDeps: forwarderDepsOf(FORWARDER_FUNCTION),
+    forwarderHttpDeps: forwarderDepsOf(FORWARDER_HTTP_FUNCTION),
     publishRequestsDeps: publishRequestsDepsOf(REQUESTS_FUNCTION),
     wiring,
     sns,

@@ -133,8 +133,11 @@ export function wiringOf(template: CfnTemplate, parameters: Record<string, strin
     const properties = r.Properties ?? {};
     if (properties.State === 'DISABLED') continue;
     const targets = asArray(properties.Targets).map((target): RuleTarget => {
-      const { Arn, InputTransformer: transformer } = asRecord(target);
+      const { Arn, InputTransformer: transformer, Input, InputPath } = asRecord(target);
       const targetResource = template.Resources[targetId(Arn) ?? ''];
+      if (Input !== undefined || InputPath !== undefined) {
+        throw new WiringError(`rule ${id}: a target's Input or InputPath is not honoured locally`);
+      }
       if (targetResource?.Type === 'AWS::SNS::Topic') {
         return {
           kind: 'topic',
@@ -142,6 +145,8 @@ export function wiringOf(template: CfnTemplate, parameters: Record<string, strin
           ...(transformer ? { inputTransformer: resolve.value(transformer) as InputTransformer } : {}),
         };
       }
+      if (transformer)
+        throw new WiringError(`rule ${id}: a function target's InputTransformer is not honoured locally`);
       return { kind: 'function', functionName: functionNamed(Arn, `rule ${id}`) };
     });
     if (properties.ScheduleExpression) {
@@ -169,9 +174,14 @@ export function wiringOf(template: CfnTemplate, parameters: Record<string, strin
       const configuration = asRecord(raw);
       if (!String(configuration.Event).startsWith('s3:ObjectCreated:')) return [];
       const filter = asArray(asRecord(asRecord(configuration.Filter).S3Key).Rules).map(asRecord);
+      if (filter.some((rule) => String(rule.Name).toLowerCase() !== 'prefix')) {
+        throw new WiringError(
+          'a bucket notification filters on more than a key prefix, which the local run does not',
+        );
+      }
       return [
         {
-          prefix: String(filter.find((rule) => rule.Name === 'prefix')?.Value ?? ''),
+          prefix: String(filter.find((rule) => String(rule.Name).toLowerCase() === 'prefix')?.Value ?? ''),
           functionName: functionNamed(configuration.Function, 'a bucket notification'),
         },
       ];
@@ -358,7 +368,9 @@ function resolver(template: CfnTemplate, given: Record<string, string>): Resolve
   };
 
   const sub = (text: string, variables: Record<string, unknown>): string =>
-    text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+    text.replace(/\$\{(!?)([^}]+)\}/g, (_, literal: string, name: string) => {
+      // `${!Literal}` is CloudFormation's escape for a literal `${Literal}`.
+      if (literal) return `\${${name}}`;
       if (name in variables) return String(value(variables[name]));
       const [id = '', attribute] = name.split('.');
       return String(attribute ? getAtt(id, attribute) : ref(id));

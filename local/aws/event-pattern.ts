@@ -31,12 +31,18 @@ const FILTERS = new Set(['prefix', 'suffix', 'anything-but', 'exists', 'numeric'
 
 function checkCondition(condition: unknown, where: string): void {
   if (typeof condition !== 'object' || condition === null) return;
-  const [filter, ...more] = Object.keys(condition);
-  if (more.length > 0 || !filter || !FILTERS.has(filter)) {
+  const refuse = (): never => {
     throw new UnsupportedPatternError(
       `${where}: the filter ${JSON.stringify(condition)} is not supported locally`,
     );
-  }
+  };
+  const [filter, ...more] = Object.keys(condition);
+  if (more.length > 0 || !filter || !FILTERS.has(filter)) refuse();
+  const argument = (condition as Record<string, unknown>)[filter ?? ''];
+  // anything-but takes values or a prefix; its other forms (suffix, wildcard, …) are not matched here.
+  const isObject = typeof argument === 'object' && argument !== null && !Array.isArray(argument);
+  if (filter === 'anything-but' && isObject && Object.keys(argument).join() !== 'prefix') refuse();
+  if (Array.isArray(argument) && argument.length === 0) refuse();
 }
 
 /** Whether an event (the envelope, `detail` parsed) matches the pattern. */

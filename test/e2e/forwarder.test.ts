@@ -147,7 +147,7 @@ describe('the forwarder over HTTP', () => {
 
   it('announces who emptied a data set: the caller IAM authorised', async () => {
     pipeline = await startFastPipeline();
-    const handler = makeForwarderHandler(() => (pipeline as LocalPipeline).forwarderDeps);
+    const handler = makeForwarderHandler(() => (pipeline as LocalPipeline).forwarderHttpDeps);
     const callerArn = 'arn:aws:iam::123456789012:role/agency-etl';
     const answer = (await handler({
       version: '2.0',
@@ -173,7 +173,7 @@ describe('the forwarder over HTTP', () => {
   it('names the caller and the putter in the report of records an HTTP request queued as a file', async () => {
     // Prepare
     pipeline = await startFastPipeline({ env: { PP_HTTP_SYNC_MAX_RECORDS: '2' } });
-    const handler = makeForwarderHandler(() => (pipeline as LocalPipeline).forwarderDeps);
+    const handler = makeForwarderHandler(() => (pipeline as LocalPipeline).forwarderHttpDeps);
     const callerArn = 'arn:aws:iam::123456789012:role/agency-etl';
     // Act
     const answer = (await handler({

@@ -179,7 +179,7 @@ describe('the dataset HTTP API', () => {
     expect(byEvent.requestedBy).toMatch(/^events:govpub\.requests /);
     // The copy into incoming/ was put by the publish-requests function.
     expect(byEvent.droppedBy).toBe(LOCAL_PRINCIPAL_ID);
-    // A plain drop names nobody: S3's access logs say who put it.
+    // A plain drop names no requester; droppedBy is the putter's principal (here the local one).
     await pipeline.drop(`incoming/${POPULATION.alias}/append/plain.csv`, POPULATION_CSV);
     await pipeline.whenIdle();
     expect(await outcomeOf(pipeline, `incoming/${POPULATION.alias}/append/plain.csv`)).toMatchObject({

@@ -6,9 +6,9 @@ import type { PublishReport } from '../../lib/publish/file-outcome.js';
 import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline.js';
 import { exposeToScan, testSecret } from '../leak-scan.js';
 
-/** The sample datasets of the local data.gov.sg, by the aliases config/datasets.json gives them. */
 /** The source the stage takes requests from by default (serverless.yml, requestSources). */
 export const REQUEST_SOURCE = 'govpub.requests';
+/** The sample datasets of the local data.gov.sg, by the aliases config/datasets.json gives them. */
 export const POPULATION = { alias: 'resident-population', id: 'd_3c55210de27fcccda2ed0c63fdd2b352' };
 export const EXPENDITURE = { alias: 'operating-expenditure', id: 'd_8b84c4ee58e3cfc0ece0d773c8ca6abc' };
 export const TRANSACTIONS = { alias: 'online-transactions', id: 'd_5f2a6e1b9c0d4e7f8a3b2c1d0e9f8a7b' };

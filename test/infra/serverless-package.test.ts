@@ -207,7 +207,7 @@ const FUNCTIONS: Record<string, ExpectedFunction> = {
     bundle: 'functions/publish-requests.mjs',
     memorySize: 256,
     timeout: 28,
-    extraEnv: ['UPLOAD_FUNCTION_NAME'],
+    extraEnv: ['UPLOAD_FUNCTION_NAME', 'DGS_REQUEST_TIMEOUT_MS', 'DGS_MAX_ATTEMPTS'],
     invokedAsync: true,
     grants: {
       ...logsGrants('PublishRequestsLogGroup'),
@@ -1390,6 +1390,21 @@ describe('serverless package --stage ci', () => {
       expect((fn.Timeout as number) * 1000 + 2_000, `${id} -> ${functionLogicalId}`).toBeLessThanOrEqual(
         timeoutMs,
       );
+      // And the function's calls to data.gov.sg end before the function does (lib/runtime.ts:
+      // backoff between attempts of at most 1 s, then 2 s, …; two attempts here).
+      const variables = (valueAt(fn, ['Environment', 'Variables']) ?? {}) as Record<string, string>;
+      const attempts = Number(variables.DGS_MAX_ATTEMPTS ?? 4);
+      const requestMs = Number(variables.DGS_REQUEST_TIMEOUT_MS ?? 30_000);
+      const backoffMs = Array.from({ length: attempts - 1 }, (_, i) => 1_000 * 2 ** i).reduce(
+        (a, b) => a + b,
+        0,
+      );
+      if (functionLogicalId !== 'ForwarderHttpLambdaFunction') {
+        expect(
+          attempts * requestMs + backoffMs,
+          `${functionLogicalId}: data.gov.sg's worst case`,
+        ).toBeLessThan((fn.Timeout as number) * 1000);
+      }
     }
   });
 

@@ -35,6 +35,10 @@ describe('EventBridge patterns on the local bus', () => {
   it('refuses a filter it does not know, rather than matching wrongly', () => {
     expect(() => checkPattern({ source: [{ wildcard: 'gov*' }] })).toThrow(UnsupportedPatternError);
     expect(() => checkPattern({ detail: { x: [{ cidr: '10.0.0.0/8' }] } })).toThrow(/detail\.x/);
+    expect(() => checkPattern({ source: [{ 'anything-but': { suffix: '.test' } }] })).toThrow(
+      UnsupportedPatternError,
+    );
+    expect(() => checkPattern({ source: [{ 'anything-but': [] }] })).toThrow(UnsupportedPatternError);
     expect(() => checkPattern({ source: ['govpub'], detail: { x: [{ prefix: 'a' }] } })).not.toThrow();
   });
 
