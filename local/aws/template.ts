@@ -154,7 +154,7 @@ async function lockIsStale(): Promise<boolean> {
 }
 
 /** `serverless package` needs no AWS account: none of the caller's credentials reach it. */
-function offlineEnv(): NodeJS.ProcessEnv {
+export function offlineEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SLS_TELEMETRY_DISABLED: '1',

@@ -12,6 +12,7 @@ import {
   METRICS_NAMESPACE_PREFIX,
   SERVICE_DIMENSION,
 } from '../../lib/metrics.js';
+import { offlineEnv } from '../../local/aws/template.js';
 
 /*
  * Packages the service offline (`serverless package --stage ci`, no AWS credentials) and checks the
@@ -577,34 +578,6 @@ function getAttsIn(node: unknown, keys: string[] = []): Array<{ keys: string[]; 
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** The environment for `serverless package`: no AWS credentials or profiles of any kind. */
-function offlineEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SHARED_CREDENTIALS_FILE: path.join(outDir, 'no-such-credentials'),
-    AWS_CONFIG_FILE: path.join(outDir, 'no-such-config'),
-  };
-  for (const name of [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_DEFAULT_PROFILE',
-    'AWS_REGION',
-    'AWS_DEFAULT_REGION',
-    'AWS_ROLE_ARN',
-    'AWS_WEB_IDENTITY_TOKEN_FILE',
-    'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-  ]) {
-    delete env[name];
-  }
-  return env;
-}
 
 beforeAll(async () => {
   await rm(outDir, { recursive: true, force: true });
