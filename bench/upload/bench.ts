@@ -5,7 +5,13 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { isIdle, normalizeStatus } from '../../lib/datagovsg/status.js';
 import { localS3ClientConfig, startLocalS3 } from '../../local/aws/s3.js';
 import { type LocalDataGovSg, SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
@@ -51,9 +57,18 @@ export interface UploadSizeResult {
   sizeMiB: number;
   bytes: number;
   paths: Record<UploadPath, UploadPathResult>;
-  /** Median over repetitions of each path's MiB/s ÷ the bare pipe's in the same repetition. */
-  /** Paired throughput ratios: against the bare pipe, and the check's own cost (checked ÷ unchecked). */
-  ratios: { ours: number; oursCheck: number; checkedOverUnchecked: number };
+  /**
+   * Paired throughput ratios (median over repetitions of each path's MiB/s ÷ the other's in the same
+   * repetition): against the bare pipe; the check's own cost (checked ÷ unchecked); and an object
+   * uploaded in parts, MD5 read included, against the same bytes in one part (multipart ÷ sendFile).
+   */
+  ratios: {
+    ours: number;
+    oursCheck: number;
+    checkedOverUnchecked: number;
+    oursMultipart: number;
+    multipartOverSingle: number;
+  };
 }
 
 export interface UploadBenchResult {
@@ -76,7 +91,10 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
   });
   const client = new S3Client(localS3ClientConfig(s3.endpoint));
   try {
-    const objects = new Map<number, { key: string; bytes: number; etag: string; rows: number }>();
+    const objects = new Map<
+      number,
+      { key: string; multipartKey: string; bytes: number; etag: string; rows: number }
+    >();
     for (const sizeMiB of options.sizesMiB) {
       options.log(`upload: generating a ${sizeMiB} MiB CSV`);
       objects.set(sizeMiB, await putCsv(client, options.storeDir, sizeMiB, dataset.columns));
@@ -87,13 +105,14 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
       return {
         s3Endpoint: s3.endpoint,
         bucket: BUCKET,
-        key: object.key,
+        key: path === 'ours-multipart' ? object.multipartKey : object.key,
         size: object.bytes,
         dgsBaseUrl: dgs.baseUrl,
         uploadOrigin: dgs.uploadOrigin,
         apiKey: API_KEY,
         datasetId: dataset.datasetId,
         ...(path === 'ours-check' ? { checkColumns: dataset.columns } : {}),
+        ...(path === 'ours-multipart' ? { md5Measured: true } : {}),
       };
     };
     const run = async (
@@ -162,6 +181,8 @@ export async function runUploadBench(options: UploadBenchOptions): Promise<Uploa
           ours: pairedRatio(throughputs(paths.ours), throughputs(paths.bare)),
           oursCheck: pairedRatio(throughputs(paths['ours-check']), throughputs(paths.bare)),
           checkedOverUnchecked: pairedRatio(throughputs(paths['ours-check']), throughputs(paths.ours)),
+          oursMultipart: pairedRatio(throughputs(paths['ours-multipart']), throughputs(paths.bare)),
+          multipartOverSingle: pairedRatio(throughputs(paths['ours-multipart']), throughputs(paths.ours)),
         },
       };
     });
@@ -193,10 +214,11 @@ async function putCsv(
   workDir: string,
   sizeMiB: number,
   columns: Array<{ name: string; dataType: string }>,
-): Promise<{ key: string; bytes: number; etag: string; rows: number }> {
+): Promise<{ key: string; multipartKey: string; bytes: number; etag: string; rows: number }> {
   const bytes = Math.round(sizeMiB * MIB);
   const file = join(workDir, `upload-${sizeMiB}.csv`);
   const key = `bench/${sizeMiB}MiB.csv`;
+  const multipartKey = `bench/${sizeMiB}MiB-in-parts.csv`;
   try {
     const rows = await writeCsv(file, bytes, columns);
     const put = await client.send(
@@ -208,10 +230,46 @@ async function putCsv(
         ContentType: 'text/csv',
       }),
     );
-    return { key, bytes, etag: (put.ETag ?? '').replaceAll('"', ''), rows };
+    await putInParts(client, file, multipartKey, bytes);
+    return { key, multipartKey, bytes, etag: (put.ETag ?? '').replaceAll('"', ''), rows };
   } finally {
     await rm(file, { force: true });
   }
+}
+
+/** The AWS CLI's default part size (and threshold): any file it copies above 8 MiB is in parts. */
+const PART_BYTES = 8 * MIB;
+
+/** The same bytes as a multipart upload: its ETag is `<md5 of the part md5s>-<parts>`, not its MD5. */
+async function putInParts(client: S3Client, file: string, key: string, bytes: number): Promise<void> {
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: 'text/csv' }),
+  );
+  const parts: Array<{ ETag: string; PartNumber: number }> = [];
+  for (let start = 0, number = 1; start < bytes; start += PART_BYTES, number++) {
+    const end = Math.min(bytes, start + PART_BYTES);
+    const { ETag } = await client.send(
+      new UploadPartCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        PartNumber: number,
+        Body: createReadStream(file, { start, end: end - 1 }),
+        ContentLength: end - start,
+      }),
+    );
+    parts.push({ ETag: ETag ?? '', PartNumber: number });
+  }
+  const done = await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
+  // A file of one part would not show the double read this path measures.
+  if (!/-\d+"?$/.test(done.ETag ?? '')) throw new Error(`${key} was not stored in parts (ETag ${done.ETag})`);
 }
 
 /** sendFile refuses to start while an ingestion is in progress; the stand-in steps every 1 ms. */

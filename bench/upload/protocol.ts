@@ -1,10 +1,14 @@
 import type { ChildMeasure } from '../lib/measure.js';
 import type { Column } from './csv.js';
 
-/** The paths measured: the bare Node pipe (baseline), sendFile, and sendFile with the CSV check. */
-export type UploadPath = 'bare' | 'ours' | 'ours-check';
+/**
+ * The paths measured: the bare Node pipe (baseline), sendFile, sendFile with the CSV check, and
+ * the whole path for an object uploaded in parts (as the AWS CLI puts any file over 8 MiB): its
+ * ETag is not its MD5, so the MD5 the link asks for is read first, then the object is sent.
+ */
+export type UploadPath = 'bare' | 'ours' | 'ours-check' | 'ours-multipart';
 
-export const UPLOAD_PATHS: readonly UploadPath[] = ['bare', 'ours', 'ours-check'];
+export const UPLOAD_PATHS: readonly UploadPath[] = ['bare', 'ours', 'ours-check', 'ours-multipart'];
 
 /** What the parent hands an upload child (as one JSON argument). */
 export interface UploadChildArgs {
@@ -18,6 +22,8 @@ export interface UploadChildArgs {
   datasetId: string;
   /** ours only: run the in-flight CSV check against these columns. */
   checkColumns?: Column[];
+  /** ours only: the MD5 is part of the measured time (read from the object when its ETag is not it). */
+  md5Measured?: boolean;
 }
 
 export interface UploadChildResult extends ChildMeasure {

@@ -92,6 +92,12 @@ export function makeObjectWritesAtomic(store: S3rverFilesystemStore): void {
     if (source === target) return locks.write(target, checked);
     return locks.read(source, () => locks.write(target, checked));
   };
+  // S3 gives an object uploaded in parts the ETag `<MD5 of the parts' MD5s>-<parts>`, which is not
+  // its MD5; s3rver gives it the MD5. Code that takes a single-part ETag for the MD5 (the append
+  // link's md5) must meet the real form here too.
+  const putObjectMultipart = store.putObjectMultipart.bind(store);
+  store.putObjectMultipart = (bucket, uploadId, parts) =>
+    multipartETag.run(multipartETagOf(parts), () => putObjectMultipart(bucket, uploadId, parts));
   store.putObject = async (object: S3rverObject) => {
     const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
     // Not ending in the object suffix: listings never see it.
@@ -116,13 +122,24 @@ export function makeObjectWritesAtomic(store: S3rverFilesystemStore): void {
       await rm(temporary, { force: true });
       throw error;
     }
-    const md5 = hash.digest('hex');
+    const md5 = multipartETag.getStore() ?? hash.digest('hex');
     await locks.write(keyOf(object.bucket, object.key), async () => {
       await rename(temporary, objectPath);
       await store.putMetadata(object.bucket, object.key, object.metadata, md5);
     });
     return { size, md5 };
   };
+}
+
+/** The ETag of the multipart upload being completed, for the store's putObject. */
+const multipartETag = new AsyncLocalStorage<string>();
+
+/** S3's multipart ETag: the MD5 of the parts' binary MD5s, a dash, and how many parts. */
+export function multipartETagOf(parts: ReadonlyArray<{ number: number; etag: string }>): string {
+  const digests = [...parts]
+    .sort((a, b) => a.number - b.number)
+    .map((part) => Buffer.from(unquote(part.etag), 'hex'));
+  return `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${parts.length}`;
 }
 
 /**

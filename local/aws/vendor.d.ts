@@ -56,6 +56,11 @@ declare module 's3rver' {
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     getObject(bucket: string, key: string, options?: unknown): Promise<unknown>;
     putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+    putObjectMultipart(
+      bucket: string,
+      uploadId: string,
+      parts: Array<{ number: number; etag: string }>,
+    ): Promise<{ size: number; md5: string }>;
     copyObject(
       srcBucket: string,
       srcKey: string,

@@ -1,4 +1,10 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_PRINCIPAL_ID } from '../../local/aws/s3.js';
 import { SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
@@ -80,6 +86,45 @@ describe('publishing a dropped CSV', () => {
       ?.requests()
       .find((request) => request.path.includes('/append-link'));
     expect(linkRequest?.path).toContain(`md5=${encodeURIComponent(upload?.md5Base64 ?? '')}`);
+  });
+
+  it('appends a file uploaded in parts (as the AWS CLI puts one over 8 MiB) with its real MD5, read from the object', async () => {
+    pipeline = await startFastPipeline({ dataGovSg: { signedHeaders: ['host', 'content-md5'] } });
+    const key = `incoming/${EXPENDITURE.id}/append/in-parts.csv`;
+    // S3's smallest part is 5 MiB (but the last): a long first row, then a second part.
+    const header = 'financial_year,ministry,expenditure_sgd_million\n';
+    const first = `${header}${'2024,MOF,1.5\n'.repeat(Math.ceil((5 * 1024 * 1024) / 13))}`;
+    const parts = [Buffer.from(first), Buffer.from('2024,MOH,2.5\n')];
+    const { UploadId } = await pipeline.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: pipeline.bucket, Key: key, ContentType: 'text/csv' }),
+    );
+    const uploaded = [];
+    for (const [index, body] of parts.entries()) {
+      const part = await pipeline.s3.send(
+        new UploadPartCommand({
+          Bucket: pipeline.bucket,
+          Key: key,
+          UploadId,
+          PartNumber: index + 1,
+          Body: body,
+        }),
+      );
+      uploaded.push({ ETag: part.ETag ?? '', PartNumber: index + 1 });
+    }
+    await pipeline.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: pipeline.bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: uploaded },
+      }),
+    );
+    await pipeline.whenIdle();
+    const report = await outcomeOf(pipeline, key);
+    const md5 = createHash('md5').update(Buffer.concat(parts));
+    expect(report).toMatchObject({ outcome: 'published', mode: 'append', md5: md5.copy().digest('hex') });
+    const [upload] = pipeline.dataGovSg?.uploads(EXPENDITURE.id) ?? [];
+    expect(upload?.headers['content-md5']).toBe(md5.digest('base64'));
   });
 
   it.each([
