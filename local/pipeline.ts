@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,7 @@ import type { PumpDeps } from '../lib/publish/pump-dataset.js';
 import { realSleep, type Sleep } from '../lib/retry.js';
 import { apiKeyProvider, createDataGovSgClient } from '../lib/runtime.js';
 import { decodeS3Key } from '../lib/schemas.js';
-import { LOCAL_REGION, localCredentials } from './aws/common.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localCredentials } from './aws/common.js';
 import { ensureTable, localDynamoClientConfig, startLocalDynamoDb } from './aws/dynamodb.js';
 import { checkPattern, matches } from './aws/event-pattern.js';
 import {
@@ -172,6 +173,8 @@ export interface LocalPipelineOptions {
   onPackage?: () => void;
   /** Run the template's schedules (the sweep every ten minutes), as `npm start` does. */
   runSchedules?: boolean;
+  /** Every schedule's interval instead of the template's (tests shorten the ten minutes). */
+  scheduleIntervalMs?: number;
   /** The HTTP API's integration time limit instead of the template's (tests shorten the 30 s). */
   httpTimeoutMs?: number;
 }
@@ -667,8 +670,8 @@ async function assemblePipeline(
   const timers = options.runSchedules
     ? wiring.schedules.map((schedule) =>
         setInterval(
-          () => track_(invokeAsync(schedule.functionName, { source: 'aws.events' })),
-          schedule.everyMs,
+          () => track_(invokeAsync(schedule.functionName, scheduledEvent(schedule.logicalId))),
+          options.scheduleIntervalMs ?? schedule.everyMs,
         ),
       )
     : [];
@@ -916,4 +919,19 @@ function busPolicyAllows(
   if (!policy) return true;
   if (policy.allowedSources && !policy.allowedSources.includes(entry.source)) return false;
   return !policy.functionOnlySources.includes(entry.source) || FUNCTION_ACCESS_KEYS.has(accessKeyId ?? '');
+}
+
+/** The event a schedule rule delivers to its target (`Scheduled Event`). */
+function scheduledEvent(ruleLogicalId: string): Record<string, unknown> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: LOCAL_ACCOUNT_ID,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: LOCAL_REGION,
+    resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:rule/${ruleLogicalId}`],
+    detail: {},
+  };
 }

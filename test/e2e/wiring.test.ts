@@ -178,6 +178,29 @@ describe('the template is the wiring', () => {
     expect(gone.status).toBe(404);
   });
 
+  it("runs the template's schedule: the sweep publishes a file whose event was lost", async () => {
+    pipeline = await startFastPipeline({
+      deliverEvents: false,
+      runSchedules: true,
+      scheduleIntervalMs: 300,
+      env: { SWEEP_MIN_AGE_SECONDS: '0' },
+    });
+    const key = `incoming/${POPULATION.alias}/replace/lost-event.csv`;
+    await pipeline.drop(key, POPULATION_CSV);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (await pipeline.keys('processed/')).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await pipeline.whenIdle();
+    expect(await pipeline.keys('processed/')).toEqual([
+      expect.stringMatching(filedAt(key, 'processed')),
+      expect.stringMatching(/\.report\.json$/),
+    ]);
+    const sweeps = invocationsOf(pipeline, 'sweep');
+    expect(sweeps.length).toBeGreaterThan(0);
+    expect(sweeps[0]?.event).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+  });
+
   it("answers API Gateway's 500 when the route's function passes its own time limit", async () => {
     pipeline = await startFastPipeline({ timeoutsMs: { forwarderHttp: 300 } });
     pipeline.performancePlatform?.fault({ method: 'POST', delayMs: 1_000, times: 1 });
