@@ -7,6 +7,7 @@ import { loadSettings } from '../lib/config.js';
 import { timeToSend } from '../lib/publish/time-budget.js';
 import type { CliStartupResult } from './cli/bench.js';
 import type { ColdStartResult } from './coldstart/bench.js';
+import type { CostBenchResult } from './cost/bench.js';
 import type { CsvCheckBenchResult } from './csvcheck/bench.js';
 import type { ForwarderBenchResult } from './forwarder/bench.js';
 import { MB, MIB } from './lib/stats.js';
@@ -58,6 +59,7 @@ export interface Measurements {
   forwarder?: ForwarderBenchResult;
   csvCheck?: CsvCheckBenchResult;
   cli?: CliStartupResult;
+  cost?: CostBenchResult;
 }
 
 const PATH_NAMES: Record<UploadPath, string> = {
@@ -326,7 +328,8 @@ export function renderTargets(checks: readonly TargetCheck[]): string {
 /** Detail tables, one per section that ran. */
 export function renderDetails(results: Measurements): string[] {
   const tables: string[] = [];
-  const { upload, csvCheck, coldStart, polling, forwarder } = results;
+  const { upload, csvCheck, coldStart, polling, forwarder, cost } = results;
+  if (cost) tables.push(...renderCost(cost));
   if (upload) {
     const rows = upload.sizes.flatMap((size) =>
       (Object.keys(PATH_NAMES) as UploadPath[]).map((path) => {
@@ -552,4 +555,57 @@ export function renderScalingSvg(results: Measurements, caption: string): string
   }
   if (panels.length === 0) return undefined;
   return renderPlots('govpub scaling (npm run bench)', caption, panels);
+}
+
+/** Section 7: the counts per published file, and what 1 000 publications a day cost. */
+function renderCost(cost: CostBenchResult): string[] {
+  const perFile = cost.perFile;
+  const number = (value: number) => (value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  const counts: string[][] = [
+    ...Object.entries(perFile.invocations).map(([name, value]) => [
+      `Lambda invocations, ${name}`,
+      number(value),
+      `${(perFile.gbSeconds[name] ?? 0).toFixed(4)} GB-s measured`,
+    ]),
+    [
+      'Lambda, the idle confirmation a deployed upload waits',
+      '',
+      `${perFile.waitGbSeconds.toFixed(2)} GB-s modeled`,
+    ],
+    [
+      'state transitions',
+      number(perFile.transitions),
+      'the stand-in ingests at once: a 10 min ingestion adds its polls (section 4)',
+    ],
+    [
+      'DynamoDB reads / writes',
+      `${number(perFile.dynamoDbReads)} / ${number(perFile.dynamoDbWrites)}`,
+      'each item < 1 KB: one unit each',
+    ],
+    [
+      'S3 PUT/COPY/LIST / GET/HEAD requests',
+      `${number(perFile.s3PutClass)} / ${number(perFile.s3GetClass)}`,
+      'DELETE is free',
+    ],
+    ['EventBridge events', number(perFile.events), ''],
+    ...Object.entries(perFile.dataGovSgCalls).map(([kind, value]) => [
+      `data.gov.sg ${kind}`,
+      number(value),
+      '',
+    ]),
+  ];
+  const costs = Object.entries(cost.costPer1000);
+  const total = costs.reduce((sum, [, value]) => sum + value, 0);
+  return [
+    `Cost per publication: ${cost.published} files over ${cost.datasets} datasets through the local pipeline in ${cost.seconds.toFixed(0)} s, ${cost.filesPerMinute.toFixed(0)} files/min (one at a time per dataset, datasets in parallel; waits shortened)\n` +
+      renderTable(['per published file', 'count', 'note'], counts),
+    `AWS cost of 1 000 publications a day (${cost.prices.region}, list prices as of ${cost.prices.asOf}, bench/cost/prices-ap-southeast-1.json)\n` +
+      renderTable(
+        ['item', 'USD a day', 'USD a month (30 days)'],
+        [
+          ...costs.map(([item, value]) => [item, value.toFixed(4), (value * 30).toFixed(2)]),
+          ['total', total.toFixed(4), (total * 30).toFixed(2)],
+        ],
+      ),
+  ];
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSettings } from '../lib/config.js';
 import { type CliStartupResult, runCliStartupBench } from './cli/bench.js';
 import { type ColdStartResult, runColdStartBench } from './coldstart/bench.js';
+import { type CostBenchResult, runCostBench } from './cost/bench.js';
 import { type CsvCheckBenchResult, runCsvCheckBench } from './csvcheck/bench.js';
 import { type ForwarderBenchResult, runForwarderBench } from './forwarder/bench.js';
 import { bundleChildren } from './lib/child.js';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     let forwarder: ForwarderBenchResult | undefined;
     let csvCheck: CsvCheckBenchResult | undefined;
     let cli: CliStartupResult | undefined;
+    let cost: CostBenchResult | undefined;
     // Cold start first, while no local server competes for the CPU.
     if (wants('coldstart')) {
       coldStart = await timed('coldstart', () =>
@@ -130,6 +132,11 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (wants('cost')) {
+      cost = await timed('cost', () =>
+        runCostBench({ files: options.costFiles, datasets: options.costDatasets, log }),
+      );
+    }
     Object.assign(measured, {
       ...(upload ? { upload } : {}),
       ...(csvCheck ? { csvCheck } : {}),
@@ -137,6 +144,7 @@ async function main(): Promise<void> {
       ...(polling ? { polling } : {}),
       ...(forwarder ? { forwarder } : {}),
       ...(cli ? { cli } : {}),
+      ...(cost ? { cost } : {}),
     });
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -16,6 +16,8 @@ export interface FunctionWiring {
   /** `functions/upload-file.handler`. */
   handler: string;
   timeoutSeconds: number;
+  /** What AWS bills a second of the function by. */
+  memoryMb: number;
   /** Resolved; names of functions are the local names. */
   environment: Record<string, string>;
 }
@@ -107,6 +109,7 @@ export function wiringOf(template: CfnTemplate, parameters: Record<string, strin
       logicalId: id,
       handler: String(properties.Handler),
       timeoutSeconds: Number(properties.Timeout ?? 3),
+      memoryMb: Number(properties.MemorySize ?? 128),
       environment: Object.fromEntries(
         Object.entries(variables).map(([key, value]) => [key, String(resolve.value(value))]),
       ),

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder', 'cli'] as const;
+export const SECTIONS = ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder', 'cli', 'cost'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -22,6 +22,9 @@ export interface BenchOptions {
   storeDir: string;
   /** Where results.json and scaling.svg are written. */
   outDir: string;
+  /** Files dropped, and datasets they are spread over, for the cost per publication. */
+  costFiles: number;
+  costDatasets: number;
   stage: string;
 }
 
@@ -33,6 +36,8 @@ export const USAGE = `npm run bench -- [options]
   --forward-sizes=A,B,C   forwarder record counts       (env BENCH_FORWARD_SIZES, default 10000,30000,100000)
   --forward-reps=N        repetitions per record count  (env BENCH_FORWARD_REPS, default 3)
   --coldstart-runs=N      node processes per bundle, and per CLI start-up (env BENCH_COLDSTART_RUNS, default 15)
+  --cost-files=N          files through the local pipeline for the cost section (env BENCH_COST_FILES, default 1000)
+  --cost-datasets=N       datasets they are spread over (env BENCH_COST_DATASETS, default 100)
   --only=a,b              sections: ${SECTIONS.join(', ')} (env BENCH_ONLY)
   --store-dir=DIR         data of the local servers     (env BENCH_STORE_DIR, default /dev/shm or the temp dir)
   --out-dir=DIR           results.json and scaling.svg  (env BENCH_OUT_DIR, default bench/)
@@ -69,6 +74,8 @@ export function parseOptions(
       'forward-sizes': { type: 'string' },
       'forward-reps': { type: 'string' },
       'coldstart-runs': { type: 'string' },
+      'cost-files': { type: 'string' },
+      'cost-datasets': { type: 'string' },
       only: { type: 'string' },
       'store-dir': { type: 'string' },
       'out-dir': { type: 'string' },
@@ -100,6 +107,8 @@ export function parseOptions(
     ingestionSeconds: [60, 600, 7200],
     storeDir: values['store-dir'] ?? env.BENCH_STORE_DIR ?? defaults.storeDir,
     outDir: values['out-dir'] ?? env.BENCH_OUT_DIR ?? defaults.outDir,
+    costFiles: count(values['cost-files'] ?? env.BENCH_COST_FILES, 'cost files', 1000),
+    costDatasets: count(values['cost-datasets'] ?? env.BENCH_COST_DATASETS, 'cost datasets', 100),
     stage: 'bench',
   };
 }
