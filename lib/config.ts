@@ -97,9 +97,21 @@ const settingsSchema = z.object({
   MAX_TAKEOVERS: nonNegativeInt.default(3),
   MAX_FILE_BYTES: positiveInt.max(MAX_UPLOAD_BYTES).default(MAX_UPLOAD_BYTES),
   POLL_FIRST_WAIT_SECONDS: positiveInt.default(30),
-  POLL_BACKOFF_RATE: z.coerce.number().min(1).default(1.5),
+  /**
+   * Each status check comes this many times as long after the upload as the one before (see
+   * nextWait). 1.46 is the smallest rate in hundredths that reaches 10 minutes by the 9th check
+   * (30 state transitions) from a 30 s first wait (20^(1/8) = 1.454); an ingestion is then seen
+   * within 46% of its length. Above 1: at 1 every wait would be 0.
+   */
+  POLL_BACKOFF_RATE: z.coerce.number().gt(1).default(1.46),
   POLL_MAX_WAIT_SECONDS: positiveInt.default(300),
-  POLL_DEADLINE_SECONDS: positiveInt.default(3 * 3600),
+  /**
+   * Polling gives up (the file is filed unconfirmed) this long after the send. Nothing documents
+   * how long an ingestion may take; a day (MAX_WAIT_SECONDS, the wait already allowed through an
+   * outage) and an hour, so an ingestion of up to a day ends published or failed. Three such
+   * phases (two re-uploads) stay within Step Functions' 25,000 history events (test/statemachines).
+   */
+  POLL_DEADLINE_SECONDS: positiveInt.default(25 * 3600),
   REUPLOAD_MAX_ATTEMPTS: nonNegativeInt.default(2),
   REUPLOAD_FIRST_WAIT_SECONDS: positiveInt.default(120),
   UNCONFIRMED_GRACE_POLLS: positiveInt.default(3),

@@ -104,7 +104,7 @@ export function parseOptions(
     coldStartRuns: count(values['coldstart-runs'] ?? env.BENCH_COLDSTART_RUNS, 'cold start runs', 15),
     csvCheckSizeMiB: 64,
     csvCheckReps: 3,
-    ingestionSeconds: [60, 600, 7200],
+    ingestionSeconds: [30, 60, 600, 7200, 86_400],
     storeDir: values['store-dir'] ?? env.BENCH_STORE_DIR ?? defaults.storeDir,
     outDir: values['out-dir'] ?? env.BENCH_OUT_DIR ?? defaults.outDir,
     costFiles: count(values['cost-files'] ?? env.BENCH_COST_FILES, 'cost files', 1000),

@@ -235,7 +235,8 @@ async function follow(
   body: Record<string, unknown>,
 ): Promise<IngestionStatus> {
   const timeoutSeconds = options.timeout ?? settings.POLL_DEADLINE_SECONDS;
-  const deadline = Date.now() + timeoutSeconds * 1000;
+  const startedAt = Date.now();
+  const deadline = startedAt + timeoutSeconds * 1000;
   let last: IngestionStatus | undefined;
   for (let polls = 0; ; polls++) {
     const left = deadline - Date.now();
@@ -247,7 +248,9 @@ async function follow(
         { details: { outcome: 'timeout', ...body } },
       );
     }
-    const waitMs = options.pollIntervalMs ?? nextWait(settings, polls) * 1000;
+    const waitSeconds =
+      polls === 0 ? settings.POLL_FIRST_WAIT_SECONDS : nextWait(settings, (Date.now() - startedAt) / 1000);
+    const waitMs = options.pollIntervalMs ?? waitSeconds * 1000;
     await sleep(Math.min(waitMs, left));
     let current: IngestionStatus;
     try {

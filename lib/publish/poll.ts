@@ -130,10 +130,11 @@ export async function checkIngestion(deps: PollDeps, state: PublicationState): P
   }
   const secondsLeft = Math.floor((Date.parse(deadlineAt) - now.getTime()) / 1000);
   if (secondsLeft <= 0) return { ...base, decision: 'file', result: 'deadline-passed' };
+  const elapsedSeconds = (now.getTime() - Date.parse(poll.startedAt)) / 1000;
   return {
     ...base,
     decision: 'wait',
-    nextWaitSeconds: Math.max(1, Math.min(nextWait(settings, polls), secondsLeft)),
+    nextWaitSeconds: Math.max(1, Math.min(nextWait(settings, elapsedSeconds), secondsLeft)),
   };
 }
 
@@ -209,10 +210,24 @@ function neverArrived(
   return unchanged && waited && polls >= settings.UNCONFIRMED_GRACE_POLLS;
 }
 
-/** Waits grow geometrically from the first wait up to the cap. */
-export function nextWait(settings: PollSettings, pollsDone: number): number {
-  const grown = settings.POLL_FIRST_WAIT_SECONDS * settings.POLL_BACKOFF_RATE ** pollsDone;
-  return Math.round(Math.min(settings.POLL_MAX_WAIT_SECONDS, grown));
+/**
+ * The wait after a status check made `elapsedSeconds` after polling started (the wait before the
+ * first check is POLL_FIRST_WAIT_SECONDS). Each check comes POLL_BACKOFF_RATE times as long after
+ * the start as the one before, at most POLL_MAX_WAIT_SECONDS apart. The wait is thus a fixed
+ * fraction of the time already waited, so an ingestion of any length T from the first wait on is
+ * seen less than (rate − 1) × T after it ended, and within the cap (waits that themselves grow
+ * geometrically leave a long gap after the first check: see docs/architecture.md). It is taken
+ * from the clock, not from a count of polls, so the time a check takes does not push the
+ * schedule later. An elapsed time below the first wait (clocks of two functions) counts as the
+ * first wait: no wait is shorter than the one after the first check.
+ */
+export function nextWait(
+  settings: Pick<PollSettings, 'POLL_FIRST_WAIT_SECONDS' | 'POLL_BACKOFF_RATE' | 'POLL_MAX_WAIT_SECONDS'>,
+  elapsedSeconds: number,
+): number {
+  const elapsed = Math.max(settings.POLL_FIRST_WAIT_SECONDS, elapsedSeconds);
+  const wait = Math.round((settings.POLL_BACKOFF_RATE - 1) * elapsed);
+  return Math.max(1, Math.min(settings.POLL_MAX_WAIT_SECONDS, wait));
 }
 
 /** Appends a status, folding repeats of the same status and version into one entry. */

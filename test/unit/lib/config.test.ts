@@ -22,6 +22,12 @@ describe('loadSettings: the exactly-once settings', () => {
     });
   });
 
+  it('refuses a polling backoff rate of 1 or less, at which every wait would be 0', () => {
+    expect(() => loadSettings({ POLL_BACKOFF_RATE: '1' })).toThrow(/POLL_BACKOFF_RATE: /);
+    expect(loadSettings({ POLL_BACKOFF_RATE: '1.01' }).POLL_BACKOFF_RATE).toBe(1.01);
+    expect(loadSettings({}).POLL_BACKOFF_RATE).toBe(1.46);
+  });
+
   it('refuses a throughput that is not positive, in one message with every invalid value', () => {
     expect(() => loadSettings({ UPLOAD_ASSUMED_MIB_PER_SECOND: '0', MAX_TAKEOVERS: '-1' })).toThrow(
       ConfigError,

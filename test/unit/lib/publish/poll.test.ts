@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { loadSettings } from '../../../../lib/config.js';
 import type { IngestionStatus } from '../../../../lib/datagovsg/status.js';
 import {
   DgsAuthError,
@@ -589,10 +590,101 @@ describe('checkIngestion: edges the mutation run showed untested', () => {
   });
 });
 
-describe('nextWait', () => {
-  it('grows from the first wait to the cap', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 20].map((n) => nextWait(settings, n))).toEqual([
-      30, 45, 68, 101, 152, 228, 300, 300,
-    ]);
+/** Seconds after the polling start at which each status check falls, up to `until`. */
+function checkTimes(pollSettings: PollSettings, until: number): number[] {
+  const times = [pollSettings.POLL_FIRST_WAIT_SECONDS];
+  for (let last = times[0] ?? 0; last < until; ) {
+    last += nextWait(pollSettings, last);
+    times.push(last);
+  }
+  return times;
+}
+
+/** How long after an ingestion that ends `seconds` after the start a check sees it, and which check. */
+function detection(times: readonly number[], seconds: number): { lag: number; check: number } {
+  const index = times.findIndex((time) => time >= seconds);
+  return { lag: (times[index] ?? Number.NaN) - seconds, check: index + 1 };
+}
+
+describe('nextWait: the schedule of status checks', () => {
+  const defaults = loadSettings({});
+
+  it('checks at 30 s, then each time 1.46 times as long after the start, then every 300 s', () => {
+    expect(checkTimes(defaults, 1500)).toEqual([30, 44, 64, 93, 136, 199, 291, 425, 620, 905, 1205, 1505]);
+  });
+
+  it('makes each wait (rate − 1) of the time since the start, within the cap, never below 1 s', () => {
+    expect(nextWait(settings, 30)).toBe(15);
+    expect(nextWait(settings, 100)).toBe(50);
+    expect(nextWait(settings, 599)).toBe(300);
+    expect(nextWait(settings, 86_400)).toBe(300);
+    expect(nextWait({ ...settings, POLL_FIRST_WAIT_SECONDS: 1, POLL_BACKOFF_RATE: 1.01 }, 1)).toBe(1);
+  });
+
+  it('counts a time since the start below the first wait (another clock) as the first wait', () => {
+    expect(nextWait(settings, 0)).toBe(15);
+    expect(nextWait(settings, -40)).toBe(15);
+    expect(nextWait(defaults, 5)).toBe(14);
+  });
+
+  it('sees every ingestion from the first wait to a day within (rate − 1) of its length and within the cap', () => {
+    for (const pollSettings of [
+      defaults,
+      settings,
+      { ...defaults, POLL_BACKOFF_RATE: 1.2, POLL_MAX_WAIT_SECONDS: 120 },
+    ]) {
+      const times = checkTimes(pollSettings, 86_400);
+      const late: string[] = [];
+      let worst = 0;
+      let next = 0;
+      for (let seconds = pollSettings.POLL_FIRST_WAIT_SECONDS; seconds <= 86_400; seconds += 1) {
+        while ((times[next] ?? Number.POSITIVE_INFINITY) < seconds) next += 1;
+        const lag = (times[next] ?? Number.NaN) - seconds;
+        // Waits are rounded to whole seconds: half a second more at most.
+        const bound = Math.min(
+          (pollSettings.POLL_BACKOFF_RATE - 1) * seconds + 0.5,
+          pollSettings.POLL_MAX_WAIT_SECONDS,
+        );
+        if (!(lag <= bound)) late.push(`${seconds} s seen ${lag} s late`);
+        worst = Math.max(worst, lag / seconds);
+      }
+      expect(late).toEqual([]);
+      // The bound is nearly reached: the schedule spends what it may.
+      expect(worst).toBeGreaterThan((pollSettings.POLL_BACKOFF_RATE - 1) * 0.9);
+    }
+  });
+
+  it('with the defaults, sees 1, 10 and 120-minute ingestions within 20%, 10 minutes by the 9th check', () => {
+    const times = checkTimes(defaults, 86_400);
+    for (const seconds of [60, 600, 7200]) {
+      expect(detection(times, seconds).lag / seconds, `${seconds} s`).toBeLessThanOrEqual(0.2);
+    }
+    // Wait, check and choice per check, then the outcome, the next file and Done: 3 × 9 + 3 = 30.
+    expect(detection(times, 600).check).toBe(9);
+    expect(detection(times, 30)).toEqual({ lag: 0, check: 1 });
+    expect(detection(times, 86_400).check).toBeLessThan(300);
+  });
+});
+
+describe('checkIngestion: the wait it asks for', () => {
+  it('is (rate − 1) of the time since polling started, from the clock, not a count of polls', async () => {
+    const { lock, token } = await heldLock();
+    const state = sentState(token, { status: 'INGESTION_SUCCESS', version: 3, updatedAt: 1000 });
+    const at = (seconds: number) => ({
+      dgs: answering({ status: 'PENDING', rawStatus: 'Pending', version: 4 }),
+      lock,
+      settings,
+      log: recordingLog(),
+      now: () => new Date(T0.getTime() + seconds * 1000),
+    });
+    expect((await checkIngestion(at(30), state)).nextWaitSeconds).toBe(15);
+    expect((await checkIngestion(at(100), state)).nextWaitSeconds).toBe(50);
+    expect((await checkIngestion(at(2000), state)).nextWaitSeconds).toBe(300);
+    // A later polling start (after a re-upload) starts the schedule again.
+    const restarted = {
+      ...state,
+      poll: { ...state.poll, startedAt: new Date(T0.getTime() + 1900_000).toISOString() },
+    };
+    expect((await checkIngestion(at(2000), restarted)).nextWaitSeconds).toBe(50);
   });
 });
