@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
@@ -46,7 +47,35 @@ export interface LocalS3 {
   onObjectCreated(listener: ObjectCreatedListener): () => void;
 }
 
+/**
+ * s3rver seals ListObjectsV2 continuation tokens with single DES, which Node 17+ (OpenSSL 3)
+ * refuses: a listing with more than 1 000 keys then fails with a 500, where S3 answers a first page
+ * and a token. Only s3rver asks for 'des'; it gets triple DES with the key repeated, which is the
+ * same cipher (EDE with one key) under a name OpenSSL 3 still serves. Tokens stay opaque.
+ */
+function letS3rverSealContinuationTokens(): void {
+  const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto') & {
+    govpubDesPatched?: boolean;
+  };
+  if (crypto.govpubDesPatched) return;
+  const createCipheriv = crypto.createCipheriv;
+  const createDecipheriv = crypto.createDecipheriv;
+  const asTripleDes = (key: Buffer) => Buffer.concat([key, key, key]);
+  Object.assign(crypto, {
+    govpubDesPatched: true,
+    createCipheriv: (algorithm: string, key: Buffer, iv: Buffer, ...rest: unknown[]) =>
+      algorithm === 'des'
+        ? createCipheriv('des-ede3-cbc', asTripleDes(key), iv)
+        : (createCipheriv as (...args: unknown[]) => unknown)(algorithm, key, iv, ...rest),
+    createDecipheriv: (algorithm: string, key: Buffer, iv: Buffer, ...rest: unknown[]) =>
+      algorithm === 'des'
+        ? createDecipheriv('des-ede3-cbc', asTripleDes(key), iv)
+        : (createDecipheriv as (...args: unknown[]) => unknown)(algorithm, key, iv, ...rest),
+  });
+}
+
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  letS3rverSealContinuationTokens();
   // s3rver's own listen leaves EADDRINUSE as an unhandled 'error' event (a crash, its promise
   // never settles): try the port first, so that a port in use is an error its caller can explain.
   if (options.port) {

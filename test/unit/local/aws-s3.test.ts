@@ -7,6 +7,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -129,6 +130,25 @@ describe('startLocalS3', () => {
     expect((await bucket.md5(object as NonNullable<typeof object>)).hex).toBe(
       md5(Buffer.concat(parts)).toString('hex'),
     );
+  });
+
+  it('lists more than 1 000 keys page by page, with a continuation token, as S3 does', async () => {
+    const keys = Array.from({ length: 1_005 }, (_, index) => `many/${String(index).padStart(4, '0')}.csv`);
+    for (let start = 0; start < keys.length; start += 50) {
+      await Promise.all(
+        keys
+          .slice(start, start + 50)
+          .map((Key) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x' }))),
+      );
+    }
+    const pages: number[] = [];
+    const listed: string[] = [];
+    for await (const page of paginateListObjectsV2({ client }, { Bucket: BUCKET, Prefix: 'many/' })) {
+      pages.push(page.Contents?.length ?? 0);
+      listed.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
+    }
+    expect(pages).toEqual([1_000, 5]);
+    expect(listed).toEqual(keys);
   });
 
   it('lists a key only once its first upload has ended', async () => {
