@@ -52,6 +52,7 @@ export interface ForwarderDeps {
   settings: Pick<
     Settings,
     | 'PP_CHUNK_SIZE'
+    | 'PP_CONCURRENCY'
     | 'PP_GENERATE_IDS'
     | 'PP_MAX_JSON_BYTES'
     | 'MAX_WAIT_SECONDS'
@@ -194,6 +195,7 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
       dataType,
       records,
       chunkSize: deps.settings.PP_CHUNK_SIZE,
+      concurrency: deps.settings.PP_CONCURRENCY,
       generateIds: deps.settings.PP_GENERATE_IDS,
       deadline,
     });
@@ -249,6 +251,7 @@ async function onSubmitted(
       dataType,
       records,
       chunkSize: deps.settings.PP_CHUNK_SIZE,
+      concurrency: deps.settings.PP_CONCURRENCY,
       generateIds: deps.settings.PP_GENERATE_IDS,
     },
   );
@@ -288,6 +291,7 @@ function fileDeps(deps: ForwarderDeps) {
         {
           ...request,
           chunkSize: deps.settings.PP_CHUNK_SIZE,
+          concurrency: deps.settings.PP_CONCURRENCY,
           generateIds: deps.settings.PP_GENERATE_IDS,
           maxJsonBytes: deps.settings.PP_MAX_JSON_BYTES,
         },

@@ -130,6 +130,8 @@ const settingsSchema = z.object({
   PP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   PP_MAX_ATTEMPTS: positiveInt.default(5),
   PP_TOTAL_TIME_MS: positiveInt.default(120_000),
+  /** Chunks in flight at once (1: one after another); docs/architecture.md says why 4. */
+  PP_CONCURRENCY: positiveInt.max(16).default(4),
   /**
    * The HTTP route's whole time (API Gateway ends a request at 30 s): every attempt and retry of
    * a synchronous forward fits in it.

@@ -4,6 +4,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Settings } from '../../lib/config.js';
 import { startLocalPerformancePlatform } from '../../local/performance-platform/server.js';
 import { runNodeChild } from '../lib/child.js';
@@ -43,6 +44,11 @@ export interface ForwardSample {
   /** CPU ms of the sender (child) and of this process (the write API) during the run. */
   cpuMs: number;
   serverCpuMs: number;
+  /**
+   * The share of the run's wall time the write API's event loop (this process's) was busy: near 1,
+   * it is the bound, and no sender can go faster whatever it does.
+   */
+  serverLoopBusy: number;
   /** Requests the server logged for this run, their body bytes as sent, and how many were gzipped. */
   requests: number;
   bytesSent: number;
@@ -76,6 +82,7 @@ export interface ForwarderBenchResult {
 export async function runForwarderBench(options: ForwarderBenchOptions): Promise<ForwarderBenchResult> {
   const settings: ForwarderSettings = {
     PP_CHUNK_SIZE: options.settings.PP_CHUNK_SIZE,
+    PP_CONCURRENCY: options.settings.PP_CONCURRENCY,
     PP_GZIP_ABOVE_BYTES: options.settings.PP_GZIP_ABOVE_BYTES,
     PP_GENERATE_IDS: options.settings.PP_GENERATE_IDS,
     PP_REQUEST_TIMEOUT_MS: options.settings.PP_REQUEST_TIMEOUT_MS,
@@ -107,7 +114,7 @@ export async function runForwarderBench(options: ForwarderBenchOptions): Promise
       `forwarder: rep ${run.rep + 1}/${options.reps} ${run.records} records ${run.path}: ` +
         `${Math.round(measured.recordsPerSec)} records/s, ${measured.requests} requests, ` +
         `peak RSS ${(measured.maxRssBytes / MIB).toFixed(0)} MiB, CPU ${measured.cpuMs.toFixed(0)} ms ` +
-        `(server ${measured.serverCpuMs.toFixed(0)} ms)`,
+        `(server ${measured.serverCpuMs.toFixed(0)} ms, its loop busy ${(measured.serverLoopBusy * 100).toFixed(0)}%)`,
     );
   }
   const summary = (records: number, path: ForwardPath) => summarise(samples.get(`${records}/${path}`) ?? []);
@@ -159,12 +166,14 @@ async function forwardOnce(
         : { settings: path === DIAGNOSTIC_PATH ? { ...settings, PP_CHUNK_SIZE: 1000 } : settings }),
     };
     const serverCpu = process.cpuUsage();
+    const loop = performance.eventLoopUtilization();
     const result = await runNodeChild<ForwardChildResult>(
       options.bundle,
       [JSON.stringify(args)],
       timeoutFor(records),
     );
     const serverUsed = process.cpuUsage(serverCpu);
+    const serverLoopBusy = performance.eventLoopUtilization(loop).utilization;
     const logged = pp.requests();
     if (logged.length !== result.requests || logged.some((entry) => entry.status !== 200)) {
       throw new Error(`${path}: the server logged ${logged.length} requests, not ${result.requests} OK`);
@@ -179,6 +188,7 @@ async function forwardOnce(
       maxRssBytes: result.maxRssBytes,
       cpuMs: result.cpuMs,
       serverCpuMs: (serverUsed.user + serverUsed.system) / 1000,
+      serverLoopBusy,
       requests: logged.length,
       bytesSent: logged.reduce((sum, entry) => sum + entry.bytes, 0),
       gzipped: logged.filter((entry) => entry.gzip).length,

@@ -47,6 +47,7 @@ async function ours(): Promise<number> {
       dataType: args.dataType,
       records,
       chunkSize: settings.PP_CHUNK_SIZE,
+      concurrency: settings.PP_CONCURRENCY,
       generateIds: settings.PP_GENERATE_IDS,
     },
   );

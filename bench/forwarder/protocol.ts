@@ -24,6 +24,7 @@ export interface ForwardChildArgs {
   /** ours: the forwarder's settings, as lib/config.ts reads them. */
   settings?: {
     PP_CHUNK_SIZE: number;
+    PP_CONCURRENCY: number;
     PP_GZIP_ABOVE_BYTES: number;
     PP_GENERATE_IDS: boolean;
     PP_REQUEST_TIMEOUT_MS: number;

@@ -56,6 +56,7 @@ export async function ppSend(
         format,
         open: async () => (path === undefined ? stdin : createReadStream(path)),
         chunkSize: settings.PP_CHUNK_SIZE,
+        concurrency: settings.PP_CONCURRENCY,
         generateIds: settings.PP_GENERATE_IDS,
         maxJsonBytes: settings.PP_MAX_JSON_BYTES,
       },

@@ -21,10 +21,15 @@ export interface ChunkSpan {
   to: number;
 }
 
-/** One request's worth of records: `body` is the JSON array, `bytes` its UTF-8 length. */
+/**
+ * One request's worth of records: `body` is the JSON array, `bytes` its UTF-8 length, `keys` the
+ * keys given with its records (their `_id`s, for the rule that two chunks holding one `_id` are
+ * never in flight at once), each once.
+ */
 export interface Chunk extends ChunkSpan {
   body: string;
   bytes: number;
+  keys: readonly string[];
 }
 
 /**
@@ -103,16 +108,18 @@ export class ChunkPlanner {
 export class ChunkBuilder {
   readonly #planner: ChunkPlanner;
   #parts: string[] = [];
+  #keys = new Set<string>();
 
   constructor(limits: ChunkLimits = {}) {
     this.#planner = new ChunkPlanner(limits);
   }
 
   /**
-   * Adds the next record and returns the chunks it completes. Throws PpRecordTooLargeError for a
-   * record over the byte limit, TypeError for one JSON cannot encode.
+   * Adds the next record (with its key, if it has one: see Chunk) and returns the chunks it
+   * completes. Throws PpRecordTooLargeError for a record over the byte limit, TypeError for one
+   * JSON cannot encode.
    */
-  add(record: unknown): Chunk[] {
+  add(record: unknown, key?: string): Chunk[] {
     const index = this.#planner.records;
     const json = encodeRecord(record, index);
     const chunks: Chunk[] = [];
@@ -120,12 +127,12 @@ export class ChunkBuilder {
     for (const span of this.#planner.add(Buffer.byteLength(json))) {
       // A span ending after `index` is the one this record filled; an earlier one overflowed.
       if (span.to > index) {
-        this.#parts.push(json);
+        this.#place(json, key);
         placed = true;
       }
       chunks.push(this.#emit(span));
     }
-    if (!placed) this.#parts.push(json);
+    if (!placed) this.#place(json, key);
     return chunks;
   }
 
@@ -134,10 +141,17 @@ export class ChunkBuilder {
     return this.#planner.finish().map((span) => this.#emit(span));
   }
 
+  #place(json: string, key: string | undefined): void {
+    this.#parts.push(json);
+    if (key !== undefined) this.#keys.add(key);
+  }
+
   #emit(span: ChunkSpan): Chunk {
     const body = `[${this.#parts.join(',')}]`;
+    const keys = [...this.#keys];
     this.#parts = [];
-    return { ...span, body, bytes: Buffer.byteLength(body) };
+    this.#keys = new Set();
+    return { ...span, body, bytes: Buffer.byteLength(body), keys };
   }
 }
 

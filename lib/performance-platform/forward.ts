@@ -3,12 +3,12 @@ import type { Readable } from 'node:stream';
 import { PpRecordTooLargeError, PpSourceError, SourceChangedError, toError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Log } from '../observability.js';
-import { type Chunk, ChunkBuilder, type ChunkSpan, chunkRecords } from './chunks.js';
+import { type Chunk, ChunkBuilder, type ChunkSpan } from './chunks.js';
 import type { PerformancePlatformClient, SendOutcome } from './client.js';
 import { withId, withIds } from './ids.js';
 import { type ForwardProblem, recordProblems } from './problems.js';
 import { type NdjsonEntry, readJsonDocument, readNdjson } from './record-source.js';
-import type { DataSetRules } from './records.js';
+import { autoId, type DataSetRules } from './records.js';
 
 export interface ForwardRequest {
   dataGroup: string;
@@ -25,6 +25,8 @@ export interface ForwardRequest {
    * it, and chunks not sent by then are reported failed ('timeout'), to be sent again.
    */
   deadline?: number;
+  /** Chunks in flight at once (default 1: one after another); see sendChunks for the `_id` rule. */
+  concurrency?: number;
 }
 
 export interface ChunkReport {
@@ -39,8 +41,10 @@ export interface ChunkReport {
 /**
  * - forwarded: every chunk stored. empty: no records, nothing sent.
  * - invalid: some record (or the file) is invalid; nothing sent; `errors` lists them by index.
- * - partial: the chunks before the failed one were stored, the failed one and later ones not.
- * - failed: the first chunk failed; nothing stored.
+ * - partial: some chunks were stored and some not; `chunks` says which (with one chunk in flight
+ *   at a time, those before the failed one; with more, a later chunk already in flight when one
+ *   failed may be stored too).
+ * - failed: no chunk was stored.
  */
 export interface ForwardResult {
   outcome: 'forwarded' | 'invalid' | 'partial' | 'failed' | 'empty';
@@ -49,7 +53,8 @@ export interface ForwardResult {
   records: number;
   /**
    * invalid: every problem (sorted by record, one per record and field; those about no one record
-   * last), up to a limit and then one NOT_LISTED entry; partial and failed: the service's messages.
+   * last), up to a limit and then one NOT_LISTED entry; partial and failed: the service's messages
+   * about the first failed chunk (each failed chunk's own are in `chunks`).
    */
   errors: ForwardProblem[];
   /** How many errors there are in all; `errors` lists the first of them. */
@@ -57,6 +62,7 @@ export interface ForwardResult {
   /** invalid: how many records have a problem (`records` is how many there are). */
   recordsWithProblems?: number;
   chunks: ChunkReport[];
+  /** The `Govuk-Request-Id`s of the chunks sent, in chunk order. */
   requestIds: string[];
 }
 
@@ -97,6 +103,8 @@ export interface ForwardStreamRequest {
   maxLineBytes?: number;
   /** Errors listed in an invalid result (default 1000); the rest are counted. */
   maxListedErrors?: number;
+  /** Chunks in flight at once (default 1), as for forwardRecords. */
+  concurrency?: number;
 }
 
 /** The largest `.json` document forwardStream parses whole. */
@@ -133,7 +141,8 @@ export function invalidRecords(request: ForwardRequest): ForwardResult | undefin
  * Forwards records to one Performance Platform data set: validates every record first (all
  * errors at once, by index; nothing is sent if one is invalid, as backdrop would store nothing
  * of a batch holding one), adds deterministic `_id`s unless `generateIds` is false, then sends
- * the chunks in order and stops at the first that fails for good. Never throws for what the
+ * the chunks in order, `concurrency` at a time with the `_id` rule of sendChunks, and starts
+ * none after the first that fails for good. Never throws for what the
  * service answers; throws what the client's token source throws before any chunk is sent.
  */
 export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest): Promise<ForwardResult> {
@@ -144,20 +153,29 @@ export async function forwardRecords(deps: ForwardDeps, request: ForwardRequest)
   if (refused) return finish(deps, refused);
   const objects = records as readonly Record<string, unknown>[];
   const prepared = request.generateIds === false ? objects : withIds(objects, dataGroup, dataType);
-  let chunks: Chunk[];
+  const keyOf = recordKey(request.autoIds);
+  const chunks: Chunk[] = [];
   try {
-    chunks = chunkRecords(prepared, limits(request));
+    const builder = new ChunkBuilder(limits(request));
+    for (const record of prepared) chunks.push(...builder.add(record, keyOf(record)));
+    chunks.push(...builder.finish());
   } catch (error) {
     const problem = chunkingError(error);
     return finish(deps, invalid(base, [problem], 1, problem.index === null ? 0 : 1));
   }
-  return finish(deps, await sendChunks(deps, base, chunks, chunks, request.deadline));
+  return finish(
+    deps,
+    await sendChunks(deps, base, chunks, chunks, {
+      deadline: request.deadline,
+      concurrency: request.concurrency,
+    }),
+  );
 }
 
 /**
  * Forwards the records of a `.json` or `.ndjson` file. A `.json` document (bounded by
  * `maxJsonBytes`) is read once and handed to forwardRecords. An NDJSON file is read twice so
- * memory stays proportional to one chunk whatever its size: pass 1 validates every record
+ * memory stays proportional to a few chunks (those in flight and the next) whatever its size: pass 1 validates every record
  * (collecting every error with its index, listing the first `maxListedErrors`) and sends
  * nothing if one is invalid; pass 2 sends the chunks, each checked against pass 1's digest of
  * it so a source that changed in between is never sent unvalidated. Throws what the source
@@ -250,14 +268,16 @@ export async function forwardStream(
 
   async function* secondPass(): AsyncGenerator<Chunk> {
     const sender = new ChunkBuilder(limits(request));
+    const keyOf = recordKey(request.autoIds);
     for await (const entry of readNdjson(await request.open(), lineOptions)) {
       const { record } = entry;
       if (entry.index >= count || !isObject(record)) throw new SourceChangedError(SOURCE_CHANGED);
-      yield* sender.add(generateIds ? withId(record, dataGroup, dataType) : record);
+      const prepared = generateIds ? withId(record, dataGroup, dataType) : record;
+      yield* sender.add(prepared, keyOf(prepared));
     }
     yield* sender.finish();
   }
-  return finish(deps, await sendChunks(deps, base, plan, secondPass()));
+  return finish(deps, await sendChunks(deps, base, plan, secondPass(), { concurrency: request.concurrency }));
 }
 
 /**
@@ -291,13 +311,31 @@ export async function emptyDataSet(
   return result;
 }
 
+/**
+ * Sends the chunks in order, at most `concurrency` at once, and reports each (stored, failed or
+ * not sent) in chunk order whatever order their answers come in.
+ *
+ * The `_id` rule: a chunk holding a key (`_id`) that a chunk still in flight holds waits until
+ * that one is answered, so the last value sent for an id is the one stored, as with sequential
+ * sends (backdrop upserts on `_id`; two requests racing could be applied in either order).
+ * Chunks start in order, so every earlier chunk holding the key has started before and is
+ * answered first.
+ *
+ * After the first chunk that fails for good (or runs out of time, or whose source fails), no
+ * chunk starts; those already in flight are waited for and reported as they end.
+ */
 async function sendChunks(
   deps: ForwardDeps,
   base: Base,
   plan: readonly PlannedChunk[],
   chunks: AsyncIterable<Chunk> | Iterable<Chunk>,
-  deadline?: number,
+  options: { deadline?: number | undefined; concurrency?: number | undefined } = {},
 ): Promise<ForwardResult> {
+  const { deadline } = options;
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`concurrency must be a whole number of at least 1, not ${concurrency}`);
+  }
   const now = deps.now ?? Date.now;
   const reports: ChunkReport[] = plan.map(({ index, from, to }) => ({
     index,
@@ -306,7 +344,8 @@ async function sendChunks(
     status: 'not-sent',
     attempts: 0,
   }));
-  const requestIds: string[] = [];
+  const requestIds: Array<string | undefined> = [];
+  const thrown = new Map<number, unknown>();
   const fail = (position: number, error: NonNullable<ChunkReport['error']>, span?: ChunkSpan) => {
     const report = reports[position] ?? {
       index: position,
@@ -316,25 +355,79 @@ async function sendChunks(
       attempts: 0,
     };
     reports[position] = { ...report, status: 'failed', error };
-    return reports[position];
   };
-  let failed: ChunkReport | undefined;
+  let stopped = false;
+  /** Each chunk in flight, by position: resolves once its post is answered and reported. */
+  const inFlight = new Map<number, Promise<void>>();
+  /** The chunk in flight holding each key. */
+  const holders = new Map<string, number>();
+
+  const send = async (position: number, chunk: Chunk, report: ChunkReport): Promise<void> => {
+    let outcome: SendOutcome;
+    try {
+      outcome = await deps.client.post(
+        base.dataGroup,
+        base.dataType,
+        chunk.body,
+        deadline === undefined ? {} : { deadline },
+      );
+    } catch (error) {
+      // Only the token source throws: rethrown at the end if nothing was stored (see below).
+      stopped = true;
+      thrown.set(position, error);
+      fail(position, { kind: 'token', messages: [toError(error).message] });
+      return;
+    }
+    requestIds[position] = outcome.requestId;
+    report.attempts = outcome.attempts;
+    if (!outcome.ok) {
+      stopped = true;
+      fail(position, errorOf(outcome));
+      deps.log.warn('PP_CHUNK_FAILED', {
+        ...chunkFields(base, chunk),
+        kind: outcome.kind,
+        status: outcome.status,
+        attempts: outcome.attempts,
+        requestId: outcome.requestId,
+        messages: outcome.messages.length,
+      });
+      return;
+    }
+    report.status = 'stored';
+    deps.log.info('PP_CHUNK_STORED', {
+      ...chunkFields(base, chunk),
+      attempts: outcome.attempts,
+      requestId: outcome.requestId,
+    });
+  };
+
+  const start = (position: number, chunk: Chunk, report: ChunkReport): void => {
+    for (const key of chunk.keys) holders.set(key, position);
+    const settled = send(position, chunk, report).finally(() => {
+      inFlight.delete(position);
+      for (const key of chunk.keys) holders.delete(key);
+    });
+    inFlight.set(position, settled);
+  };
+  const blocked = (chunk: Chunk): boolean =>
+    inFlight.size >= concurrency || chunk.keys.some((key) => holders.has(key));
+
   let position = 0;
   const iterator =
     Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
   try {
-    for (;;) {
+    while (!stopped) {
       let next: IteratorResult<Chunk>;
       try {
         next = await iterator.next();
       } catch (error) {
         // Reading the source failed part-way (pass 2): what was stored stays reported.
         const kind = error instanceof SourceChangedError ? 'source-changed' : 'read-error';
-        failed = fail(position, { kind, messages: [toError(error).message] });
+        fail(position, { kind, messages: [toError(error).message] });
         break;
       }
       if (next.done) {
-        if (position < plan.length) failed = fail(position, sourceChanged());
+        if (position < plan.length) fail(position, sourceChanged());
         break;
       }
       const chunk = next.value;
@@ -347,11 +440,16 @@ async function sendChunks(
         expected.to !== chunk.to ||
         (expected.digest !== undefined && expected.digest !== digest(chunk.body))
       ) {
-        failed = fail(position, sourceChanged(), chunk);
+        fail(position, sourceChanged(), chunk);
         break;
       }
+      while (!stopped && blocked(chunk)) {
+        await Promise.race(inFlight.values());
+      }
+      // A chunk in flight failed meanwhile: this one stays not sent.
+      if (stopped) break;
       if (deadline !== undefined && now() >= deadline) {
-        failed = fail(position, {
+        fail(position, {
           kind: 'timeout',
           messages: [
             'The time for this request ran out before this chunk was sent; send the same records again (their ids are stable, so nothing is duplicated).',
@@ -359,57 +457,31 @@ async function sendChunks(
         });
         break;
       }
-      let outcome: SendOutcome;
-      try {
-        outcome = await deps.client.post(
-          base.dataGroup,
-          base.dataType,
-          chunk.body,
-          deadline === undefined ? {} : { deadline },
-        );
-      } catch (error) {
-        // Only the token source throws; before anything is stored that is the caller's to handle.
-        if (position === 0) throw error;
-        failed = fail(position, { kind: 'token', messages: [toError(error).message] });
-        break;
-      }
-      requestIds.push(outcome.requestId);
-      report.attempts = outcome.attempts;
-      if (!outcome.ok) {
-        failed = fail(position, errorOf(outcome));
-        deps.log.warn('PP_CHUNK_FAILED', {
-          ...chunkFields(base, chunk),
-          kind: outcome.kind,
-          status: outcome.status,
-          attempts: outcome.attempts,
-          requestId: outcome.requestId,
-          messages: outcome.messages.length,
-        });
-        break;
-      }
-      report.status = 'stored';
-      deps.log.info('PP_CHUNK_STORED', {
-        ...chunkFields(base, chunk),
-        attempts: outcome.attempts,
-        requestId: outcome.requestId,
-      });
+      start(position, chunk, report);
       position += 1;
     }
   } finally {
+    // Every chunk sent is answered before the result is told (none rejects: send catches).
+    await Promise.all(inFlight.values());
     // Stops the source when the loop ends early.
     await iterator.return?.();
   }
+  const stored = reports.some((report) => report.status === 'stored');
+  const [firstThrown] = [...thrown.entries()].sort(([a], [b]) => a - b);
+  // A token source that throws before anything is stored is the caller's to handle.
+  if (firstThrown && !stored) throw firstThrown[1];
+  const ids = requestIds.filter((id): id is string => id !== undefined);
+  const failed = reports.find((report) => report.status === 'failed');
   if (failed) {
-    const stored = reports.some((report) => report.status === 'stored');
     return {
       ...base,
       outcome: stored ? 'partial' : 'failed',
       errors: (failed.error?.messages ?? []).map((message) => ({ index: null, message })),
       chunks: reports,
-      requestIds,
+      requestIds: ids,
     };
   }
-  return { ...base, outcome: 'forwarded', errors: [], chunks: reports, requestIds };
+  return { ...base, outcome: 'forwarded', errors: [], chunks: reports, requestIds: ids };
 }
 
 function errorOf(outcome: Extract<SendOutcome, { ok: false }>): NonNullable<ChunkReport['error']> {
@@ -516,6 +588,18 @@ function finish(deps: Pick<ForwardDeps, 'log' | 'metrics'>, result: ForwardResul
   if (result.outcome === 'forwarded' || result.outcome === 'empty') log.info('PP_FORWARD_DONE', fields);
   else log.warn('PP_FORWARD_DONE', fields);
   return result;
+}
+
+/**
+ * The key under which backdrop stores a record: its auto id when the data set has `auto_ids`
+ * (which replaces any `_id` sent), else its `_id` when it is text; none for a record without one
+ * (backdrop gives it a fresh id, so it can meet no other).
+ */
+function recordKey(
+  autoIds: readonly string[] | undefined,
+): (record: Record<string, unknown>) => string | undefined {
+  if (autoIds && autoIds.length > 0) return (record) => autoId(record, autoIds);
+  return (record) => (typeof record._id === 'string' ? record._id : undefined);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -82,7 +82,10 @@ describe('the Performance Platform failing for a while', () => {
   });
 
   it('a burst longer than the retry budget on a dropped file: it waits in incoming/, then the sweep forwards it once', async () => {
-    pipeline = await startFastPipeline({ env: { PP_MAX_ATTEMPTS: '2', SWEEP_MIN_AGE_SECONDS: '0' } });
+    // One chunk at a time: the scripted faults are taken in the order requests arrive.
+    pipeline = await startFastPipeline({
+      env: { PP_MAX_ATTEMPTS: '2', SWEEP_MIN_AGE_SECONDS: '0', PP_CONCURRENCY: '1' },
+    });
     pipeline.performancePlatform?.fault({ method: 'POST', status: 502, times: 2 });
     const key = `incoming/performance/${GROUP}/${TYPE}/outage.ndjson`;
     await pipeline.drop(key, ndjson(250));
@@ -124,10 +127,11 @@ describe('the Performance Platform failing for a while', () => {
 
 describe("the HTTP route within API Gateway's 30 s", () => {
   it('a slow write API: every attempt and retry fits PP_HTTP_BUDGET_MS; the rest is answered 503, send again', async () => {
-    // Each answer takes 400 ms, the request timeout allows 1 s, 10 attempts per chunk, 4 chunks:
-    // unbounded, about 1.6 s; the budget is 1 s.
+    // Each answer takes 400 ms, the request timeout allows 1 s, 10 attempts per chunk, 4 chunks
+    // one at a time: unbounded, about 1.6 s; the budget is 1 s.
     pipeline = await startFastPipeline({
       env: {
+        PP_CONCURRENCY: '1',
         PP_HTTP_BUDGET_MS: '1000',
         PP_CHUNK_SIZE: '10',
         PP_REQUEST_TIMEOUT_MS: '1000',

@@ -63,7 +63,12 @@ describe('the forwarder over HTTP', () => {
     expect((body.chunks as unknown[]).map((c) => (c as { from: number; to: number }).to)).toEqual([
       100, 200, 250,
     ]);
-    expect(writes(pipeline).map((r) => [r.records, r.gzip])).toEqual([
+    // Chunks are sent several at a time, so the write API may log them in any order.
+    expect(
+      writes(pipeline)
+        .map((r) => [r.records, r.gzip])
+        .sort(([a], [b]) => Number(b) - Number(a)),
+    ).toEqual([
       [100, true],
       [100, true],
       [50, true],
@@ -232,7 +237,8 @@ describe('the forwarder over HTTP', () => {
   });
 
   it('reports a partial failure exactly, and a re-run completes it without duplicates', async () => {
-    pipeline = await startFastPipeline({ env: { PP_MAX_ATTEMPTS: '2' } });
+    // One chunk at a time: the scripted faults are taken in the order requests arrive.
+    pipeline = await startFastPipeline({ env: { PP_MAX_ATTEMPTS: '2', PP_CONCURRENCY: '1' } });
     const sent = records(250);
     // The first chunk is stored but its answer lost; the second fails for good.
     pipeline.performancePlatform?.fault({ method: 'POST', dropAfterStore: true, times: 1 });
@@ -248,6 +254,29 @@ describe('the forwarder over HTTP', () => {
     const again = await call(pipeline, 'POST', PATH, sent);
     expect(again.status).toBe(200);
     expect(await pipeline.performancePlatform?.records(GROUP, TYPE)).toHaveLength(250);
+  });
+
+  it('stores the last value sent for an id that recurs across chunks sent several at a time', async () => {
+    // Prepare: chunks of 10, 4 in flight; ids recur in every chunk with a new count each time.
+    pipeline = await startFastPipeline({ env: { PP_CONCURRENCY: '4', PP_CHUNK_SIZE: '10' } });
+    const sent = Array.from({ length: 120 }, (_, i) => ({
+      _id: `shared-${i % 13}`,
+      _timestamp: '2024-01-01T00:00:00Z',
+      count: i,
+    }));
+    // The first request is slow, so a later chunk holding its ids would overtake it if allowed.
+    pipeline.performancePlatform?.fault({ method: 'POST', delayMs: 150, times: 1 });
+
+    // Act
+    const { status, body } = await call(pipeline, 'POST', PATH, sent);
+
+    // Assess
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ outcome: 'forwarded', records: 120 });
+    expect(writes(pipeline)).toHaveLength(12);
+    const stored = (await pipeline.performancePlatform?.records(GROUP, TYPE)) ?? [];
+    const last = new Map(sent.map((record) => [record._id, record.count]));
+    expect(new Map(stored.map((record) => [record._id, record.count]))).toEqual(last);
   });
 });
 
