@@ -70,7 +70,7 @@ describe('bench options', () => {
 
   it('uses the documented defaults', () => {
     expect(parseOptions([], {}, defaults)).toMatchObject({
-      sections: ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder', 'cli'],
+      sections: ['upload', 'csvcheck', 'coldstart', 'polling', 'forwarder', 'cli', 'cost'],
       uploadSizesMiB: [16, 64, 256],
       uploadReps: 3,
       forwardSizes: [10_000, 30_000, 100_000],
@@ -80,6 +80,12 @@ describe('bench options', () => {
       csvCheckReps: 3,
       storeDir: '/store',
       outDir: '/out',
+      costFiles: 1000,
+      costDatasets: 100,
+    });
+    expect(parseOptions(['--cost-files=50', '--cost-datasets=5'], {}, defaults)).toMatchObject({
+      costFiles: 50,
+      costDatasets: 5,
     });
   });
 
