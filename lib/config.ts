@@ -131,7 +131,9 @@ const settingsSchema = z.object({
   PP_MAX_ATTEMPTS: positiveInt.default(5),
   PP_TOTAL_TIME_MS: positiveInt.default(120_000),
   /** Chunks in flight at once (1: one after another); docs/architecture.md says why 4. */
-  PP_CONCURRENCY: positiveInt.max(16).default(4),
+  // 1 by default: a data set with auto_ids stores records under an id the forwarder cannot see, so
+  // only an operator who knows a data set has none may let chunks overlap (docs/architecture.md).
+  PP_CONCURRENCY: positiveInt.max(16).default(1),
   /**
    * The HTTP route's whole time (API Gateway ends a request at 30 s): every attempt and retry of
    * a synchronous forward fits in it.

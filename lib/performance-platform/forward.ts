@@ -468,8 +468,10 @@ async function sendChunks(
   }
   const stored = reports.some((report) => report.status === 'stored');
   const [firstThrown] = [...thrown.entries()].sort(([a], [b]) => a - b);
-  // A token source that throws before anything is stored is the caller's to handle.
-  if (firstThrown && !stored) throw firstThrown[1];
+  // A token source that throws before anything is stored is the caller's to handle, unless
+  // another chunk failed for a reason of its own, whose report must not be lost.
+  const onlyTokens = reports.every((report) => report.status !== 'failed' || report.error?.kind === 'token');
+  if (firstThrown && !stored && onlyTokens) throw firstThrown[1];
   const ids = requestIds.filter((id): id is string => id !== undefined);
   const failed = reports.find((report) => report.status === 'failed');
   if (failed) {

@@ -225,7 +225,11 @@ export function nextWait(
   settings: Pick<PollSettings, 'POLL_FIRST_WAIT_SECONDS' | 'POLL_BACKOFF_RATE' | 'POLL_MAX_WAIT_SECONDS'>,
   elapsedSeconds: number,
 ): number {
-  const elapsed = Math.max(settings.POLL_FIRST_WAIT_SECONDS, elapsedSeconds);
+  // A start time that does not parse (NaN) waits as after the first check: a NaN wait would stop
+  // the execution in its Wait state, with no catch.
+  const elapsed = Number.isFinite(elapsedSeconds)
+    ? Math.max(settings.POLL_FIRST_WAIT_SECONDS, elapsedSeconds)
+    : settings.POLL_FIRST_WAIT_SECONDS;
   const wait = Math.round((settings.POLL_BACKOFF_RATE - 1) * elapsed);
   return Math.max(1, Math.min(settings.POLL_MAX_WAIT_SECONDS, wait));
 }

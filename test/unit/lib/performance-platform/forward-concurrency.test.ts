@@ -418,6 +418,36 @@ describe('forwardRecords and forwardStream with chunks in flight at once', () =>
     ]);
   });
 
+  it("reports a chunk's own failure rather than throwing another chunk's token error", async () => {
+    const records = Array.from({ length: 4 }, (_, i) => ({ _timestamp: '2015-01-01T00:00:00Z', count: i }));
+    let calls = 0;
+    const client = {
+      post: async (): Promise<SendOutcome> => {
+        calls += 1;
+        if (calls === 1) {
+          // Fails for a reason of its own after the second chunk's token source threw.
+          await new Promise(setImmediate);
+          return {
+            ok: false,
+            kind: 'validation',
+            status: 400,
+            attempts: 1,
+            messages: ['bad'],
+            requestId: 'req-1',
+          };
+        }
+        throw new Error('no token');
+      },
+    };
+    const result = await forwardRecords(
+      { client, log: recordingLog(), metrics: noMetrics },
+      { dataGroup: GROUP, dataType: TYPE, records, chunkSize: 2, concurrency: 2 },
+    );
+    expect(result.outcome).toBe('failed');
+    expect(result.chunks.map((chunk) => chunk.error?.kind)).toEqual(['validation', 'token']);
+    expect(result.errors.map((error) => error.message)).toEqual(['bad']);
+  });
+
   it('refuses a concurrency under 1', async () => {
     const client = inFlightClient({ limit: 1, turns: () => 0, answer: () => 'ok' });
     await expect(

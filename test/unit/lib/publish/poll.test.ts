@@ -609,6 +609,11 @@ function detection(times: readonly number[], seconds: number): { lag: number; ch
 describe('nextWait: the schedule of status checks', () => {
   const defaults = loadSettings({});
 
+  it('waits as after the first check when the start time is unknown (NaN), never NaN', () => {
+    expect(nextWait(defaults, Number.NaN)).toBe(nextWait(defaults, defaults.POLL_FIRST_WAIT_SECONDS));
+    expect(Number.isFinite(nextWait(defaults, Number.NaN))).toBe(true);
+  });
+
   it('checks at 30 s, then each time 1.46 times as long after the start, then every 300 s', () => {
     expect(checkTimes(defaults, 1500)).toEqual([30, 44, 64, 93, 136, 199, 291, 425, 620, 905, 1205, 1505]);
   });
