@@ -102,7 +102,7 @@ export interface ForwardFileDeps {
     open: () => Promise<Readable>;
     format: 'json' | 'ndjson';
   }) => Promise<ForwardResult>;
-  settings: { MAX_WAIT_SECONDS: number; PP_FILE_LEASE_SECONDS: number };
+  settings: { MAX_WAIT_SECONDS: number; PP_FILE_LEASE_SECONDS: number; PP_GENERATE_IDS: boolean };
 }
 
 /**
@@ -167,7 +167,7 @@ async function forwardHeldFile(
       message: `${error.message}. Configure it, then drop the file again.`,
     });
   }
-  const failure = failureOf(result);
+  const failure = failureOf(result, deps.settings.PP_GENERATE_IDS);
   if (failure === 'passing') {
     const waited = deps.now().getTime() - object.lastModified.getTime();
     if (waited <= deps.settings.MAX_WAIT_SECONDS * 1000) {
@@ -177,12 +177,19 @@ async function forwardHeldFile(
       );
     }
   }
-  return file(deps, object, startedAt, drop, result, failure === 'passing' ? unavailable(result) : failure);
+  return file(
+    deps,
+    object,
+    startedAt,
+    drop,
+    result,
+    failure === 'passing' ? unavailable(result, deps.settings.PP_GENERATE_IDS) : failure,
+  );
 }
 
 type Failure = { code: string; message: string } | null | 'passing';
 
-function failureOf(result: ForwardResult): Failure {
+function failureOf(result: ForwardResult, generateIds: boolean): Failure {
   if (result.outcome === 'forwarded' || result.outcome === 'empty') return null;
   if (result.outcome === 'invalid') {
     const listed = result.errors.filter((e) => e.code !== 'NOT_LISTED');
@@ -196,9 +203,14 @@ function failureOf(result: ForwardResult): Failure {
   }
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');
   const stored = result.chunks.filter((chunk) => chunk.status === 'stored').length;
+  // With chunks in flight together, stored ones may come after the failed one: say how many.
   const storedNote =
     stored > 0
-      ? ` ${stored} chunk(s) were stored before; sending the file again is safe (records have stable ids).`
+      ? ` ${stored} of ${result.chunks.length} chunks were stored; ${
+          generateIds
+            ? 'sending the file again replaces them (records have stable ids).'
+            : 'sending the file again stores them a second time unless its records carry an _id (PP_GENERATE_IDS is off).'
+        }`
       : '';
   switch (failed?.error?.kind) {
     case 'unauthorised':
@@ -222,11 +234,11 @@ function failureOf(result: ForwardResult): Failure {
   }
 }
 
-function unavailable(result: ForwardResult): { code: string; message: string } {
+function unavailable(result: ForwardResult, generateIds: boolean): { code: string; message: string } {
   const failed = result.chunks.find((chunk) => chunk.status === 'failed');
   return {
     code: 'PP_UNAVAILABLE',
-    message: `The Performance Platform kept failing (${failed?.error?.kind ?? 'unknown'}${failed?.error?.status ? ` ${failed.error.status}` : ''}). Drop the file again later; records have stable ids, so nothing is duplicated.`,
+    message: `The Performance Platform kept failing (${failed?.error?.kind ?? 'unknown'}${failed?.error?.status ? ` ${failed.error.status}` : ''}). Drop the file again later; ${generateIds ? 'records have stable ids, so nothing is duplicated.' : 'records without an _id are stored again (PP_GENERATE_IDS is off).'}`,
   };
 }
 

@@ -103,26 +103,37 @@ describe('the Performance Platform failing for a while', () => {
     await expectStoredOnce(pipeline, 250);
   });
 
-  it('an outage past MAX_WAIT_SECONDS: the file is filed in failed/ with a report naming HTTP 503', async () => {
-    pipeline = await startFastPipeline({
-      // 2 s, not 1: s3rver keeps LastModified to the whole second.
-      env: { PP_MAX_ATTEMPTS: '1', MAX_WAIT_SECONDS: '2', SWEEP_MIN_AGE_SECONDS: '0' },
-    });
-    pipeline.performancePlatform?.fault({ method: 'POST', status: 503, times: 1_000 });
-    const key = `incoming/performance/${GROUP}/${TYPE}/long-outage.json`;
-    await pipeline.drop(key, JSON.stringify(records(5)));
-    await pipeline.whenIdle();
-    expect(await pipeline.keys('incoming/')).toEqual([key]);
-    await sleep(2_100);
-    await pipeline.sweep();
-    await pipeline.whenIdle();
-    const report = await fileReport(pipeline, key);
-    expect(report?.fileKey).toMatch(filedAt(key, 'failed'));
-    expect(report?.error?.code).toBe('PP_UNAVAILABLE');
-    expect(report?.error?.message).toMatch(/http 503.*stable ids/);
-    expect(await pipeline.keys('incoming/')).toEqual([]);
-    expect(await stored(pipeline)).toEqual([]);
-  });
+  it.each([
+    ['on', /http 503.*stable ids, so nothing is duplicated/],
+    ['off', /http 503.*without an _id are stored again \(PP_GENERATE_IDS is off\)/],
+  ])(
+    'an outage past MAX_WAIT_SECONDS (PP_GENERATE_IDS=%s): the file is filed in failed/ with a report naming HTTP 503 and what a re-send does',
+    async (generateIds, says) => {
+      pipeline = await startFastPipeline({
+        // 2 s, not 1: s3rver keeps LastModified to the whole second.
+        env: {
+          PP_MAX_ATTEMPTS: '1',
+          MAX_WAIT_SECONDS: '2',
+          SWEEP_MIN_AGE_SECONDS: '0',
+          PP_GENERATE_IDS: generateIds,
+        },
+      });
+      pipeline.performancePlatform?.fault({ method: 'POST', status: 503, times: 1_000 });
+      const key = `incoming/performance/${GROUP}/${TYPE}/long-outage.json`;
+      await pipeline.drop(key, JSON.stringify(records(5)));
+      await pipeline.whenIdle();
+      expect(await pipeline.keys('incoming/')).toEqual([key]);
+      await sleep(2_100);
+      await pipeline.sweep();
+      await pipeline.whenIdle();
+      const report = await fileReport(pipeline, key);
+      expect(report?.fileKey).toMatch(filedAt(key, 'failed'));
+      expect(report?.error?.code).toBe('PP_UNAVAILABLE');
+      expect(report?.error?.message).toMatch(says);
+      expect(await pipeline.keys('incoming/')).toEqual([]);
+      expect(await stored(pipeline)).toEqual([]);
+    },
+  );
 });
 
 describe("the HTTP route within API Gateway's 30 s", () => {
