@@ -82,7 +82,15 @@ import {
   loadDataSetsConfig,
   startLocalPerformancePlatform,
 } from './performance-platform/server.js';
-import { type BusPolicyWiring, type FunctionWiring, type Wiring, WiringError, wiringOf } from './wiring.js';
+import {
+  type AslDefinition,
+  type BusPolicyWiring,
+  type FunctionWiring,
+  taskFunctions,
+  type Wiring,
+  WiringError,
+  wiringOf,
+} from './wiring.js';
 
 export const LOCAL_BUCKET = 'govpub-local-drop';
 export const LOCAL_TABLE = 'govpub-local-locks';
@@ -417,10 +425,16 @@ async function assemblePipeline(
       ),
   });
   /** A function named in another's environment (UPLOAD_FUNCTION_NAME, …): the template says which. */
-  const named = (value: string | undefined, what: string): string => {
-    if (!value) throw new WiringError(`serverless.yml gives no ${what}`);
+  const required = (
+    name: string,
+    variable: 'UPLOAD_FUNCTION_NAME' | 'FORWARDER_FUNCTION_NAME' | 'STATE_MACHINE_ARN',
+  ): string => {
+    const value = settingsOf(name)[variable];
+    if (!value) throw new WiringError(`serverless.yml gives ${name} no ${variable}`);
     return value;
   };
+  const kickerNamedBy = (name: string, variable: 'UPLOAD_FUNCTION_NAME' | 'FORWARDER_FUNCTION_NAME') =>
+    kicker(required(name, variable));
   const uploadDepsOf = memoised(
     (name: string): UploadFunctionDeps => ({
       settings: settingsOf(name),
@@ -435,9 +449,9 @@ async function assemblePipeline(
       events: eventsOf(name),
       executions: new StepFunctionsExecutions(
         intercepted(createSfnClient(localSfnClientConfig(stepFunctionsEndpoint)), 'sfn', hooks),
-        named(settingsOf(name).STATE_MACHINE_ARN, `${name}'s STATE_MACHINE_ARN`),
+        required(name, 'STATE_MACHINE_ARN'),
       ),
-      forwarder: kicker(named(settingsOf(name).FORWARDER_FUNCTION_NAME, `${name}'s FORWARDER_FUNCTION_NAME`)),
+      forwarder: kickerNamedBy(name, 'FORWARDER_FUNCTION_NAME'),
       handOver: kicker(name),
       sleep,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -468,7 +482,7 @@ async function assemblePipeline(
       dgs: dgsOf(name),
       datasets,
       copySourcePrefix: settingsOf(name).COPY_SOURCE_PREFIX,
-      kicker: kicker(named(settingsOf(name).UPLOAD_FUNCTION_NAME, `${name}'s UPLOAD_FUNCTION_NAME`)),
+      kicker: kickerNamedBy(name, 'UPLOAD_FUNCTION_NAME'),
       events: eventsOf(name),
       log,
       now,
@@ -483,8 +497,8 @@ async function assemblePipeline(
       datasets,
       bucket,
       dropBucket: LOCAL_BUCKET,
-      kicker: kicker(named(settingsOf(name).UPLOAD_FUNCTION_NAME, `${name}'s UPLOAD_FUNCTION_NAME`)),
-      forwarder: kicker(named(settingsOf(name).FORWARDER_FUNCTION_NAME, `${name}'s FORWARDER_FUNCTION_NAME`)),
+      kicker: kickerNamedBy(name, 'UPLOAD_FUNCTION_NAME'),
+      forwarder: kickerNamedBy(name, 'FORWARDER_FUNCTION_NAME'),
     }));
 
   // Every function of the template runs here, by the handler module serverless.yml names.
@@ -858,26 +872,6 @@ function memoised<T>(make: (name: string) => T): (name: string) => T {
     if (!made.has(name)) made.set(name, make(name));
     return made.get(name) as T;
   };
-}
-
-interface AslDefinition {
-  States: Record<
-    string,
-    { Type: string; Resource?: unknown; Branches?: AslDefinition[]; Iterator?: AslDefinition }
-  >;
-}
-
-/** Task state -> the function it runs, for Task states whose Resource is a function's ARN. */
-function taskFunctions(definition: AslDefinition): Record<string, string> {
-  const found: Record<string, string> = {};
-  for (const [state, body] of Object.entries(definition.States)) {
-    const getAtt = (body.Resource as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
-    if (body.Type === 'Task' && getAtt) found[state] = getAtt[0];
-    for (const nested of [...(body.Branches ?? []), ...(body.Iterator ? [body.Iterator] : [])]) {
-      Object.assign(found, taskFunctions(nested));
-    }
-  }
-  return found;
 }
 
 /** What API Gateway answers when the function behind a route failed or was stopped at its timeout. */

@@ -1,5 +1,5 @@
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws/common.js';
-import type { CfnResource, CfnTemplate } from './aws/template.js';
+import type { CfnTemplate } from './aws/template.js';
 
 /**
  * The wiring of the packaged template, as the local run needs it: which function each HTTP route,
@@ -86,13 +86,14 @@ export class WiringError extends Error {
 const HTTP_API_MAX_TIMEOUT_MS = 30_000;
 
 export function wiringOf(template: CfnTemplate, parameters: Record<string, string> = {}): Wiring {
-  const resolve = resolver(template, parameters);
+  const localNames = localFunctionNames(template);
+  const resolve = resolver(template, parameters, localNames);
   const present = Object.entries(template.Resources).filter(
     ([, r]) => r.Condition === undefined || resolve.condition(r.Condition),
   );
   const ofType = (type: string) => present.filter(([, r]) => r.Type === type);
-  const functionIds = new Map<string, string>(
-    ofType('AWS::Lambda::Function').map(([id, r]) => [id, localFunctionName(template, id, r)]),
+  const functionIds = new Map(
+    ofType('AWS::Lambda::Function').map(([id]) => [id, localNames.get(id) ?? id] as const),
   );
   const functionNamed = (value: unknown, where: string): string => {
     const id = targetId(value);
@@ -236,19 +237,18 @@ function busPolicyOf(eventBusName: string, policy: unknown, template: CfnTemplat
   return result;
 }
 
-/** `govpub-local-upload` -> `upload`: the key serverless.yml gives the function. */
-function localFunctionName(template: CfnTemplate, id: string, r: CfnResource): string {
-  const full = String(r.Properties?.FunctionName ?? id);
-  const prefixes = Object.values(template.Resources)
-    .filter((other) => other.Type === 'AWS::Lambda::Function')
-    .map((other) => String(other.Properties?.FunctionName ?? ''));
+/** Logical id -> the key serverless.yml gives the function (`govpub-local-upload` -> `upload`). */
+function localFunctionNames(template: CfnTemplate): Map<string, string> {
+  const functions = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+    .map(([id, r]) => [id, String(r.Properties?.FunctionName ?? id)] as const);
   // The service-stage prefix all function names share.
-  let common = prefixes[0] ?? '';
-  for (const name of prefixes) {
+  let common = functions[0]?.[1] ?? '';
+  for (const [, name] of functions) {
     while (!name.startsWith(common)) common = common.slice(0, -1);
   }
-  const cut = common.lastIndexOf('-') + 1;
-  return prefixes.length > 1 ? full.slice(cut) : full;
+  const cut = functions.length > 1 ? common.lastIndexOf('-') + 1 : 0;
+  return new Map(functions.map(([id, full]) => [id, full.slice(cut)]));
 }
 
 function rateMs(expression: string): number {
@@ -290,7 +290,11 @@ const NO_VALUE = Symbol('AWS::NoValue');
  * CloudFormation's intrinsic functions, as far as govpub's template uses them. Refs and ARNs of
  * resources are the names CloudFormation would give them in this account and region.
  */
-function resolver(template: CfnTemplate, given: Record<string, string>): Resolver {
+function resolver(
+  template: CfnTemplate,
+  given: Record<string, string>,
+  functionNames: ReadonlyMap<string, string>,
+): Resolver {
   const pseudo: Record<string, unknown> = {
     'AWS::AccountId': LOCAL_ACCOUNT_ID,
     'AWS::Region': LOCAL_REGION,
@@ -299,11 +303,6 @@ function resolver(template: CfnTemplate, given: Record<string, string>): Resolve
     'AWS::StackName': 'govpub-local',
     'AWS::NoValue': NO_VALUE,
   };
-  const functionNames = new Map(
-    Object.entries(template.Resources)
-      .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
-      .map(([id, r]) => [id, localFunctionName(template, id, r)]),
-  );
   const fullFunctionNames = new Map(
     Object.entries(template.Resources)
       .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
@@ -440,4 +439,24 @@ function resolver(template: CfnTemplate, given: Record<string, string>): Resolve
   }
 
   return { value, condition };
+}
+
+export interface AslDefinition {
+  States: Record<
+    string,
+    { Type: string; Resource?: unknown; Branches?: AslDefinition[]; Iterator?: AslDefinition }
+  >;
+}
+
+/** Task state -> the function it runs, for Task states whose Resource is a function's ARN. */
+export function taskFunctions(definition: AslDefinition): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const [state, body] of Object.entries(definition.States)) {
+    const getAtt = (body.Resource as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+    if (body.Type === 'Task' && getAtt) found[state] = getAtt[0];
+    for (const nested of [...(body.Branches ?? []), ...(body.Iterator ? [body.Iterator] : [])]) {
+      Object.assign(found, taskFunctions(nested));
+    }
+  }
+  return found;
 }

@@ -13,6 +13,7 @@ import { loadSettings } from '../../lib/config.js';
 import { localS3ClientConfig } from '../../local/aws/s3.js';
 import type { LocalDatasetConfig } from '../../local/datagovsg/types.js';
 import { type CallTarget, startLocalPipeline } from '../../local/pipeline.js';
+import { type AslDefinition, taskFunctions } from '../../local/wiring.js';
 
 export interface CostBenchOptions {
   files: number;
@@ -86,7 +87,7 @@ export async function runCostBench(options: CostBenchOptions): Promise<CostBench
   const calls = new Map<string, number>();
   const durations = new Map<string, number>();
   const invocations = new Map<string, number>();
-  const taskFunctions = taskFunctionsOf(JSON.parse(readFileSync(ASL_PATH, 'utf8')));
+  const functionOfTask = taskFunctions(JSON.parse(readFileSync(ASL_PATH, 'utf8')) as AslDefinition);
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
   const pipeline = await startLocalPipeline({
     fastWaitMs: 5,
@@ -95,7 +96,7 @@ export async function runCostBench(options: CostBenchOptions): Promise<CostBench
     interceptor: {
       async invocation(name, run) {
         // A state machine task is an invocation of the function its Task state names.
-        const functionName = name.startsWith('task:') ? (taskFunctions[name.slice(5)] ?? name) : name;
+        const functionName = name.startsWith('task:') ? (functionOfTask[name.slice(5)] ?? name) : name;
         const started = performance.now();
         try {
           return await run();
@@ -229,19 +230,6 @@ function generatedDatasets(count: number): LocalDatasetConfig[] {
       { name: 'count', dataType: 'NUMERIC' },
     ],
   }));
-}
-
-interface AslDefinition {
-  States: Record<string, { Type: string; Resource?: { 'Fn::GetAtt'?: [string, string] } }>;
-}
-
-function taskFunctionsOf(definition: AslDefinition): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(definition.States).flatMap(([state, body]) => {
-      const target = body.Resource?.['Fn::GetAtt']?.[0];
-      return body.Type === 'Task' && target ? [[state, target]] : [];
-    }),
-  );
 }
 
 /** Reports under a prefix, every page (a listing returns at most 1 000 keys). */
