@@ -408,11 +408,22 @@ export function renderDetails(results: Measurements): string[] {
     tables.push(
       `Cold start (median of ${coldStart.runs} processes each; packaged in ${fixed(coldStart.packageSeconds)} s)\n` +
         renderTable(
-          ['function', 'zip', 'bundle', 'node file.mjs', 'node -e 0', 'overhead', 'import() in-process'],
+          [
+            'function',
+            'zip',
+            'bundle',
+            'chunks',
+            'node file.mjs',
+            'node -e 0',
+            'overhead',
+            'import() in-process',
+          ],
           coldStart.functions.map((fn) => [
             fn.name,
             `${fixed(fn.zipBytes / 1000, 0)} kB`,
             `${fixed(fn.bundleBytes / 1000, 0)} kB`,
+            // Results committed before splitting have no chunks.
+            `${fixed((fn.chunkBytes ?? 0) / 1000, 0)} kB`,
             `${fixed(fn.medianWallMs, 0)} ms`,
             `${fixed(coldStart.bareNode.medianWallMs, 0)} ms`,
             `+${fixed(fn.overheadMs, 0)} ms`,

@@ -3,10 +3,11 @@
  * function zip and how long plain `node` takes to load its bundle, against `node -e 0`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cp, mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childEnv } from '../lib/child.js';
+import { staticImportClosure } from '../lib/static-imports.js';
 import { median, pairedRatio, rotation } from '../lib/stats.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,8 +36,10 @@ export interface ColdStartOptions {
 export interface FunctionColdStart {
   name: string;
   zipBytes: number;
-  /** The unzipped handler bundle. */
+  /** The handler bundle and the chunks it imports statically: what every cold start parses. */
   bundleBytes: number;
+  /** Its other chunks (esbuild splitting): code behind an import(), parsed only when that runs. */
+  chunkBytes: number;
   bundle: string;
   /** Wall time of `node <bundle>.mjs`, start to exit, per run. */
   wallMs: number[];
@@ -78,18 +81,33 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
   const artefacts = join(service, '.serverless');
   const zips = (await readdir(artefacts)).filter((file) => file.endsWith('.zip')).sort();
   if (zips.length === 0) throw new Error('serverless package wrote no function zip');
-  const functions: Array<{ name: string; zipBytes: number; bundle: string; bundleBytes: number }> = [];
+  const functions: Array<{
+    name: string;
+    zipBytes: number;
+    bundle: string;
+    bundleBytes: number;
+    chunkBytes: number;
+  }> = [];
   for (const zip of zips) {
     const name = basename(zip, '.zip');
     const into = join(options.workDir, 'unzipped', name);
     await mkdir(into, { recursive: true });
     unzip(join(artefacts, zip), into);
-    const bundle = await findBundle(into);
+    const { bundle, chunks } = await findBundle(into);
+    const { loaded, missing } = await staticImportClosure(bundle, (file) =>
+      readFile(file, 'utf8').catch(() => undefined),
+    );
+    if (missing.length > 0) throw new Error(`${zip} lacks what its bundle imports: ${missing.join(', ')}`);
+    let loadedBytes = 0;
+    for (const file of loaded) loadedBytes += (await stat(file)).size;
+    let lazyBytes = 0;
+    for (const chunk of chunks) if (!loaded.has(chunk)) lazyBytes += (await stat(chunk)).size;
     functions.push({
       name,
       zipBytes: (await stat(join(artefacts, zip))).size,
       bundle,
-      bundleBytes: (await stat(bundle)).size,
+      bundleBytes: loadedBytes,
+      chunkBytes: lazyBytes,
     });
   }
 
@@ -123,6 +141,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
         name: fn.name,
         zipBytes: fn.zipBytes,
         bundleBytes: fn.bundleBytes,
+        chunkBytes: fn.chunkBytes,
         bundle: fn.bundle.slice(join(options.workDir, 'unzipped', fn.name).length + 1),
         wallMs,
         medianWallMs,
@@ -163,11 +182,17 @@ function unzip(zip: string, into: string): void {
 }
 
 /** The handler bundle: the one .mjs file of the zip. */
-async function findBundle(directory: string): Promise<string> {
+/** The handler's bundle: the one .mjs outside its `<handler>.chunks/` folder. */
+async function findBundle(directory: string): Promise<{ bundle: string; chunks: string[] }> {
   const files = (await readdir(directory, { recursive: true })).filter((file) => file.endsWith('.mjs'));
-  if (files.length !== 1 || !files[0])
-    throw new Error(`expected one .mjs in ${directory}, found ${files.length}`);
-  return join(directory, files[0]);
+  const isChunk = (file: string) => /\.chunks[\\/]/.test(file);
+  const bundles = files.filter((file) => !isChunk(file));
+  if (bundles.length !== 1 || !bundles[0])
+    throw new Error(`expected one handler .mjs in ${directory}, found ${bundles.length}`);
+  return {
+    bundle: join(directory, bundles[0]),
+    chunks: files.filter(isChunk).map((file) => join(directory, file)),
+  };
 }
 
 function runCommand(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<void> {

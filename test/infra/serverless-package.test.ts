@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { staticImportClosure } from '../../bench/lib/static-imports.js';
 import {
   CODED_METRICS,
   ERROR_CODE_DIMENSION,
@@ -13,6 +15,7 @@ import {
   SERVICE_DIMENSION,
 } from '../../lib/metrics.js';
 import { offlineEnv } from '../../local/aws/template.js';
+import { zipEntries } from '../support/zip-entries.js';
 
 /*
  * Packages the service offline (`serverless package --stage ci`, no AWS credentials) and checks the
@@ -26,6 +29,9 @@ const outDir = path.join(repoRoot, '.govpub', 'infra-package');
 const ESBUILD_WORK_FOLDER = path.join('.govpub', 'infra-esbuild');
 const STAGE = 'ci';
 const ONE_MIB = 1_048_576;
+/** Imports a bundle as the Lambda runtime does and prints what its `handler` export is. */
+const LOAD_HANDLER =
+  'const bundle = await import(process.argv[1]); process.stdout.write(typeof bundle.handler);';
 
 // CloudFormation pseudo parameters, spelled as they appear inside Fn::Sub strings.
 const PARTITION = '$' + '{AWS::Partition}';
@@ -1397,11 +1403,59 @@ describe('serverless package --stage ci', () => {
     const zipPath = path.join(outDir, `${name}.zip`);
     const { size } = await stat(zipPath);
     expect(size, `${zipPath} is ${size} bytes`).toBeLessThan(ONE_MIB);
-    const zip = await readFile(zipPath);
+    const entries = zipEntries(await readFile(zipPath));
     const bundle = (FUNCTIONS[name] as ExpectedFunction).bundle;
-    expect(zip.includes(bundle), `${name}.zip should contain ${bundle}`).toBe(true);
+    expect(entries.has(bundle), `${name}.zip should contain ${bundle}`).toBe(true);
     expect(valueAt(props(functionId(name), 'AWS::Lambda::Function'), ['Code', 'S3Key'])).toMatch(
       new RegExp(`/${name}\\.zip$`),
     );
   });
+
+  it.each(FUNCTION_NAMES)(
+    'puts in %s.zip its own bundle and chunks only, with every chunk the bundle imports',
+    async (name) => {
+      const entries = zipEntries(await readFile(path.join(outDir, `${name}.zip`)));
+      const bundle = (FUNCTIONS[name] as ExpectedFunction).bundle;
+      const ownChunks = `${bundle.replace(/\.mjs$/, '')}.chunks/`;
+      const strangers = [...entries.keys()].filter(
+        (entry) => entry !== bundle && !entry.startsWith(ownChunks),
+      );
+      expect(strangers, 'files of other handlers (or anything else) in the zip').toEqual([]);
+      const { loaded, missing } = await staticImportClosure(bundle, async (file) =>
+        entries.get(file)?.toString('utf8'),
+      );
+      expect(missing, 'chunks the bundle imports but the zip lacks').toEqual([]);
+      // Splitting is on: the tracer (X-Ray SDK) is a chunk of its own, never loaded at start.
+      const lazy = [...entries.keys()].filter((entry) => !loaded.has(entry));
+      expect(lazy.length, 'chunks behind an import()').toBeGreaterThan(0);
+      const loadedText = [...loaded].map((file) => entries.get(file)?.toString('utf8')).join('\n');
+      expect(loadedText).not.toContain('AWS_XRAY_DAEMON_ADDRESS');
+    },
+  );
+
+  it.each(FUNCTION_NAMES)(
+    'loads the handler of %s.zip as Lambda would, its tracer chunk included when tracing is on',
+    async (name) => {
+      const entries = zipEntries(await readFile(path.join(outDir, `${name}.zip`)));
+      const root = await mkdtemp(path.join(tmpdir(), `govpub-${name}-`));
+      try {
+        for (const [entry, data] of entries) {
+          await mkdir(path.dirname(path.join(root, entry)), { recursive: true });
+          await writeFile(path.join(root, entry), data);
+        }
+        const bundle = path.join(root, (FUNCTIONS[name] as ExpectedFunction).bundle);
+        const { stdout } = await execFileAsync(
+          process.execPath,
+          ['--input-type=module', '-e', LOAD_HANDLER, bundle],
+          {
+            env: { PATH: process.env.PATH, AWS_REGION: 'ap-southeast-1', POWERTOOLS_TRACE_ENABLED: 'true' },
+            timeout: 30_000,
+          },
+        );
+        expect(stdout).toBe('function');
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../../bench/lib/options.js';
+import { staticImportClosure, staticImportsOf } from '../../../bench/lib/static-imports.js';
 import { median, pairedRatio, rotation } from '../../../bench/lib/stats.js';
 import { renderPlots } from '../../../bench/lib/svg.js';
 import { renderTable } from '../../../bench/lib/table.js';
@@ -174,5 +175,36 @@ describe('paired ratios', () => {
       { rep: 3, value: 1 },
     ];
     expect(pairedRatio(ours, baseline)).toBe(0.9);
+  });
+});
+
+describe('static imports of a bundle', () => {
+  it('follows static imports of chunks, transitively, and not dynamic ones', async () => {
+    const files = new Map<string, string>([
+      [
+        'functions/a.mjs',
+        'import{x as y}from"./a.chunks/one.mjs";import"./a.chunks/two.mjs";const t=()=>import("./a.chunks/lazy.mjs");',
+      ],
+      ['functions/a.chunks/one.mjs', 'import { z } from "./three.mjs"; export const x = 1;'],
+      ['functions/a.chunks/two.mjs', 'import"./one.mjs";'],
+      ['functions/a.chunks/three.mjs', 'export const z = 1;'],
+      ['functions/a.chunks/lazy.mjs', 'import"./four.mjs";'],
+    ]);
+    const { loaded, missing } = await staticImportClosure('functions/a.mjs', async (file) => files.get(file));
+    expect([...loaded].sort()).toEqual([
+      'functions/a.chunks/one.mjs',
+      'functions/a.chunks/three.mjs',
+      'functions/a.chunks/two.mjs',
+      'functions/a.mjs',
+    ]);
+    expect(missing).toEqual([]);
+    expect(staticImportsOf('import("./lazy.mjs");import"node:fs";')).toEqual([]);
+  });
+
+  it('names the chunks it cannot find', async () => {
+    const { missing } = await staticImportClosure('a.mjs', async (file) =>
+      file === 'a.mjs' ? 'import"./gone.mjs";' : undefined,
+    );
+    expect(missing).toEqual(['gone.mjs']);
   });
 });
