@@ -198,7 +198,10 @@ const runtimeDeps = once((): PublishRequestsDeps => {
     dgs: createDataGovSgClient(settings),
     datasets: bundledDatasetDirectory,
     copySourcePrefix: settings.COPY_SOURCE_PREFIX,
-    kicker: new LambdaKicker(createLambdaClient(), UPLOAD_FUNCTION_NAME),
+    kicker: new LambdaKicker(
+      once(() => createLambdaClient()),
+      UPLOAD_FUNCTION_NAME,
+    ),
     events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
     log: logger,
     now: () => new Date(),

@@ -23,7 +23,7 @@ const runtimeDeps = once(() => {
     'UPLOAD_FUNCTION_NAME',
     'FORWARDER_FUNCTION_NAME',
   ]);
-  const lambda = createLambdaClient();
+  const lambda = once(() => createLambdaClient());
   return {
     settings,
     dropBucket: DROP_BUCKET,

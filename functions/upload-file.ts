@@ -88,6 +88,7 @@ const runtimeDeps = once((): UploadFunctionDeps => {
   // Lambda names the running function; a hand-over invokes this same function again.
   const ownName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? settings.UPLOAD_FUNCTION_NAME;
   const dynamoDb = createDynamoDbClient();
+  const lambda = once(() => createLambdaClient());
   return {
     settings,
     log: logger,
@@ -100,8 +101,8 @@ const runtimeDeps = once((): UploadFunctionDeps => {
     droppers: new DynamoDropperRecords(dynamoDb, LOCK_TABLE_NAME),
     events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
     executions: new StepFunctionsExecutions(createSfnClient(), STATE_MACHINE_ARN),
-    forwarder: new LambdaKicker(createLambdaClient(), FORWARDER_FUNCTION_NAME),
-    ...(ownName ? { handOver: new LambdaKicker(createLambdaClient(), ownName) } : {}),
+    forwarder: new LambdaKicker(lambda, FORWARDER_FUNCTION_NAME),
+    ...(ownName ? { handOver: new LambdaKicker(lambda, ownName) } : {}),
   };
 });
 

@@ -1,6 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
-import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
+import type { LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SFNClient, type SFNClientConfig } from '@aws-sdk/client-sfn';
 import { captured } from './client-capture.js';
@@ -54,9 +54,15 @@ export function createEventBridgeClient(
   return captured(new EventBridgeClient({ ...common(env), ...overrides }));
 }
 
-export function createLambdaClient(
+/**
+ * Loaded on first use: the Lambda SDK is about 70 KB of bundle that upload and publishRequests
+ * need only to kick another function (a Performance Platform file, a hand-over, a request), so a
+ * cold start does not parse it (with esbuild's `splitting` it is a chunk of its own).
+ */
+export async function createLambdaClient(
   overrides: LambdaClientConfig = {},
   env: ProxyEnv = process.env,
-): LambdaClient {
+): Promise<LambdaClient> {
+  const { LambdaClient } = await import('@aws-sdk/client-lambda');
   return captured(new LambdaClient({ ...common(env), ...overrides }));
 }

@@ -1,4 +1,4 @@
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 /** A nudge to a function: look at this key, or at this dataset's waiting files. */
 export type KickReason = 'sweep' | 'next' | 'route' | 'handover';
@@ -10,15 +10,19 @@ export interface Kicker {
   kick(kick: Kick): Promise<void>;
 }
 
-/** Kicks a function asynchronously, so each dataset or file is handled by its own invocation. */
+/**
+ * Kicks a function asynchronously, so each dataset or file is handled by its own invocation. The
+ * client and the SDK's command come on the first kick (lib/aws-clients.ts, createLambdaClient).
+ */
 export class LambdaKicker implements Kicker {
   constructor(
-    private readonly client: LambdaClient,
+    private readonly client: () => Promise<LambdaClient>,
     private readonly functionName: string,
   ) {}
 
   async kick(kick: Kick): Promise<void> {
-    await this.client.send(
+    const [{ InvokeCommand }, client] = await Promise.all([import('@aws-sdk/client-lambda'), this.client()]);
+    await client.send(
       new InvokeCommand({
         FunctionName: this.functionName,
         InvocationType: 'Event',

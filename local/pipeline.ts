@@ -420,9 +420,10 @@ async function assemblePipeline(
   let stepFunctionsEndpoint = '';
   const kicker = (functionName: string) => ({
     kick: (kick: Kick) =>
-      new LambdaKicker(intercepted(createLambdaClient(lambdaConfig()), 'lambda', hooks), functionName).kick(
-        kick,
-      ),
+      new LambdaKicker(
+        async () => intercepted(await createLambdaClient(lambdaConfig()), 'lambda', hooks),
+        functionName,
+      ).kick(kick),
   });
   /** A function named in another's environment (UPLOAD_FUNCTION_NAME, …): the template says which. */
   const required = (
@@ -606,7 +607,7 @@ async function assemblePipeline(
       functions: Object.fromEntries(wiring.functions.map((f) => [f.name, fn(f.name, handlerOf(f.name))])),
     }),
   );
-  lambdaClient = createLambdaClient(lambdaConfig());
+  lambdaClient = await createLambdaClient(lambdaConfig());
   const sweepFunction = wiring.schedules.find(
     (schedule) => functionWiring(schedule.functionName).handler === 'functions/sweep-incoming.handler',
   )?.functionName;

@@ -1425,11 +1425,13 @@ describe('serverless package --stage ci', () => {
         entries.get(file)?.toString('utf8'),
       );
       expect(missing, 'chunks the bundle imports but the zip lacks').toEqual([]);
-      // Splitting is on: the tracer (X-Ray SDK) is a chunk of its own, never loaded at start.
+      // Splitting is on: the tracer (X-Ray SDK) is a chunk of its own, not loaded at start.
       const lazy = [...entries.keys()].filter((entry) => !loaded.has(entry));
       expect(lazy.length, 'chunks behind an import()').toBeGreaterThan(0);
       const loadedText = [...loaded].map((file) => entries.get(file)?.toString('utf8')).join('\n');
       expect(loadedText).not.toContain('AWS_XRAY_DAEMON_ADDRESS');
+      // Nor the Lambda SDK (an error class of its own), loaded on the first kick (lib/kicks.ts).
+      expect(loadedText).not.toContain('EC2AccessDeniedException');
     },
   );
 
