@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
 import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
 import { loadSettings, requireSettings, type Settings } from '../lib/config.js';
 import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
@@ -34,6 +33,7 @@ import { failureResponse, resultResponse } from '../lib/performance-platform/htt
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import { once } from '../lib/runtime.js';
 import { describeIssues, detailTypeOf, kickSchema } from '../lib/schemas.js';
+import * as z from '../lib/zod.js';
 
 export const RECORDS_SUBMITTED = 'Performance Records Submitted';
 const GROUP_OR_TYPE = /^[a-z0-9-]+$/;
@@ -66,10 +66,10 @@ export interface ForwarderDeps {
 
 const submittedSchema = z.object({
   'detail-type': z.literal(RECORDS_SUBMITTED),
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   detail: z.object({
-    dataGroup: z.string().regex(GROUP_OR_TYPE),
-    dataType: z.string().regex(GROUP_OR_TYPE),
+    dataGroup: z.string().check(z.regex(GROUP_OR_TYPE)),
+    dataType: z.string().check(z.regex(GROUP_OR_TYPE)),
     records: z.array(z.unknown()),
   }),
 });

@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
 import {
   createDynamoDbClient,
   createEventBridgeClient,
@@ -28,6 +27,7 @@ import { describeDataset } from '../lib/publish/dataset-view.js';
 import { createUploadLink, requestPublication } from '../lib/publish/request-publication.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
 import { describeIssues, detailTypeOf, PUBLISH_REQUESTED, publishRequestedSchema } from '../lib/schemas.js';
+import * as z from '../lib/zod.js';
 
 export interface PublishRequestsDeps {
   bucket: DropBucket;
@@ -45,8 +45,8 @@ export interface PublishRequestsDeps {
 }
 
 const uploadsBody = z.union([
-  z.object({ mode: z.enum(DROP_FOLDERS), name: z.string().optional() }).strict(),
-  z.object({ key: z.string().min(1), mode: z.enum(DROP_FOLDERS).optional() }).strict(),
+  z.strictObject({ mode: z.enum(DROP_FOLDERS), name: z.optional(z.string()) }),
+  z.strictObject({ key: z.string().check(z.minLength(1)), mode: z.optional(z.enum(DROP_FOLDERS)) }),
 ]);
 
 /**

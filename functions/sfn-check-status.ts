@@ -6,11 +6,12 @@ import { logger } from '../lib/observability.js';
 import { checkIngestion, type PollDeps } from '../lib/publish/poll.js';
 import { type PollState, publicationStateSchema } from '../lib/publish/publication.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
+import * as z from '../lib/zod.js';
 
 /** State machine task: one ingestion-status check and the decision that follows. */
 export function makeCheckStatusHandler(deps: () => PollDeps) {
   return async (input: unknown): Promise<PollState> => {
-    const state = publicationStateSchema.parse(input);
+    const state = z.parse(publicationStateSchema, input);
     logger.appendKeys({ datasetId: state.publication.datasetId, key: state.publication.sourceKey });
     return checkIngestion(deps(), state);
   };

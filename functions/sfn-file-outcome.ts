@@ -9,6 +9,7 @@ import type { PublishReport } from '../lib/publish/file-outcome.js';
 import { publicationStateSchema } from '../lib/publish/publication.js';
 import { fileOutcomeOfPublication } from '../lib/publish/tasks.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
+import * as z from '../lib/zod.js';
 
 /** What the state machine keeps of a filed outcome (the report itself is in S3). */
 export interface FiledOutcome {
@@ -23,7 +24,7 @@ export type FileOutcomeTaskDeps = Parameters<typeof fileOutcomeOfPublication>[0]
 
 export function makeFileOutcomeHandler(deps: () => FileOutcomeTaskDeps) {
   return async (input: unknown): Promise<FiledOutcome> => {
-    const state = publicationStateSchema.parse(input);
+    const state = z.parse(publicationStateSchema, input);
     logger.appendKeys({ datasetId: state.publication.datasetId, key: state.publication.sourceKey });
     const report = await fileOutcomeOfPublication(deps(), state);
     return {

@@ -7,13 +7,14 @@ import { logger } from '../lib/observability.js';
 import { type PublicationState, publicationStateSchema } from '../lib/publish/publication.js';
 import { reuploadPublication } from '../lib/publish/tasks.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
+import * as z from '../lib/zod.js';
 
 export type ReuploadDeps = Parameters<typeof reuploadPublication>[0];
 
 /** State machine task: sends the file again after data.gov.sg answered Ingestion Failed. */
 export function makeReuploadHandler(deps: () => ReuploadDeps) {
   return async (input: unknown): Promise<PublicationState> => {
-    const state = publicationStateSchema.parse(input);
+    const state = z.parse(publicationStateSchema, input);
     logger.appendKeys({ datasetId: state.publication.datasetId, key: state.publication.sourceKey });
     return reuploadPublication(deps(), state);
   };

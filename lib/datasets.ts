@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import aliasFile from '../config/datasets.json' with { type: 'json' };
 import { ConfigError } from './errors.js';
+import * as z from './zod.js';
 
 export const DATASET_ID_PATTERN = /^d_[0-9a-f]{32}$/;
 export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -8,10 +8,12 @@ export const ALIAS_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const RESERVED_ALIASES = new Set(['performance']);
 
 const aliasFileSchema = z.object({
-  about: z.string().optional(),
+  about: z.optional(z.string()),
   aliases: z.record(
-    z.string().regex(ALIAS_PATTERN, 'alias must be lower case letters, digits, ".", "_" or "-"'),
-    z.string().regex(DATASET_ID_PATTERN, 'must be a datasetId: d_ followed by 32 lower-case hex digits'),
+    z.string().check(z.regex(ALIAS_PATTERN, 'alias must be lower case letters, digits, ".", "_" or "-"')),
+    z
+      .string()
+      .check(z.regex(DATASET_ID_PATTERN, 'must be a datasetId: d_ followed by 32 lower-case hex digits')),
   ),
 });
 

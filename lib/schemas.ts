@@ -1,17 +1,17 @@
-import { z } from 'zod';
 import { DROP_FOLDERS } from './drop-key.js';
 import type { DropNotice } from './dropped-by.js';
+import * as z from './zod.js';
 
 const s3RecordSchema = z.object({
-  eventName: z.string().optional(),
-  eventTime: z.string().optional(),
-  userIdentity: z.object({ principalId: z.string() }).optional(),
+  eventName: z.optional(z.string()),
+  eventTime: z.optional(z.string()),
+  userIdentity: z.optional(z.object({ principalId: z.string() })),
   s3: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
+    bucket: z.object({ name: z.string().check(z.minLength(1)) }),
     object: z.object({
-      key: z.string().min(1),
-      eTag: z.string().optional(),
-      sequencer: z.string().optional(),
+      key: z.string().check(z.minLength(1)),
+      eTag: z.optional(z.string()),
+      sequencer: z.optional(z.string()),
     }),
   }),
 });
@@ -25,11 +25,11 @@ export const s3TestEventSchema = z.object({ Event: z.literal('s3:TestEvent') });
 const kickBase = {
   source: z.literal('govpub.kick'),
   reason: z.enum(['sweep', 'next', 'route', 'handover']),
-  bucket: z.string().min(1),
+  bucket: z.string().check(z.minLength(1)),
 };
 export const kickSchema = z.union([
-  z.object({ ...kickBase, key: z.string().min(1) }),
-  z.object({ ...kickBase, datasetId: z.string().min(1) }),
+  z.object({ ...kickBase, key: z.string().check(z.minLength(1)) }),
+  z.object({ ...kickBase, datasetId: z.string().check(z.minLength(1)) }),
 ]);
 
 /**
@@ -82,12 +82,12 @@ export const PUBLISH_REQUESTED = 'Publish Dataset Requested';
 /** An EventBridge request to publish an object of the drop bucket (detail-type Publish Dataset Requested). */
 export const publishRequestedSchema = z.object({
   'detail-type': z.literal(PUBLISH_REQUESTED),
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   detail: z.object({
-    bucket: z.string().min(1),
-    key: z.string().min(1),
-    dataset: z.string().min(1).optional(),
-    mode: z.enum(DROP_FOLDERS).optional(),
+    bucket: z.string().check(z.minLength(1)),
+    key: z.string().check(z.minLength(1)),
+    dataset: z.optional(z.string().check(z.minLength(1))),
+    mode: z.optional(z.enum(DROP_FOLDERS)),
   }),
 });
 

@@ -16,6 +16,7 @@ import {
   type PublicationState,
   publicationStateSchema,
 } from '../../lib/publish/publication.js';
+import * as z from '../../lib/zod.js';
 import { loadAslForLocalRun } from '../../local/aws/step-functions.js';
 
 const ASL_PATH = new URL('../../statemachines/publish-dataset.asl.json', import.meta.url);
@@ -204,7 +205,7 @@ async function execute(
         // As functions/sfn-check-status.ts: parse the state, one checkIngestion; the result goes
         // through JSON as a Lambda's does.
         CheckIngestionStatus: async (input) => {
-          const state = publicationStateSchema.parse(input);
+          const state = z.parse(publicationStateSchema, input);
           sim.advance(state.poll.nextWaitSeconds);
           const poll = await checkIngestion(sim.deps, state);
           sim.observe(poll);

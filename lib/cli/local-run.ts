@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /**
  * Where `npm start` says it is running, for the CLI to find it: endpoints and the bucket name,
@@ -13,8 +13,8 @@ export function localRunFile(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 const localRunSchema = z.object({
-  pid: z.number().int().positive(),
-  bucket: z.string().min(1),
+  pid: z.number().check(z.int(), z.positive()),
+  bucket: z.string().check(z.minLength(1)),
   s3Endpoint: z.url(),
   /** Its pipeline publishes to the local data.gov.sg stand-in (so it knows the sample aliases). */
   dataGovSgIsLocal: z.boolean(),

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { DgsAuthError, DgsNotFoundError, DgsResponseError, DgsTransientError, toError } from '../errors.js';
 import { type BackoffPolicy, type Sleep, withRetries } from '../retry.js';
+import * as z from '../zod.js';
 import { type PresignedUpload, parsePresignedUpload } from './presigned-url.js';
 import { type IngestionStatus, normalizeStatus } from './status.js';
 
@@ -31,27 +31,27 @@ export interface DatasetMetadata {
 const urlPayload = z.object({ url: z.string() });
 const whoamiPayload = z.object({
   user: z.object({
-    userId: z.union([z.string(), z.number()]).transform(String),
-    email: z.string().optional(),
+    userId: z.pipe(z.union([z.string(), z.number()]), z.transform(String)),
+    email: z.optional(z.string()),
   }),
 });
 const statusPayload = z.object({
   status: z.string(),
-  version: z.number().nullish(),
-  updatedAt: z.union([z.number(), z.string()]).nullish(),
-  failures: z.unknown().optional(),
+  version: z.nullish(z.number()),
+  updatedAt: z.nullish(z.union([z.number(), z.string()])),
+  failures: z.optional(z.unknown()),
 });
 const metadataPayload = z.object({
-  name: z.string().optional(),
+  name: z.optional(z.string()),
   columnMetadata: z.object({
-    order: z.array(z.string()).optional(),
+    order: z.optional(z.array(z.string())),
     metaMapping: z.record(
       z.string(),
       z.object({
         name: z.string(),
-        columnTitle: z.string().optional(),
-        dataType: z.string().optional(),
-        index: z.union([z.number(), z.string()]).optional(),
+        columnTitle: z.optional(z.string()),
+        dataType: z.optional(z.string()),
+        index: z.optional(z.union([z.number(), z.string()])),
       }),
     ),
   }),
@@ -273,7 +273,7 @@ export function unwrapEnvelope(endpoint: string, body: unknown): unknown {
   return 'data' in body && body.data !== undefined && body.data !== null ? body.data : body;
 }
 
-function parseWith<T>(schema: z.ZodType<T>, payload: unknown, endpoint: string): T {
+function parseWith<S extends z.ZodMiniType>(schema: S, payload: unknown, endpoint: string): z.output<S> {
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');

@@ -1,35 +1,39 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { ConfigError } from '../../lib/errors.js';
 import { VALID_KEY } from '../../lib/performance-platform/records.js';
+import * as z from '../../lib/zod.js';
 import type { LocalDataSetConfig } from './types.js';
 
 /** stagecraft's rule for data groups and data types. */
 const NAME = /^[a-z0-9-]+$/;
 
 const dataSetSchema = z.strictObject({
-  description: z.string().optional(),
-  dataGroup: z.string().regex(NAME, 'must be lower-case letters, digits and "-" (stagecraft)'),
-  dataType: z.string().regex(NAME, 'must be lower-case letters, digits and "-" (stagecraft)'),
+  description: z.optional(z.string()),
+  dataGroup: z.string().check(z.regex(NAME, 'must be lower-case letters, digits and "-" (stagecraft)')),
+  dataType: z.string().check(z.regex(NAME, 'must be lower-case letters, digits and "-" (stagecraft)')),
   bearerToken: z
     .string()
-    .min(1, 'must not be empty')
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an HTTP header)'),
-  autoIds: z
-    .array(
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an HTTP header)'),
+    ),
+  autoIds: z.optional(
+    z.array(
       z
         .string()
-        .refine(
-          (key) => /^[A-Za-z0-9_]+$/.test(key) && VALID_KEY.test(key.toLowerCase()),
-          'must be a valid record key (letters, digits, "_"; 2+ characters; not starting with a digit)',
+        .check(
+          z.refine(
+            (key) => /^[A-Za-z0-9_]+$/.test(key) && VALID_KEY.test(key.toLowerCase()),
+            'must be a valid record key (letters, digits, "_"; 2+ characters; not starting with a digit)',
+          ),
         ),
-    )
-    .optional(),
+    ),
+  ),
 });
 
 const fileSchema = z.strictObject({
-  description: z.string().optional(),
-  dataSets: z.array(dataSetSchema).min(1, 'must list at least one data set'),
+  description: z.optional(z.string()),
+  dataSets: z.array(dataSetSchema).check(z.minLength(1, 'must list at least one data set')),
 });
 
 /** Reads and checks a data-set file (see config/performance-platform-local.json); every problem in one ConfigError. */
@@ -54,7 +58,10 @@ export function parseDataSetsFile(content: unknown, source: string): LocalDataSe
 
 /** Checks data sets given in code (the server's options) by the same rules as the file. */
 export function checkDataSets(dataSets: unknown, source: string): LocalDataSetConfig[] {
-  const parsed = z.array(dataSetSchema).min(1, 'must list at least one data set').safeParse(dataSets);
+  const parsed = z
+    .array(dataSetSchema)
+    .check(z.minLength(1, 'must list at least one data set'))
+    .safeParse(dataSets);
   if (!parsed.success) {
     throw new ConfigError(
       `Invalid Performance Platform data sets in ${source}: ${describe(parsed.error, ['dataSets'])}`,
@@ -73,7 +80,7 @@ export function checkDataSets(dataSets: unknown, source: string): LocalDataSetCo
   return parsed.data.map(({ description: _description, ...dataSet }) => dataSet);
 }
 
-function describe(error: z.ZodError, prefix: readonly string[] = []): string {
+function describe(error: z.core.$ZodError, prefix: readonly string[] = []): string {
   return error.issues
     .map((issue) => `${[...prefix, ...issue.path.map(String)].join('.') || '(file)'}: ${issue.message}`)
     .join('; ');
