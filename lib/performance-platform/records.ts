@@ -154,7 +154,7 @@ export function inspectRecords(records: readonly unknown[], rules: DataSetRules)
   const prepared = generated ? objects.map((r) => r && withAutoId(r, autoIds)) : objects;
 
   const unparsed = prepared.map((record, index) => {
-    if (!record) return new Map<string, TimestampFailure>();
+    if (!record) return NO_FAILURES;
     const { failed, last } = timestampCheck(record, now);
     if (last) say(index, last.message, [{ index, field: last.field, cause: timestampCause(last.failure) }]);
     return failed;
@@ -201,11 +201,24 @@ function pyKind(value: unknown): PyKind {
   if (typeof value === 'number') {
     // JSON.stringify sends NaN and Infinity as null: refuse them rather than send a silent null.
     if (!Number.isFinite(value)) return 'other';
-    return /[.e]/.test(String(value)) ? 'float' : 'int';
+    return writesAsInt(value) ? 'int' : 'float';
   }
   if (Array.isArray(value)) return 'list';
   if (asRecord(value)) return 'dict';
   return 'other';
+}
+
+/**
+ * Whether JSON.stringify writes a finite number with neither "." nor "e" (so Python read an
+ * int): exactly the integers below 1e21 in magnitude.
+ */
+export function writesAsInt(value: number): boolean {
+  return Number.isInteger(value) && Math.abs(value) < 1e21;
+}
+
+/** writesAsInt by looking at the text: what it is tested against. */
+export function writesAsIntGeneral(value: number): boolean {
+  return !/[.e]/.test(String(value));
 }
 
 function numberOf(value: unknown): number {
@@ -554,10 +567,10 @@ function timestampCheck(
   record: Record<string, unknown>,
   now: Date,
 ): {
-  failed: Map<string, TimestampFailure>;
+  failed: ReadonlyMap<string, TimestampFailure>;
   last?: { field: TimestampField; message: string; failure: TimestampFailure };
 } {
-  const failed = new Map<string, TimestampFailure>();
+  let failed: Map<string, TimestampFailure> | undefined;
   let last: { field: TimestampField; message: string; failure: TimestampFailure } | undefined;
   for (const field of TIMESTAMP_FIELDS) {
     if (!Object.hasOwn(record, field)) continue;
@@ -565,11 +578,15 @@ function timestampCheck(
     const parsed = parseBackdropTimestamp(value, now);
     if (parsed.ok) continue;
     const failure = { reason: parsed.reason, value };
+    failed ??= new Map();
     failed.set(field, failure);
     last = { field, message: timestampMessage(field, value, parsed.reason), failure };
   }
-  return last === undefined ? { failed } : { failed, last };
+  return last === undefined ? { failed: failed ?? NO_FAILURES } : { failed: failed ?? NO_FAILURES, last };
 }
+
+/** The failures of a record whose timestamps all parse (shared: it is only read). */
+const NO_FAILURES: ReadonlyMap<string, TimestampFailure> = new Map();
 
 function timestampCause({ reason, value }: TimestampFailure): FindingCause {
   switch (reason) {
@@ -608,7 +625,8 @@ function firstInvalidField(
   unparsed: ReadonlyMap<string, TimestampFailure>,
   idFields: readonly string[] | undefined,
 ): Said | undefined {
-  for (const [key, value] of Object.entries(record)) {
+  for (const key of Object.keys(record)) {
+    const value = record[key];
     if (!isValidKey(key))
       return { message: `${key} is not a valid key`, field: key, cause: { code: 'INVALID_KEY' } };
     if (key.startsWith('_') && !(RESERVED_KEYWORDS as readonly string[]).includes(key)) {
@@ -641,7 +659,21 @@ function firstInvalidField(
  * Python's `$` also matched before one trailing "\n", so backdrop accepted "count\n"; this
  * rejects it.
  */
-function isValidKey(key: string): boolean {
+export function isValidKey(key: string): boolean {
+  // Fast path: a key of lower-case ASCII letters, digits and "_" only (nearly every key) is its
+  // own lower case, so VALID_KEY asks only for two characters or more and no leading digit.
+  for (let i = 0; i < key.length; i += 1) {
+    const code = key.charCodeAt(i);
+    if (!((code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x5f)) {
+      return isValidKeyGeneral(key);
+    }
+  }
+  const first = key.charCodeAt(0);
+  return key.length >= 2 && !(first >= 0x30 && first <= 0x39);
+}
+
+/** isValidKey for any key: what its fast path is tested against. */
+export function isValidKeyGeneral(key: string): boolean {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
   return !/[^\x00-\x7f]/.test(key) && VALID_KEY.test(key.toLowerCase());
 }

@@ -31,6 +31,18 @@ export type TimestampParse =
  */
 export function parseBackdropTimestamp(value: unknown, now: Date = new Date()): TimestampParse {
   if (typeof value !== 'string') return { ok: false, reason: 'not-a-string' };
+  const shape = isoShape(value);
+  const fields = shape && shape.year >= 100 ? isoFields(shape) : dateutilParse(value, now.getUTCFullYear());
+  if (fields === undefined) return { ok: false, reason: 'unparseable' };
+  return buildUtc(fields, now);
+}
+
+/**
+ * parseBackdropTimestamp without its fast path (every string through the dateutil port): what
+ * the fast path is tested against.
+ */
+export function parseBackdropTimestampGeneral(value: unknown, now: Date = new Date()): TimestampParse {
+  if (typeof value !== 'string') return { ok: false, reason: 'not-a-string' };
   const fields = dateutilParse(value, now.getUTCFullYear());
   if (fields === undefined) return { ok: false, reason: 'unparseable' };
   return buildUtc(fields, now);
@@ -43,11 +55,153 @@ export function parseBackdropTimestamp(value: unknown, now: Date = new Date()): 
  */
 export function isSchemaDateTime(value: unknown): boolean {
   if (typeof value !== 'string') return false;
+  const shape = isoShape(value);
+  return shape ? isodateShapeOk(value, shape) : isSchemaDateTimeGeneral(value);
+}
+
+/** isSchemaDateTime without its fast path: what the fast path is tested against. */
+export function isSchemaDateTimeGeneral(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
   const parts = value.split('T');
   // `datestring, timestring = s.split('T')`: anything but exactly one 'T' fails to unpack.
   if (parts.length !== 2) return false;
   const [datePart = '', timePart = ''] = parts;
   return isodateDateOk(datePart) && isodateTimeOk(timePart);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast path: `YYYY-MM-DDTHH:MM:SS`, an optional `.` and digits, then `Z`, `+HH:MM`, `-HH:MM`
+// or nothing, all ASCII digits. Nearly every timestamp a client sends has this shape; what the
+// general parsers make of it is worked out below, and the property tests in
+// test/unit/lib/performance-platform/fast-paths.test.ts compare the two.
+
+/** The numbers of a string of the fast shape; `fraction*` delimit the digits after the dot. */
+export interface IsoShape {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** The digits after the dot, cut or padded to six, as dateutil read them. */
+  microsecond: number;
+  fractionStart: number;
+  fractionEnd: number;
+  /** 0 for none, 1 for `Z`, otherwise the offset's sign (`+` 2, `-` 3). */
+  zone: 0 | 1 | 2 | 3;
+  offsetHours: number;
+  offsetMinutes: number;
+}
+
+/** The value of the two ASCII digits at `at`, or -1. */
+function twoDigits(text: string, at: number): number {
+  const high = text.charCodeAt(at) - 48;
+  const low = text.charCodeAt(at + 1) - 48;
+  // NaN past the end fails both comparisons.
+  if (!(high >= 0 && high <= 9 && low >= 0 && low <= 9)) return -1;
+  return high * 10 + low;
+}
+
+/** The string's numbers when it has the fast shape exactly, else undefined. */
+export function isoShape(text: string): IsoShape | undefined {
+  const length = text.length;
+  if (length < 19) return undefined;
+  const century = twoDigits(text, 0);
+  const yearInCentury = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  if (
+    century < 0 ||
+    yearInCentury < 0 ||
+    month < 0 ||
+    day < 0 ||
+    hour < 0 ||
+    minute < 0 ||
+    second < 0 ||
+    text.charCodeAt(4) !== 0x2d /* - */ ||
+    text.charCodeAt(7) !== 0x2d ||
+    text.charCodeAt(10) !== 0x54 /* T */ ||
+    text.charCodeAt(13) !== 0x3a /* : */ ||
+    text.charCodeAt(16) !== 0x3a
+  ) {
+    return undefined;
+  }
+  let at = 19;
+  let fractionStart = at;
+  if (text.charCodeAt(at) === 0x2e /* . */) {
+    at += 1;
+    fractionStart = at;
+    while (at < length && text.charCodeAt(at) >= 0x30 && text.charCodeAt(at) <= 0x39) at += 1;
+    if (at === fractionStart) return undefined;
+  }
+  const fractionEnd = at;
+  let microsecond = 0;
+  for (let i = 0; i < 6; i += 1) {
+    const digit = fractionStart + i < fractionEnd ? text.charCodeAt(fractionStart + i) - 48 : 0;
+    microsecond = microsecond * 10 + digit;
+  }
+  let zone: IsoShape['zone'] = 0;
+  let offsetHours = 0;
+  let offsetMinutes = 0;
+  if (at < length) {
+    const code = text.charCodeAt(at);
+    if (code === 0x5a /* Z */ && at + 1 === length) {
+      zone = 1;
+    } else if ((code === 0x2b /* + */ || code === 0x2d) && at + 6 === length) {
+      offsetHours = twoDigits(text, at + 1);
+      offsetMinutes = twoDigits(text, at + 4);
+      if (offsetHours < 0 || offsetMinutes < 0 || text.charCodeAt(at + 3) !== 0x3a) return undefined;
+      zone = code === 0x2b ? 2 : 3;
+    } else {
+      return undefined;
+    }
+  }
+  return {
+    year: century * 100 + yearInCentury,
+    month,
+    day,
+    hour,
+    minute,
+    second,
+    microsecond,
+    fractionStart,
+    fractionEnd,
+    zone,
+    offsetHours,
+    offsetMinutes,
+  };
+}
+
+/**
+ * What dateutil 2.2 made of a string of the fast shape whose year is at least 100 (below 100 it
+ * guessed which number is the year, and two-digit years move with the current year):
+ * `YYYY-MM-DD` are year, month and day in that order (`-` joins three numbers, the first over
+ * 31), `T` is skipped, `HH:MM:SS[.f]` gives the time with the fraction cut or padded to six
+ * digits, and the zone: `Z` and an offset of zero become UTC, another offset is kept (minutes
+ * above 59 included) with its sign, and no zone leaves the time naive.
+ */
+export function isoFields(shape: IsoShape): ParsedFields {
+  const fields: ParsedFields = {
+    year: shape.year,
+    month: shape.month,
+    day: shape.day,
+    hour: shape.hour,
+    minute: shape.minute,
+    second: shape.second,
+    microsecond: shape.microsecond,
+  };
+  if (shape.zone === 1) {
+    fields.tzname = 'UTC';
+    fields.tzoffset = 0;
+  } else if (shape.zone !== 0) {
+    const offset = shape.offsetHours * 3600 + shape.offsetMinutes * 60;
+    fields.tzoffset = offset === 0 ? 0 : shape.zone === 2 ? offset : -offset;
+    if (offset === 0) fields.tzname = 'UTC';
+  }
+  return fields;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +223,21 @@ const ISODATE_PATTERNS: ReadonlyArray<{ re: RegExp; kind: 'ymd' | 'week' | 'ordi
     { re: /^([0-9]{4})/, kind: 'year' },
     { re: /^([0-9]{2})/, kind: 'century' },
   ];
+
+/**
+ * isodate on a string of the fast shape: its one `T` splits it, the first date pattern reads
+ * `YYYY-MM-DD` (month 00 as January), the first time pattern reads `HH:MM:SS` with the fraction
+ * and ignores the zone after it.
+ */
+function isodateShapeOk(text: string, shape: IsoShape): boolean {
+  if (!isValidDate(shape.year, shape.month || 1, shape.day)) return false;
+  if (shape.hour > 23 || shape.minute > 59) return false;
+  const seconds =
+    shape.fractionEnd - shape.fractionStart <= 6
+      ? shape.second
+      : roundedWholeSeconds(text.slice(17, shape.fractionEnd));
+  return seconds <= 59;
+}
 
 function isodateDateOk(text: string): boolean {
   for (const { re, kind } of ISODATE_PATTERNS) {
@@ -320,7 +489,7 @@ function convertYear(year: number, currentYear: number): number {
 // ---------------------------------------------------------------------------------------------
 // dateutil 2.2: `_parse`.
 
-interface ParsedFields {
+export interface ParsedFields {
   year?: number;
   month?: number;
   day?: number;
@@ -358,7 +527,8 @@ function parseSecondsAndMicros(text: string | undefined): [number, number] {
   return [pyInt(whole), pyInt(fraction.padEnd(6, '0').slice(0, 6))];
 }
 
-function dateutilParse(input: string, currentYear: number): ParsedFields | undefined {
+/** dateutil 2.2's fields for a string, by the general port (tests compare isoFields with it). */
+export function dateutilParse(input: string, currentYear: number): ParsedFields | undefined {
   try {
     return parseTokens(timelex(input), currentYear);
   } catch (error) {

@@ -93,13 +93,12 @@ export async function handlePost(
   if (errors.length > 0)
     return jsonReply(400, { messages: errors.map((error) => error.message) }, { noCache: true });
   const now = ctx.now();
-  const stored = (records as Array<Record<string, unknown>>).map((record) =>
-    storedRecord(autoIds.length > 0 ? withAutoId(record, autoIds) : record, now),
-  );
-  await ctx.store.put(
-    dataSetKey(dataSet.dataGroup, dataSet.dataType),
-    stored.map(({ id, record }) => ({ id, json: flaskJson(record) })),
-  );
+  // Each record is printed as soon as it is made, so only its text outlives it.
+  const rows = (records as Array<Record<string, unknown>>).map((record) => {
+    const stored = storedRecord(autoIds.length > 0 ? withAutoId(record, autoIds) : record, now);
+    return { id: stored.id, json: flaskJson(stored.record) };
+  });
+  await ctx.store.put(dataSetKey(dataSet.dataGroup, dataSet.dataType), rows);
   return ok;
 }
 
