@@ -31,9 +31,11 @@ const dataSetSchema = z.strictObject({
   ),
 });
 
+const dataSetListSchema = z.array(dataSetSchema).check(z.minLength(1, 'must list at least one data set'));
+
 const fileSchema = z.strictObject({
   description: z.optional(z.string()),
-  dataSets: z.array(dataSetSchema).check(z.minLength(1, 'must list at least one data set')),
+  dataSets: dataSetListSchema,
 });
 
 /** Reads and checks a data-set file (see config/performance-platform-local.json); every problem in one ConfigError. */
@@ -58,10 +60,7 @@ export function parseDataSetsFile(content: unknown, source: string): LocalDataSe
 
 /** Checks data sets given in code (the server's options) by the same rules as the file. */
 export function checkDataSets(dataSets: unknown, source: string): LocalDataSetConfig[] {
-  const parsed = z
-    .array(dataSetSchema)
-    .check(z.minLength(1, 'must list at least one data set'))
-    .safeParse(dataSets);
+  const parsed = dataSetListSchema.safeParse(dataSets);
   if (!parsed.success) {
     throw new ConfigError(
       `Invalid Performance Platform data sets in ${source}: ${describe(parsed.error, ['dataSets'])}`,
