@@ -181,7 +181,6 @@ function unzip(zip: string, into: string): void {
   if (result.status !== 0) throw new Error(`unzip ${zip} failed: ${result.stderr || result.error?.message}`);
 }
 
-/** The handler bundle: the one .mjs file of the zip. */
 /** The handler's bundle: the one .mjs outside its `<handler>.chunks/` folder. */
 async function findBundle(directory: string): Promise<{ bundle: string; chunks: string[] }> {
   const files = (await readdir(directory, { recursive: true })).filter((file) => file.endsWith('.mjs'));
