@@ -124,6 +124,7 @@ async function main(): Promise<void> {
             sizes: options.forwardSizes,
             targetSize: options.forwardTargetSize,
             reps: options.forwardReps,
+            latencyMs: options.forwardLatencyMs,
             storeDir: options.storeDir,
             bundle: bundle('forwarder'),
             settings,

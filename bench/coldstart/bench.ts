@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { childEnv } from '../lib/child.js';
 import { staticImportClosure } from '../lib/static-imports.js';
 import { median, pairedRatio, rotation } from '../lib/stats.js';
@@ -55,13 +56,36 @@ export interface FunctionColdStart {
   medianInProcessImportMs: number;
 }
 
+/**
+ * A bundle that is not a function, built as serverless.yml builds the functions and timed in the
+ * same rounds: what any handler pays before its own code (see `REFERENCES`).
+ */
+export interface ReferenceColdStart {
+  name: string;
+  bundleBytes: number;
+  wallMs: number[];
+  medianWallMs: number;
+  overheadMs: number;
+}
+
 export interface ColdStartResult {
   stage: string;
   packageSeconds: number;
   runs: number;
   bareNode: { wallMs: number[]; medianWallMs: number };
   functions: FunctionColdStart[];
+  /** Absent in results committed before the references were measured. */
+  references?: ReferenceColdStart[];
 }
+
+/**
+ * Floors for the import overhead: an empty module (the ESM loader alone), and the SDK core with
+ * one small client, which every handler that calls AWS at all loads at init.
+ */
+const REFERENCES: Record<string, string> = {
+  '(empty .mjs)': 'references/empty.ts',
+  '(one AWS SDK client: DynamoDB)': 'references/dynamodb-client.ts',
+};
 
 export async function runColdStartBench(options: ColdStartOptions): Promise<ColdStartResult> {
   // A copy of the service, so that packaging neither races nor overwrites the .serverless/ and
@@ -111,9 +135,11 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
     });
   }
 
+  const references = await bundleReferences(join(options.workDir, 'references'));
   const commands = [
     { name: '(bare node)', args: ['-e', '0'] },
     ...functions.map((fn) => ({ name: fn.name, args: [fn.bundle] })),
+    ...references.map((reference) => ({ name: reference.name, args: [reference.bundle] })),
   ];
   const wall = new Map<string, number[]>(commands.map((command) => [command.name, []]));
   const inProcess = new Map<string, number[]>(functions.map((fn) => [fn.name, []]));
@@ -128,6 +154,8 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
   }
   const bareWall = wall.get('(bare node)') ?? [];
   const bareMedian = median(bareWall);
+  const overOf = (wallMs: number[]) =>
+    median(wallMs.map((ms, round) => ms - (bareWall[round] ?? Number.NaN)));
   return {
     stage: options.stage,
     packageSeconds,
@@ -145,12 +173,65 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
         bundle: fn.bundle.slice(join(options.workDir, 'unzipped', fn.name).length + 1),
         wallMs,
         medianWallMs,
-        overheadMs: median(wallMs.map((ms, round) => ms - (bareWall[round] ?? Number.NaN))),
+        overheadMs: overOf(wallMs),
         ratio: pairedRatio(rounds(wallMs), rounds(bareWall)),
         medianInProcessImportMs: median(inProcess.get(fn.name) ?? []),
       };
     }),
+    references: references.map((reference) => {
+      const wallMs = wall.get(reference.name) ?? [];
+      return {
+        name: reference.name,
+        bundleBytes: reference.bundleBytes,
+        wallMs,
+        medianWallMs: median(wallMs),
+        overheadMs: overOf(wallMs),
+      };
+    }),
   };
+}
+
+/**
+ * Builds the reference bundles with the options of serverless.yml's `custom.esbuild` (ESM,
+ * node20, minified, split, the same banner), so they compare with the function bundles.
+ */
+async function bundleReferences(
+  outDir: string,
+): Promise<Array<{ name: string; bundle: string; bundleBytes: number }>> {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const entries = Object.entries(REFERENCES).map(([name, source], index) => ({
+    name,
+    entry: `reference-${index}`,
+    source: join(here, source),
+  }));
+  await build({
+    entryPoints: Object.fromEntries(entries.map(({ entry, source }) => [entry, source])),
+    outdir: outDir,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    minify: true,
+    splitting: true,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'error',
+    banner: {
+      js: "import { createRequire as __govpubCreateRequire } from 'node:module'; const require = __govpubCreateRequire(import.meta.url);",
+    },
+  });
+  const built = [];
+  for (const { name, entry } of entries) {
+    const bundle = join(outDir, `${entry}.mjs`);
+    const { loaded, missing } = await staticImportClosure(bundle, (file) =>
+      readFile(file, 'utf8').catch(() => undefined),
+    );
+    if (missing.length > 0) throw new Error(`${bundle} lacks what it imports: ${missing.join(', ')}`);
+    let bundleBytes = 0;
+    for (const file of loaded) bundleBytes += (await stat(file)).size;
+    built.push({ name, bundle, bundleBytes });
+  }
+  return built;
 }
 
 /** Wall time of one `node ...args` process, spawn to exit, in ms. */

@@ -19,8 +19,11 @@ import {
 
 const DATA_GROUP = 'bench';
 const TOKEN = 'bench-token';
-/** Children are killed past this: a minute plus 1 ms a record (1 000 records/s). */
-const timeoutFor = (records: number) => 60_000 + records;
+/**
+ * Children are killed past this: a minute plus 1 ms a record (1 000 records/s), plus the stated
+ * latency once per 100 records (chunks of 100 one at a time).
+ */
+const timeoutFor = (records: number, latencyMs: number) => 60_000 + records + (records / 100) * latencyMs;
 
 export type ForwarderSettings = NonNullable<ForwardChildArgs['settings']>;
 
@@ -29,6 +32,8 @@ export interface ForwarderBenchOptions {
   /** The size the target is judged at; the diagnostic path runs at this size only. */
   targetSize: number;
   reps: number;
+  /** Passed to the local write API (`latencyMs`): a stated network between sender and service. */
+  latencyMs: number;
   storeDir: string;
   bundle: string;
   settings: Settings;
@@ -75,6 +80,8 @@ export interface ForwardSizeResult {
 
 export interface ForwarderBenchResult {
   settings: ForwarderSettings;
+  /** Absent in results committed before the option existed (then 0). */
+  latencyMs?: number;
   targetSize: number;
   sizes: ForwardSizeResult[];
 }
@@ -133,7 +140,7 @@ export async function runForwarderBench(options: ForwarderBenchOptions): Promise
     }
     return result;
   });
-  return { settings, targetSize: options.targetSize, sizes };
+  return { settings, latencyMs: options.latencyMs, targetSize: options.targetSize, sizes };
 }
 
 /**
@@ -152,6 +159,7 @@ async function forwardOnce(
   const pp = await startLocalPerformancePlatform({
     storageDir,
     dataSets: [{ dataGroup: DATA_GROUP, dataType, bearerToken: TOKEN }],
+    latencyMs: options.latencyMs,
   });
   try {
     const args: ForwardChildArgs = {
@@ -170,7 +178,7 @@ async function forwardOnce(
     const result = await runNodeChild<ForwardChildResult>(
       options.bundle,
       [JSON.stringify(args)],
-      timeoutFor(records),
+      timeoutFor(records, options.latencyMs),
     );
     const serverUsed = process.cpuUsage(serverCpu);
     const serverLoopBusy = performance.eventLoopUtilization(loop).utilization;

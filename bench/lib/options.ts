@@ -12,6 +12,8 @@ export interface BenchOptions {
   forwardSizes: number[];
   forwardTargetSize: number;
   forwardReps: number;
+  /** A stated network latency before the local write API handles each request (0: none). */
+  forwardLatencyMs: number;
   coldStartRuns: number;
   /** Size of each file of the CSV check section, and repetitions per shape. */
   csvCheckSizeMiB: number;
@@ -35,6 +37,8 @@ export const USAGE = `npm run bench -- [options]
   --upload-reps=N         repetitions per upload size   (env BENCH_UPLOAD_REPS, default 3)
   --forward-sizes=A,B,C   forwarder record counts       (env BENCH_FORWARD_SIZES, default 10000,30000,100000)
   --forward-reps=N        repetitions per record count  (env BENCH_FORWARD_REPS, default 3)
+  --forward-latency-ms=N  each write API request handled N ms after it arrives, as across a
+                          network (env BENCH_FORWARD_LATENCY_MS, default 0: the stand-in as is)
   --coldstart-runs=N      node processes per bundle, and per CLI start-up (env BENCH_COLDSTART_RUNS, default 15)
   --cost-files=N          files through the local pipeline for the cost section (env BENCH_COST_FILES, default 1000)
   --cost-datasets=N       datasets they are spread over (env BENCH_COST_DATASETS, default 100)
@@ -60,6 +64,13 @@ function count(value: string | undefined, name: string, fallback: number): numbe
   return parsed;
 }
 
+function milliseconds(value: string | undefined, name: string): number {
+  if (value === undefined || value === '') return 0;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`${name} must be milliseconds ≥ 0: ${value}`);
+  return parsed;
+}
+
 export function parseOptions(
   argv: string[],
   env: NodeJS.ProcessEnv,
@@ -73,6 +84,7 @@ export function parseOptions(
       'upload-reps': { type: 'string' },
       'forward-sizes': { type: 'string' },
       'forward-reps': { type: 'string' },
+      'forward-latency-ms': { type: 'string' },
       'coldstart-runs': { type: 'string' },
       'cost-files': { type: 'string' },
       'cost-datasets': { type: 'string' },
@@ -101,6 +113,10 @@ export function parseOptions(
     forwardSizes: [...new Set(forwardSizes)].sort((a, b) => a - b),
     forwardTargetSize: forwardSizes.includes(100_000) ? 100_000 : Math.max(...forwardSizes),
     forwardReps: count(values['forward-reps'] ?? env.BENCH_FORWARD_REPS, 'forward reps', 3),
+    forwardLatencyMs: milliseconds(
+      values['forward-latency-ms'] ?? env.BENCH_FORWARD_LATENCY_MS,
+      'forward latency',
+    ),
     coldStartRuns: count(values['coldstart-runs'] ?? env.BENCH_COLDSTART_RUNS, 'cold start runs', 15),
     csvCheckSizeMiB: 64,
     csvCheckReps: 3,

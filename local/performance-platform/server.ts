@@ -52,6 +52,7 @@ export type {
 } from './types.js';
 
 interface ServerState {
+  latencyMs: number;
   dataSets: Map<string, LocalDataSetConfig>;
   ctx: HandlerContext;
   faults: FaultQueue;
@@ -75,7 +76,12 @@ export async function startLocalPerformancePlatform(
     await removeOwnStorage();
     throw error;
   }
+  const latencyMs = options.latencyMs ?? 0;
+  if (!Number.isFinite(latencyMs) || latencyMs < 0) {
+    throw new Error(`latencyMs must be a number of milliseconds ≥ 0, not ${latencyMs}`);
+  }
   const state: ServerState = {
+    latencyMs,
     dataSets: new Map(dataSets.map((dataSet) => [`${dataSet.dataGroup}/${dataSet.dataType}`, dataSet])),
     ctx: { store, now: () => new Date() },
     faults: new FaultQueue(),
@@ -128,6 +134,7 @@ async function dispatch(state: ServerState, req: IncomingMessage, res: ServerRes
   const exchange: Exchange = { req, res, log, bodyDone: false };
   const route = routeOf(url.pathname);
   try {
+    if (state.latencyMs > 0) await state.timers.sleep(state.latencyMs);
     const fault = isWrite(method, route) ? state.faults.take(method) : undefined;
     if (fault?.delayMs) await state.timers.sleep(fault.delayMs);
     if (fault?.status !== undefined) {

@@ -16,6 +16,12 @@ export interface LocalPerformancePlatformOptions {
   dataSets: LocalDataSetConfig[];
   /** classic-level directory; default a new temp dir removed on close */
   storageDir?: string;
+  /**
+   * Each request is handled this long after it arrives, as if it had crossed a network: a
+   * stated round trip for measuring a client against a remote write API (the stand-in itself
+   * answers in microseconds). Requests in flight wait side by side. Default 0.
+   */
+  latencyMs?: number;
 }
 
 /**

@@ -76,6 +76,7 @@ describe('bench options', () => {
       uploadReps: 3,
       forwardSizes: [10_000, 30_000, 100_000],
       forwardTargetSize: 100_000,
+      forwardLatencyMs: 0,
       coldStartRuns: 15,
       csvCheckSizeMiB: 64,
       csvCheckReps: 3,
@@ -105,6 +106,10 @@ describe('bench options', () => {
     expect(() => parseOptions(['--only=upload,nope'], {}, defaults)).toThrow(/nope/);
     expect(() => parseOptions(['--upload-reps=0'], {}, defaults)).toThrow(/positive integer/);
     expect(() => parseOptions(['--forward-sizes=1.5'], {}, defaults)).toThrow(/whole/);
+    expect(parseOptions([], { BENCH_FORWARD_LATENCY_MS: '20' }, defaults)).toMatchObject({
+      forwardLatencyMs: 20,
+    });
+    expect(() => parseOptions(['--forward-latency-ms=-1'], {}, defaults)).toThrow(/milliseconds/);
   });
 });
 

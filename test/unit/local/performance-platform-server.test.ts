@@ -644,6 +644,33 @@ describe('configuration and storage', () => {
     }
   });
 
+  it('answers each request latencyMs after it arrives, requests in flight waiting side by side', async () => {
+    const latencyMs = 300;
+    const remote = await startLocalPerformancePlatform({ dataSets: DATA_SETS, latencyMs });
+    try {
+      const post = (id: string) =>
+        fetch(`${remote.baseUrl}${CARERS}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ _id: id, _timestamp: TS }),
+        });
+      const one = performance.now();
+      expect((await post('one')).status).toBe(200);
+      expect(performance.now() - one).toBeGreaterThanOrEqual(latencyMs - 5);
+      const four = performance.now();
+      const answers = await Promise.all(['a', 'b', 'c', 'd'].map(post));
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+      // One after another they would take 4 × 300 ms.
+      expect(performance.now() - four).toBeLessThan(3 * latencyMs);
+      expect((await remote.records('carers-allowance', 'transaction-count')).length).toBe(5);
+    } finally {
+      await remote.close();
+    }
+    await expect(startLocalPerformancePlatform({ dataSets: DATA_SETS, latencyMs: -1 })).rejects.toThrow(
+      /latencyMs must be/,
+    );
+  });
+
   it('checks the data sets it is started with', async () => {
     await expect(startLocalPerformancePlatform({ dataSets: [] })).rejects.toThrow(/at least one data set/);
   });
