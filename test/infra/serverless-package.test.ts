@@ -610,6 +610,39 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('serverless package --stage ci', () => {
+  it('passes cfn-lint with the checks `npm run lint:template` ignores, and no others', async () => {
+    const script = (
+      JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts['lint:template'];
+    const ignored = /--ignore-checks (\S+)/.exec(script ?? '')?.[1];
+    // W3005: the framework writes a DependsOn that its Fn::GetAtt already implies.
+    expect(ignored, 'the checks lint:template ignores').toBe('W3005');
+    const template = path.join(outDir, 'cloudformation-template-update-stack.json');
+    try {
+      await execFileAsync('cfn-lint', ['--ignore-checks', ignored ?? '', '--', template], {
+        cwd: repoRoot,
+        maxBuffer: 4 * ONE_MIB,
+        timeout: 120_000,
+      });
+    } catch (error) {
+      const {
+        code,
+        stdout = '',
+        stderr = '',
+      } = error as { code?: unknown; stdout?: string; stderr?: string };
+      if (code === 'ENOENT')
+        throw new Error('cfn-lint is not installed: pip install cfn-lint', { cause: error });
+      throw new Error(
+        `cfn-lint found problems in the packaged template:\n${stdout}${stderr}`.slice(0, 8000),
+        {
+          cause: error,
+        },
+      );
+    }
+  }, 130_000);
+
   it.each(FUNCTION_NAMES)('packages function %s with nodejs22.x on arm64 and its environment', (name) => {
     const expected = FUNCTIONS[name] as ExpectedFunction;
     const fn = props(functionId(name), 'AWS::Lambda::Function');
