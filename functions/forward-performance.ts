@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../lib/aws-clients.js';
 import { loadSettings, requireSettings, type Settings } from '../lib/config.js';
-import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
-import { DropBucket, REQUESTED_BY_METADATA } from '../lib/drop-bucket.js';
-import { PERFORMANCE_PREFIX } from '../lib/drop-key.js';
-import { type DropperRecords, DynamoDropperRecords } from '../lib/dropped-by.js';
-import { PpTokenMissingError } from '../lib/errors.js';
+import { PERFORMANCE_PREFIX, REQUESTED_BY_METADATA } from '../lib/drop-key.js';
+import { PpForwardDeferredError, PpTokenMissingError } from '../lib/errors.js';
 import {
   callerArnOf,
   httpFailure,
@@ -18,7 +14,6 @@ import {
 import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import type { Metrics } from '../lib/metrics.js';
 import { type Log, logger } from '../lib/observability.js';
-import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
 import type { PerformancePlatformClient } from '../lib/performance-platform/client.js';
 import { createPpClient } from '../lib/performance-platform/create-client.js';
 import {
@@ -28,8 +23,8 @@ import {
   forwardStream,
   invalidRecords,
 } from '../lib/performance-platform/forward.js';
-import { forwardDroppedFile, PpForwardDeferredError } from '../lib/performance-platform/forward-file.js';
 import { failureResponse, resultResponse } from '../lib/performance-platform/http-answers.js';
+import type { ForwarderStores } from '../lib/performance-platform/stores.js';
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
 import { once } from '../lib/runtime.js';
 import { describeIssues, detailTypeOf, kickSchema } from '../lib/schemas.js';
@@ -40,12 +35,11 @@ const GROUP_OR_TYPE = /^[a-z0-9-]+$/;
 
 export interface ForwarderDeps {
   client: Pick<PerformancePlatformClient, 'post' | 'empty'>;
-  bucket: DropBucket;
-  /** File leases (lib/performance-platform/forward-file.ts), in the dataset lock table. */
-  lock: DatasetLock;
-  /** Who dropped which file (lib/dropped-by.ts), recorded by the upload function. */
-  droppers: DropperRecords;
-  events: OutcomeEvents;
+  /**
+   * The drop bucket, lock table and event bus, made on first use (the same each call): the HTTP
+   * route's usual path needs none of them (lib/performance-platform/stores.ts).
+   */
+  stores: () => Promise<ForwarderStores>;
   log: Log;
   metrics: Metrics;
   now: () => Date;
@@ -98,7 +92,7 @@ export function makeForwarderHandler(deps: () => ForwarderDeps) {
       // Retrying cannot fix a malformed detail: tell the sender instead of failing the invocation.
       const problems = describeIssues(submitted.error.issues);
       const raw = event as { id?: unknown; detail?: { dataGroup?: unknown; dataType?: unknown } };
-      await deps().events.publish('Performance Records Forward Failed', {
+      await (await deps().stores()).events.publish('Performance Records Forward Failed', {
         sourceEventId: typeof raw.id === 'string' ? raw.id : null,
         dataGroup: typeof raw.detail?.dataGroup === 'string' ? raw.detail.dataGroup : null,
         dataType: typeof raw.detail?.dataType === 'string' ? raw.detail.dataType : null,
@@ -110,7 +104,13 @@ export function makeForwarderHandler(deps: () => ForwarderDeps) {
     }
     const kick = kickSchema.safeParse(event);
     if (kick.success && 'key' in kick.data) {
-      const report = await forwardDroppedFile(fileDeps(deps()), kick.data.bucket, kick.data.key);
+      // The file path's code, like its stores, is loaded when a file first comes.
+      const { forwardDroppedFile } = await import('../lib/performance-platform/forward-file.js');
+      const report = await forwardDroppedFile(
+        fileDeps(deps(), await deps().stores()),
+        kick.data.bucket,
+        kick.data.key,
+      );
       if (report === 'held') return { outcome: 'held', reportKey: null };
       return { outcome: report?.outcome ?? 'gone', reportKey: report?.reportKey ?? null };
     }
@@ -161,7 +161,7 @@ async function onHttp(deps: ForwarderDeps, event: JsonHttpEvent): Promise<APIGat
         requestedBy,
         requestId: emptied.requestId,
       });
-      await deps.events.publish('Performance Data Set Emptied', {
+      await (await deps.stores()).events.publish('Performance Data Set Emptied', {
         dataGroup,
         dataType,
         requestedBy,
@@ -224,7 +224,7 @@ async function queueAsFile(
   const name = `http-${stamp}-${(requestId ?? randomUUID()).replace(/[^A-Za-z0-9-]/g, '')}.json`;
   const key = `${PERFORMANCE_PREFIX}${dataGroup}/${dataType}/${name}`;
   // The caller rides on the object to the file's report, as an upload link's caller does.
-  await deps.bucket.putJson(
+  await (await deps.stores()).bucket.putJson(
     deps.dropBucket,
     key,
     records,
@@ -266,10 +266,13 @@ async function onSubmitted(
       `The Performance Platform did not store every chunk for ${dataGroup}/${dataType}`,
     );
   }
-  await deps.events.publish(ok ? 'Performance Records Forwarded' : 'Performance Records Forward Failed', {
-    sourceEventId: event.id ?? null,
-    ...result,
-  });
+  await (await deps.stores()).events.publish(
+    ok ? 'Performance Records Forwarded' : 'Performance Records Forward Failed',
+    {
+      sourceEventId: event.id ?? null,
+      ...result,
+    },
+  );
   return result;
 }
 
@@ -277,9 +280,10 @@ function isPassing(kind: string | undefined): boolean {
   return kind === 'http' || kind === 'connection' || kind === 'timeout' || kind === 'token';
 }
 
-function fileDeps(deps: ForwarderDeps) {
+function fileDeps(deps: ForwarderDeps, stores: ForwarderStores) {
   return {
     ...deps,
+    ...stores,
     forward: (request: {
       dataGroup: string;
       dataType: string;
@@ -302,18 +306,17 @@ function fileDeps(deps: ForwarderDeps) {
 const runtimeDeps = once((): ForwarderDeps => {
   const settings = loadSettings();
   const { LOCK_TABLE_NAME, DROP_BUCKET } = requireSettings(settings, ['LOCK_TABLE_NAME', 'DROP_BUCKET']);
-  const dynamoDb = createDynamoDbClient();
   return {
     settings,
     dropBucket: DROP_BUCKET,
-    lock: new DynamoDatasetLock(dynamoDb, LOCK_TABLE_NAME),
-    droppers: new DynamoDropperRecords(dynamoDb, LOCK_TABLE_NAME),
+    stores: once(async () => {
+      const { createForwarderStores } = await import('../lib/performance-platform/stores.js');
+      return createForwarderStores(LOCK_TABLE_NAME, settings.EVENT_BUS_NAME);
+    }),
     log: logger,
     metrics,
     now: () => new Date(),
     client: createPpClient(settings, ppTokenProvider(settings)),
-    bucket: new DropBucket(createS3Client()),
-    events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
   };
 });
 

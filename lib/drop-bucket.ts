@@ -16,7 +16,7 @@ import {
   S3ServiceException,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { INCOMING_PREFIX, isDroppedFile } from './drop-key.js';
+import { INCOMING_PREFIX, isDroppedFile, REQUESTED_BY_METADATA } from './drop-key.js';
 import { SourceChangedError } from './errors.js';
 import { REPORT_SUFFIX } from './outcome-keys.js';
 
@@ -34,8 +34,7 @@ export interface DroppedObject {
   requestedBy?: string;
 }
 
-/** The object metadata that carries DroppedObject.requestedBy. */
-export const REQUESTED_BY_METADATA = 'requested-by';
+export { REQUESTED_BY_METADATA };
 
 /**
  * `source-replaced`: another version is at the source key, and the one named was not copied;

@@ -4,6 +4,11 @@ import { DropRejectedError } from './errors.js';
 export const INCOMING_PREFIX = 'incoming/';
 /** Files for the Performance Platform forwarder; `performance` is therefore no dataset alias. */
 export const PERFORMANCE_PREFIX = 'incoming/performance/';
+/**
+ * The object metadata that carries who asked for a drop (DroppedObject.requestedBy). Here, not in
+ * drop-bucket.ts, so that code which only names it does not load the S3 client.
+ */
+export const REQUESTED_BY_METADATA = 'requested-by';
 
 export type PublishMode = 'replace' | 'append';
 /** The folder after the dataset in a drop key: how the file is published. */

@@ -209,6 +209,14 @@ export class PpSourceError extends GovpubError {
   }
 }
 
+/** A forward that failed for a reason that may pass (5xx, timeout, connection): retried later. */
+export class PpForwardDeferredError extends GovpubError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PpForwardDeferredError';
+  }
+}
+
 /** No bearer token is configured for a Performance Platform data set (SSM or local config). */
 export class PpTokenMissingError extends GovpubError {
   constructor(message: string) {

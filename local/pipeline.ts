@@ -468,10 +468,7 @@ async function assemblePipeline(
       log,
       metrics,
       now,
-      bucket,
-      lock,
-      droppers,
-      events: eventsOf(name),
+      stores: async () => ({ bucket, lock, droppers, events: eventsOf(name) }),
       client: createPpClient(settingsOf(name), ppTokenProvider(settingsOf(name), localTokens)),
     }),
   );

@@ -3,7 +3,7 @@ import type { DatasetLock } from '../dataset-lock.js';
 import type { DropBucket, DroppedObject } from '../drop-bucket.js';
 import { PERFORMANCE_PREFIX } from '../drop-key.js';
 import { type DropperRecords, dropperOf, unknownDropperNote } from '../dropped-by.js';
-import { DropRejectedError, GovpubError, PpTokenMissingError } from '../errors.js';
+import { DropRejectedError, PpForwardDeferredError, PpTokenMissingError } from '../errors.js';
 import { fileLeaseId, underFileLease } from '../file-lease.js';
 import { fileReport } from '../filing.js';
 import type { Metrics } from '../metrics.js';
@@ -51,14 +51,6 @@ export function parsePerformanceKey(key: string): PerformanceDropKey {
     );
   }
   return { key, dataGroup, dataType, name, format };
-}
-
-/** A forward that failed for a reason that may pass (5xx, timeout, connection): retried later. */
-export class PpForwardDeferredError extends GovpubError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PpForwardDeferredError';
-  }
 }
 
 /**

@@ -1468,6 +1468,25 @@ describe('serverless package --stage ci', () => {
     },
   );
 
+  it.each(['forwarder', 'forwarderHttp'])(
+    'starts %s without the S3, DynamoDB and EventBridge clients, which only its file, event and queueing paths use',
+    async (name) => {
+      const entries = zipEntries(await readFile(path.join(outDir, `${name}.zip`)));
+      const bundle = (FUNCTIONS[name] as ExpectedFunction).bundle;
+      const { loaded } = await staticImportClosure(bundle, async (file) =>
+        entries.get(file)?.toString('utf8'),
+      );
+      const text = (files: Iterable<string>) =>
+        [...files].map((file) => entries.get(file)?.toString('utf8')).join('\n');
+      // Each client's protocol name, which no other client carries.
+      const clients = ['AmazonS3', 'DynamoDB_20120810', 'AWSEvents'];
+      const loadedText = text(loaded);
+      expect(clients.filter((marker) => loadedText.includes(marker))).toEqual([]);
+      const lazyText = text([...entries.keys()].filter((entry) => !loaded.has(entry)));
+      expect(clients.filter((marker) => lazyText.includes(marker))).toEqual(clients);
+    },
+  );
+
   it.each(FUNCTION_NAMES)(
     'loads the handler of %s.zip as Lambda would, its tracer chunk included when tracing is on',
     async (name) => {
