@@ -4,11 +4,11 @@ import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
+import { once } from '../lib/once.js';
 import { EventBridgeOutcomeEvents } from '../lib/outcome-events.js';
 import type { PublishReport } from '../lib/publish/file-outcome.js';
+import { fileOutcomeOfPublication } from '../lib/publish/file-outcome-task.js';
 import { publicationStateSchema } from '../lib/publish/publication.js';
-import { fileOutcomeOfPublication } from '../lib/publish/tasks.js';
-import { createDataGovSgClient, once } from '../lib/runtime.js';
 import * as z from '../lib/zod.js';
 
 /** What the state machine keeps of a filed outcome (the report itself is in S3). */
@@ -39,6 +39,7 @@ export function makeFileOutcomeHandler(deps: () => FileOutcomeTaskDeps) {
 const runtimeDeps = once((): FileOutcomeTaskDeps => {
   const settings = loadSettings();
   const { LOCK_TABLE_NAME } = requireSettings(settings, ['LOCK_TABLE_NAME']);
+  const dataGovSg = once(async () => (await import('../lib/runtime.js')).createDataGovSgClient(settings));
   return {
     log: logger,
     metrics,
@@ -46,7 +47,9 @@ const runtimeDeps = once((): FileOutcomeTaskDeps => {
     bucket: new DropBucket(createS3Client()),
     lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
     events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
-    dgs: createDataGovSgClient(settings),
+    // data.gov.sg is asked only for a failures list too long for the state: its client, and SSM's
+    // for the key, are loaded then, not at every cold start.
+    dgs: { ingestionStatus: async (datasetId) => (await dataGovSg()).ingestionStatus(datasetId) },
   };
 });
 

@@ -5,7 +5,7 @@ import { DropBucket } from '../lib/drop-bucket.js';
 import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
 import { type PublicationState, publicationStateSchema } from '../lib/publish/publication.js';
-import { reuploadPublication } from '../lib/publish/tasks.js';
+import { reuploadPublication } from '../lib/publish/reupload-task.js';
 import { createDataGovSgClient, once } from '../lib/runtime.js';
 import * as z from '../lib/zod.js';
 

@@ -45,15 +45,4 @@ export function createDataGovSgClient(
   });
 }
 
-/** Memoises a dependency factory per container, so a warm Lambda reuses its clients. */
-export function once<T>(factory: () => T): () => T {
-  let value: T | undefined;
-  let made = false;
-  return () => {
-    if (!made) {
-      value = factory();
-      made = true;
-    }
-    return value as T;
-  };
-}
+export { once } from './once.js';

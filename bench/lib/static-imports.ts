@@ -11,6 +11,13 @@ export function staticImportsOf(source: string): string[] {
   );
 }
 
+/** The relative modules an esbuild ESM bundle imports on demand: `import("./x.mjs")`. */
+export function dynamicImportsOf(source: string): string[] {
+  return [...source.matchAll(/\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)].map(
+    (match) => match[1] as string,
+  );
+}
+
 /**
  * The files a cold start loads: `entry` and, transitively, what it imports statically. Paths are
  * POSIX paths as `read` knows them (a folder on disk or a zip's entries); `read` gives a file's

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CsvRejectedError } from '../../lib/errors.js';
+import { fileOutcomeOfPublication } from '../../lib/publish/file-outcome-task.js';
 import { initialPoll } from '../../lib/publish/poll.js';
 import type { PublicationState } from '../../lib/publish/publication.js';
 import { newPublication } from '../../lib/publish/pump-dataset.js';
-import { fileOutcomeOfPublication, reuploadPublication } from '../../lib/publish/tasks.js';
+import { reuploadPublication } from '../../lib/publish/reupload-task.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { MemoryLock } from '../fakes/memory-lock.js';
 import { POPULATION, POPULATION_CSV, startFastPipeline, uploadOutsidePipeline } from './support.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { staticImportClosure } from '../../bench/lib/static-imports.js';
+import { dynamicImportsOf, staticImportClosure } from '../../bench/lib/static-imports.js';
 import {
   CODED_METRICS,
   ERROR_CODE_DIMENSION,
@@ -1458,6 +1458,19 @@ describe('serverless package --stage ci', () => {
         entries.get(file)?.toString('utf8'),
       );
       expect(missing, 'chunks the bundle imports but the zip lacks').toEqual([]);
+      // What loads on first use must be there too: an import() of a missing chunk fails only then.
+      const onDemand = [...entries].flatMap(([file, data]) =>
+        file.endsWith('.mjs')
+          ? dynamicImportsOf(data.toString('utf8')).map((specifier) =>
+              path.posix.join(path.posix.dirname(file), specifier),
+            )
+          : [],
+      );
+      expect(onDemand.length, 'chunks behind an import()').toBeGreaterThan(0);
+      expect(
+        onDemand.filter((file) => !entries.has(file)),
+        'chunks imported on demand but missing from the zip',
+      ).toEqual([]);
       // Splitting is on: the tracer (X-Ray SDK) is a chunk of its own, not loaded at start.
       const lazy = [...entries.keys()].filter((entry) => !loaded.has(entry));
       expect(lazy.length, 'chunks behind an import()').toBeGreaterThan(0);

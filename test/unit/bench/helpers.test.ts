@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../../bench/lib/options.js';
-import { staticImportClosure, staticImportsOf } from '../../../bench/lib/static-imports.js';
+import { dynamicImportsOf, staticImportClosure, staticImportsOf } from '../../../bench/lib/static-imports.js';
 import { median, pairedRatio, rotation } from '../../../bench/lib/stats.js';
 import { renderPlots } from '../../../bench/lib/svg.js';
 import { renderTable } from '../../../bench/lib/table.js';
@@ -204,6 +204,12 @@ describe('static imports of a bundle', () => {
     ]);
     expect(missing).toEqual([]);
     expect(staticImportsOf('import("./lazy.mjs");import"node:fs";')).toEqual([]);
+  });
+
+  it('finds the chunks a bundle imports on demand, and only those', () => {
+    const source =
+      'const a=await import("./a.chunks/x-1.mjs");import{y}from"./b.mjs";import( \'../c.mjs\' );import("node:fs");';
+    expect(dynamicImportsOf(source)).toEqual(['./a.chunks/x-1.mjs', '../c.mjs']);
   });
 
   it('names the chunks it cannot find', async () => {
