@@ -14,6 +14,7 @@ import {
 import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import type { Metrics } from '../lib/metrics.js';
 import { type Log, logger } from '../lib/observability.js';
+import { once } from '../lib/once.js';
 import type { PerformancePlatformClient } from '../lib/performance-platform/client.js';
 import { createPpClient } from '../lib/performance-platform/create-client.js';
 import {
@@ -26,7 +27,6 @@ import {
 import { failureResponse, resultResponse } from '../lib/performance-platform/http-answers.js';
 import type { ForwarderStores } from '../lib/performance-platform/stores.js';
 import { ppTokenProvider } from '../lib/performance-platform/tokens.js';
-import { once } from '../lib/runtime.js';
 import { describeIssues, detailTypeOf, kickSchema } from '../lib/schemas.js';
 import * as z from '../lib/zod.js';
 

@@ -5,8 +5,8 @@ import { DropBucket } from '../lib/drop-bucket.js';
 import { type Kick, LambdaKicker } from '../lib/kicks.js';
 import { lambdaHandler, metrics } from '../lib/lambda-handler.js';
 import { logger } from '../lib/observability.js';
+import { once } from '../lib/once.js';
 import { type SweepDeps, sweepIncoming } from '../lib/publish/sweep.js';
-import { once } from '../lib/runtime.js';
 
 /** Scheduled: kicks the upload function for files left in incoming/ past the bound. */
 export function makeSweepHandler(deps: () => SweepDeps & { dropBucket: string }) {

@@ -6,8 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { childEnv } from '../lib/child.js';
+import { bundleChildren, childEnv } from '../lib/child.js';
 import { staticImportClosure } from '../lib/static-imports.js';
 import { median, pairedRatio, rotation } from '../lib/stats.js';
 
@@ -192,8 +191,8 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
 }
 
 /**
- * Builds the reference bundles with the options of serverless.yml's `custom.esbuild` (ESM,
- * node20, minified, split, the same banner), so they compare with the function bundles.
+ * Builds the reference bundles as serverless.yml's `custom.esbuild` builds the functions (ESM,
+ * node20, minified, split), so they compare with the function bundles.
  */
 async function bundleReferences(
   outDir: string,
@@ -204,21 +203,8 @@ async function bundleReferences(
     entry: `reference-${index}`,
     source: join(here, source),
   }));
-  await build({
-    entryPoints: Object.fromEntries(entries.map(({ entry, source }) => [entry, source])),
-    outdir: outDir,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    mainFields: ['module', 'main'],
-    minify: true,
-    splitting: true,
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'error',
-    banner: {
-      js: "import { createRequire as __govpubCreateRequire } from 'node:module'; const require = __govpubCreateRequire(import.meta.url);",
-    },
+  await bundleChildren(Object.fromEntries(entries.map(({ entry, source }) => [entry, source])), outDir, {
+    shipped: true,
   });
   const built = [];
   for (const { name, entry } of entries) {

@@ -21,9 +21,10 @@ const DATA_GROUP = 'bench';
 const TOKEN = 'bench-token';
 /**
  * Children are killed past this: a minute plus 1 ms a record (1 000 records/s), plus the stated
- * latency once per 100 records (chunks of 100 one at a time).
+ * latency once per chunk (chunks one at a time; the naive sender's 1 000 are fewer).
  */
-const timeoutFor = (records: number, latencyMs: number) => 60_000 + records + (records / 100) * latencyMs;
+const timeoutFor = (records: number, latencyMs: number, chunkSize: number) =>
+  60_000 + records + Math.ceil(records / Math.min(chunkSize, 1000)) * latencyMs;
 
 export type ForwarderSettings = NonNullable<ForwardChildArgs['settings']>;
 
@@ -178,7 +179,7 @@ async function forwardOnce(
     const result = await runNodeChild<ForwardChildResult>(
       options.bundle,
       [JSON.stringify(args)],
-      timeoutFor(records, options.latencyMs),
+      timeoutFor(records, options.latencyMs, settings.PP_CHUNK_SIZE),
     );
     const serverUsed = process.cpuUsage(serverCpu);
     const serverLoopBusy = performance.eventLoopUtilization(loop).utilization;

@@ -6,9 +6,10 @@ import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../outcome-events.
 
 /**
  * What the forwarder keeps and tells outside the write API: the drop bucket, file leases and
- * droppers in the lock table, the outcome events. Only the file, event and queueing paths use
- * them, so the forwarder's handler imports this module on first use: its HTTP route's usual path
- * (a forward of up to PP_HTTP_SYNC_MAX_RECORDS records) then loads none of their SDK clients.
+ * droppers in the lock table, the outcome events. Only the file and event paths, the HTTP route's
+ * queueing of a large body and its PUT (which sends an event) use them, so the forwarder's handler
+ * imports this module on first use: the HTTP route's usual path (a POST of up to
+ * PP_HTTP_SYNC_MAX_RECORDS records) then loads none of their SDK clients.
  */
 export interface ForwarderStores {
   bucket: DropBucket;

@@ -64,6 +64,10 @@ export async function startLocalPerformancePlatform(
   options: LocalPerformancePlatformOptions,
 ): Promise<LocalPerformancePlatform> {
   const dataSets = checkDataSets(options.dataSets, 'the local Performance Platform options');
+  const latencyMs = options.latencyMs ?? 0;
+  if (!Number.isFinite(latencyMs) || latencyMs < 0) {
+    throw new Error(`latencyMs must be a number of milliseconds ≥ 0, not ${latencyMs}`);
+  }
   const ownsStorage = options.storageDir === undefined;
   const storageDir = options.storageDir ?? (await mkdtemp(join(tmpdir(), 'local-performance-platform-')));
   const removeOwnStorage = async (): Promise<void> => {
@@ -75,10 +79,6 @@ export async function startLocalPerformancePlatform(
   } catch (error) {
     await removeOwnStorage();
     throw error;
-  }
-  const latencyMs = options.latencyMs ?? 0;
-  if (!Number.isFinite(latencyMs) || latencyMs < 0) {
-    throw new Error(`latencyMs must be a number of milliseconds ≥ 0, not ${latencyMs}`);
   }
   const state: ServerState = {
     latencyMs,
