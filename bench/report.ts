@@ -418,6 +418,7 @@ export function renderDetails(results: Measurements): string[] {
             'node file.mjs',
             'node -e 0',
             'overhead',
+            'fastest − fastest',
             'import() in-process',
           ],
           coldStart.functions
@@ -430,6 +431,8 @@ export function renderDetails(results: Measurements): string[] {
               `${fixed(fn.medianWallMs, 0)} ms`,
               `${fixed(coldStart.bareNode.medianWallMs, 0)} ms`,
               `+${fixed(fn.overheadMs, 0)} ms`,
+              // Results committed before this column have none.
+              fn.fastestOverheadMs === undefined ? '—' : `+${fixed(fn.fastestOverheadMs, 0)} ms`,
               `${fixed(fn.medianInProcessImportMs, 0)} ms`,
             ])
             .concat(
@@ -442,6 +445,9 @@ export function renderDetails(results: Measurements): string[] {
                 `${fixed(reference.medianWallMs, 0)} ms`,
                 `${fixed(coldStart.bareNode.medianWallMs, 0)} ms`,
                 `+${fixed(reference.overheadMs, 0)} ms`,
+                reference.fastestOverheadMs === undefined
+                  ? '—'
+                  : `+${fixed(reference.fastestOverheadMs, 0)} ms`,
                 '—',
               ]),
             ),
