@@ -1,13 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import {
-  createDynamoDbClient,
-  createEventBridgeClient,
-  createLambdaClient,
-  createS3Client,
-} from '../lib/aws-clients.js';
+import { createLambdaClient } from '../lib/aws-clients/lambda.js';
+import { createS3Client } from '../lib/aws-clients/s3.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
-import type { DataGovSgClient } from '../lib/datagovsg/client.js';
-import { type DatasetLock, DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
 import { DropBucket } from '../lib/drop-bucket.js';
 import { DROP_FOLDERS } from '../lib/drop-key.js';
@@ -22,24 +16,29 @@ import {
 import { type Kicker, LambdaKicker } from '../lib/kicks.js';
 import { lambdaHandler } from '../lib/lambda-handler.js';
 import { type Log, logger } from '../lib/observability.js';
-import { EventBridgeOutcomeEvents, type OutcomeEvents } from '../lib/outcome-events.js';
+import { once } from '../lib/once.js';
+import type { OutcomeEvents } from '../lib/outcome-events.js';
 import { describeDataset } from '../lib/publish/dataset-view.js';
 import { createUploadLink, requestPublication } from '../lib/publish/request-publication.js';
-import { createDataGovSgClient, once } from '../lib/runtime.js';
+import type { ViewStores } from '../lib/publish/view-stores.js';
 import { describeIssues, detailTypeOf, PUBLISH_REQUESTED, publishRequestedSchema } from '../lib/schemas.js';
 import * as z from '../lib/zod.js';
 
 export interface PublishRequestsDeps {
   bucket: DropBucket;
   dropBucket: string;
-  lock: DatasetLock;
-  dgs: Pick<DataGovSgClient, 'ingestionStatus'>;
+  /**
+   * The dataset lock and data.gov.sg, for `GET /datasets/{dataset}` only: made on its first call
+   * (the same each call), so the POST routes start without their clients (lib/publish/view-stores.ts).
+   */
+  view: () => Promise<ViewStores>;
   datasets: DatasetDirectory;
   /** Where objects outside incoming/ may be published from (COPY_SOURCE_PREFIX). */
   copySourcePrefix: string;
   /** The upload function, kicked to publish an object already under incoming/. */
   kicker: Kicker;
-  events: OutcomeEvents;
+  /** The event bus, for a refused request event only: made on first use. */
+  events: () => Promise<OutcomeEvents>;
   log: Log;
   now: () => Date;
 }
@@ -73,7 +72,7 @@ export function makePublishRequestsHandler(deps: () => PublishRequestsDeps) {
         return onPublishRequested(deps(), requested.data.detail, eventSenderOf(event));
       }
       const problems = describeIssues(requested.error.issues);
-      await deps().events.publish('Dataset Publish Failed', {
+      await (await deps().events()).publish('Dataset Publish Failed', {
         request: (event as { detail?: unknown }).detail ?? null,
         error: { code: 'BAD_EVENT', message: `The event's detail is not usable: ${problems}.` },
       });
@@ -109,7 +108,8 @@ async function onHttp(
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const { datasetRef, datasetId } = datasetOf(resolved, event);
   if (event.requestContext.http.method === 'GET') {
-    return jsonResponse(200, await describeDataset(resolved, resolved.dropBucket, datasetId));
+    const view = { ...resolved, ...(await resolved.view()) };
+    return jsonResponse(200, await describeDataset(view, resolved.dropBucket, datasetId));
   }
   const parsed = uploadsBody.safeParse(event.body);
   if (!parsed.success) throw httpFailure(400, UPLOADS_BODY_HELP);
@@ -175,7 +175,7 @@ async function onPublishRequested(
     return { result: 'accepted', key: result.key };
   } catch (error) {
     if (!(error instanceof DropRejectedError)) throw error;
-    await deps.events.publish('Dataset Publish Failed', {
+    await (await deps.events()).publish('Dataset Publish Failed', {
       request: detail,
       error: { code: error.code, message: error.message },
     });
@@ -194,15 +194,20 @@ const runtimeDeps = once((): PublishRequestsDeps => {
   return {
     bucket: new DropBucket(createS3Client()),
     dropBucket: DROP_BUCKET,
-    lock: new DynamoDatasetLock(createDynamoDbClient(), LOCK_TABLE_NAME),
-    dgs: createDataGovSgClient(settings),
+    view: once(async () =>
+      (await import('../lib/publish/view-stores.js')).createViewStores(settings, LOCK_TABLE_NAME),
+    ),
     datasets: bundledDatasetDirectory,
     copySourcePrefix: settings.COPY_SOURCE_PREFIX,
     kicker: new LambdaKicker(
       once(() => createLambdaClient()),
       UPLOAD_FUNCTION_NAME,
     ),
-    events: new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME),
+    events: once(async () => {
+      const { createEventBridgeClient } = await import('../lib/aws-clients/eventbridge.js');
+      const { EventBridgeOutcomeEvents } = await import('../lib/outcome-events.js');
+      return new EventBridgeOutcomeEvents(createEventBridgeClient(), settings.EVENT_BUS_NAME);
+    }),
     log: logger,
     now: () => new Date(),
   };

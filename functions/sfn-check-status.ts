@@ -1,4 +1,4 @@
-import { createDynamoDbClient } from '../lib/aws-clients.js';
+import { createDynamoDbClient } from '../lib/aws-clients/dynamodb.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { lambdaHandler } from '../lib/lambda-handler.js';

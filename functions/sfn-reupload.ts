@@ -1,4 +1,5 @@
-import { createDynamoDbClient, createS3Client } from '../lib/aws-clients.js';
+import { createDynamoDbClient } from '../lib/aws-clients/dynamodb.js';
+import { createS3Client } from '../lib/aws-clients/s3.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { DropBucket } from '../lib/drop-bucket.js';

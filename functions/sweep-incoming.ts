@@ -1,4 +1,5 @@
-import { createLambdaClient, createS3Client } from '../lib/aws-clients.js';
+import { createLambdaClient } from '../lib/aws-clients/lambda.js';
+import { createS3Client } from '../lib/aws-clients/s3.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { bundledDatasetDirectory } from '../lib/datasets.js';
 import { DropBucket } from '../lib/drop-bucket.js';

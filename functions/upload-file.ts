@@ -1,11 +1,9 @@
 import type { Context } from 'aws-lambda';
-import {
-  createDynamoDbClient,
-  createEventBridgeClient,
-  createLambdaClient,
-  createS3Client,
-  createSfnClient,
-} from '../lib/aws-clients.js';
+import { createDynamoDbClient } from '../lib/aws-clients/dynamodb.js';
+import { createEventBridgeClient } from '../lib/aws-clients/eventbridge.js';
+import { createLambdaClient } from '../lib/aws-clients/lambda.js';
+import { createS3Client } from '../lib/aws-clients/s3.js';
+import { createSfnClient } from '../lib/aws-clients/sfn.js';
 import { loadSettings, requireSettings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory } from '../lib/datasets.js';

@@ -12,7 +12,7 @@ export interface Kicker {
 
 /**
  * Kicks a function asynchronously, so each dataset or file is handled by its own invocation. The
- * client and the SDK's command come on the first kick (lib/aws-clients.ts, createLambdaClient).
+ * client and the SDK's command come on the first kick (lib/aws-clients/lambda.ts, createLambdaClient).
  */
 export class LambdaKicker implements Kicker {
   constructor(

@@ -19,13 +19,11 @@ import { makeFileOutcomeHandler } from '../functions/sfn-file-outcome.js';
 import { makeReuploadHandler } from '../functions/sfn-reupload.js';
 import { makeSweepHandler } from '../functions/sweep-incoming.js';
 import { makeUploadHandler, type UploadFunctionDeps } from '../functions/upload-file.js';
-import {
-  createDynamoDbClient,
-  createEventBridgeClient,
-  createLambdaClient,
-  createS3Client,
-  createSfnClient,
-} from '../lib/aws-clients.js';
+import { createDynamoDbClient } from '../lib/aws-clients/dynamodb.js';
+import { createEventBridgeClient } from '../lib/aws-clients/eventbridge.js';
+import { createLambdaClient } from '../lib/aws-clients/lambda.js';
+import { createS3Client } from '../lib/aws-clients/s3.js';
+import { createSfnClient } from '../lib/aws-clients/sfn.js';
 import { loadSettings, type Settings } from '../lib/config.js';
 import { DynamoDatasetLock } from '../lib/dataset-lock.js';
 import { bundledDatasetDirectory, type DatasetDirectory } from '../lib/datasets.js';
@@ -476,12 +474,11 @@ async function assemblePipeline(
     (name: string): PublishRequestsDeps => ({
       bucket,
       dropBucket: LOCAL_BUCKET,
-      lock,
-      dgs: dgsOf(name),
+      view: async () => ({ lock, dgs: dgsOf(name) }),
       datasets,
       copySourcePrefix: settingsOf(name).COPY_SOURCE_PREFIX,
       kicker: kickerNamedBy(name, 'UPLOAD_FUNCTION_NAME'),
-      events: eventsOf(name),
+      events: async () => eventsOf(name),
       log,
       now,
     }),

@@ -4,7 +4,7 @@
  * MD5 (a whole read for an object uploaded in parts) in the measured time. Prints
  * { ms, maxRssBytes, bytes, checkPassed?, checkRows? }.
  */
-import { createS3Client } from '../../lib/aws-clients.js';
+import { createS3Client } from '../../lib/aws-clients/s3.js';
 import { DataGovSgClient } from '../../lib/datagovsg/client.js';
 import { DropBucket } from '../../lib/drop-bucket.js';
 import { noMetrics } from '../../lib/metrics.js';

@@ -76,6 +76,6 @@ function busy(datasetId: string, holderKey: string | undefined, since: number | 
 }
 
 async function defaultLock(tableName: string): Promise<DatasetLock> {
-  const { createDynamoDbClient } = await import('../aws-clients.js');
+  const { createDynamoDbClient } = await import('../aws-clients/dynamodb.js');
   return new DynamoDatasetLock(createDynamoDbClient(), tableName);
 }

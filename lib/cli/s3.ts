@@ -1,5 +1,5 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { createS3Client } from '../aws-clients.js';
+import { createS3Client } from '../aws-clients/s3.js';
 import type { Output } from './output.js';
 
 /**

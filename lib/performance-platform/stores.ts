@@ -1,4 +1,6 @@
-import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../aws-clients.js';
+import { createDynamoDbClient } from '../aws-clients/dynamodb.js';
+import { createEventBridgeClient } from '../aws-clients/eventbridge.js';
+import { createS3Client } from '../aws-clients/s3.js';
 import { type DatasetLock, DynamoDatasetLock } from '../dataset-lock.js';
 import { DropBucket } from '../drop-bucket.js';
 import { type DropperRecords, DynamoDropperRecords } from '../dropped-by.js';

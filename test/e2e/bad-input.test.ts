@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { createEventBridgeClient } from '../../lib/aws-clients/eventbridge.js';
 import { loadSettings } from '../../lib/config.js';
 import { createDatasetDirectory } from '../../lib/datasets.js';
 import { ConfigError } from '../../lib/errors.js';

@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoDbClient } from '../../lib/aws-clients.js';
+import { createDynamoDbClient } from '../../lib/aws-clients/dynamodb.js';
 import { DynamoDatasetLock } from '../../lib/dataset-lock.js';
 import { localDynamoClientConfig } from '../../local/aws/dynamodb.js';
 import { SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';

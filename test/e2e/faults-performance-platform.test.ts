@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { createEventBridgeClient } from '../../lib/aws-clients/eventbridge.js';
 import type { ForwardFileReport } from '../../lib/performance-platform/forward-file.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import type { LocalPipeline } from '../../local/pipeline.js';

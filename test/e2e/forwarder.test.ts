@@ -1,7 +1,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeForwarderHandler } from '../../functions/forward-performance.js';
-import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { createEventBridgeClient } from '../../lib/aws-clients/eventbridge.js';
 import type { ForwardFileReport } from '../../lib/performance-platform/forward-file.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import { LOCAL_PRINCIPAL_ID } from '../../local/aws/s3.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client } from '../../lib/aws-clients.js';
+import { createS3Client } from '../../lib/aws-clients/s3.js';
 import { localS3ClientConfig } from '../../local/aws/s3.js';
 import { localPpDataSets } from '../../local/pipeline.js';
 import { exposeToScan, testSecret } from '../leak-scan.js';

@@ -2,7 +2,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makePublishRequestsHandler } from '../../functions/publish-requests.js';
-import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { createEventBridgeClient } from '../../lib/aws-clients/eventbridge.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import { LOCAL_PRINCIPAL_ID } from '../../local/aws/s3.js';
 import type { LocalPipeline } from '../../local/pipeline.js';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client } from '../../lib/aws-clients.js';
+import { createS3Client } from '../../lib/aws-clients/s3.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../../local/aws/s3.js';
 import { type LocalDataGovSg, SAMPLE_DATASETS, startLocalDataGovSg } from '../../local/datagovsg/server.js';
 

@@ -1,6 +1,6 @@
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventBridgeClient } from '../../lib/aws-clients.js';
+import { createEventBridgeClient } from '../../lib/aws-clients/eventbridge.js';
 import { localEventBridgeClientConfig } from '../../local/aws/eventbridge.js';
 import { INTEGRATION_TIMEOUT_ANSWER } from '../../local/aws/http-api.js';
 import { localTemplate } from '../../local/aws/template.js';

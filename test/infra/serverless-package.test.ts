@@ -1475,6 +1475,9 @@ describe('serverless package --stage ci', () => {
     { name: 'forwarderHttp', onDemand: [SDK.s3, SDK.dynamoDb, SDK.eventBridge], absent: [] },
     // data.gov.sg (and so SSM) only for a failures list too long for the state; never the send path.
     { name: 'fileOutcome', onDemand: [SDK.ssm], absent: [PAPAPARSE] },
+    // The POST routes need S3 (and a kick); the dataset view the lock and data.gov.sg; a refused
+    // request event the bus.
+    { name: 'publishRequests', onDemand: [SDK.dynamoDb, SDK.ssm, SDK.eventBridge], absent: [] },
   ])('starts $name without what its usual path never uses', async ({ name, onDemand, absent }) => {
     const { loaded, lazy } = await coldStartText(name);
     expect(

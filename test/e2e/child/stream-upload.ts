@@ -3,7 +3,7 @@
  * process of its own, so that its peak resident memory can be measured apart from the servers.
  * Prints one JSON line: { maxRssBytes }.
  */
-import { createS3Client } from '../../../lib/aws-clients.js';
+import { createS3Client } from '../../../lib/aws-clients/s3.js';
 import { DataGovSgClient } from '../../../lib/datagovsg/client.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
 import { noMetrics } from '../../../lib/metrics.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client } from '../../../lib/aws-clients.js';
+import { createS3Client } from '../../../lib/aws-clients/s3.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
 import { SourceChangedError } from '../../../lib/errors.js';
 import { type LocalS3, localS3ClientConfig, startLocalS3 } from '../../../local/aws/s3.js';

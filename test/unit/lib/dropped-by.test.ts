@@ -1,6 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoDbClient } from '../../../lib/aws-clients.js';
+import { createDynamoDbClient } from '../../../lib/aws-clients/dynamodb.js';
 import {
   type DropNotice,
   type DropperRecords,

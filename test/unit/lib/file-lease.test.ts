@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoDbClient } from '../../../lib/aws-clients.js';
+import { createDynamoDbClient } from '../../../lib/aws-clients/dynamodb.js';
 import { DynamoDatasetLock } from '../../../lib/dataset-lock.js';
 import { LockStoreUnavailableError } from '../../../lib/errors.js';
 import { fileLeaseId, underFileLease } from '../../../lib/file-lease.js';

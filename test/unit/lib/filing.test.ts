@@ -1,6 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Client } from '../../../lib/aws-clients.js';
+import { createS3Client } from '../../../lib/aws-clients/s3.js';
 import { DropBucket } from '../../../lib/drop-bucket.js';
 import { filedOutcomeOf, fileReport, finishFiling } from '../../../lib/filing.js';
 import type { OutcomeDetailType, OutcomeEvents } from '../../../lib/outcome-events.js';
