@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
+import { once as onceEvent } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +17,7 @@ import {
   METRICS_NAMESPACE_PREFIX,
   SERVICE_DIMENSION,
 } from '../../lib/metrics.js';
+import { PUBLISH_REQUESTED } from '../../lib/schemas.js';
 import { offlineEnv } from '../../local/aws/template.js';
 import { zipEntries } from '../support/zip-entries.js';
 
@@ -32,6 +36,12 @@ const ONE_MIB = 1_048_576;
 /** Imports a bundle as the Lambda runtime does and prints what its `handler` export is. */
 const LOAD_HANDLER =
   'const bundle = await import(process.argv[1]); process.stdout.write(typeof bundle.handler);';
+/** Imports a bundle and invokes its handler once with the event in argv[2], as Lambda would. */
+const INVOKE_HANDLER = [
+  'const { handler } = await import(process.argv[1]);',
+  "const context = { awsRequestId: 'infra-test', functionName: 'f', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:ap-southeast-1:000000000000:function:f', memoryLimitInMB: '256', logGroupName: 'g', logStreamName: 's', getRemainingTimeInMillis: () => 30000 };",
+  'process.stdout.write(JSON.stringify(await handler(JSON.parse(process.argv[2]), context)));',
+].join(' ');
 
 // CloudFormation pseudo parameters, spelled as they appear inside Fn::Sub strings.
 const PARTITION = '$' + '{AWS::Partition}';
@@ -1494,29 +1504,95 @@ describe('serverless package --stage ci', () => {
     ).toEqual([]);
   });
 
+  /** The zip's files in a fresh folder; `run` gets the handler bundle's path there. */
+  async function withUnzipped<T>(name: string, run: (bundle: string) => Promise<T>): Promise<T> {
+    const root = await mkdtemp(path.join(tmpdir(), `govpub-${name}-`));
+    try {
+      for (const [entry, data] of zipEntries(await readFile(path.join(outDir, `${name}.zip`)))) {
+        await mkdir(path.dirname(path.join(root, entry)), { recursive: true });
+        await writeFile(path.join(root, entry), data);
+      }
+      return await run(path.join(root, (FUNCTIONS[name] as ExpectedFunction).bundle));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }
+
+  // A path that loads its clients on first use, run from the packaged zip: the chunk is found,
+  // the client made and called (an EventBridge stand-in on 127.0.0.1 answers PutEvents).
+  it.each([
+    {
+      name: 'forwarder',
+      event: { 'detail-type': 'Performance Records Submitted', id: 'e1', detail: { dataGroup: 'NOT VALID' } },
+      answer: { outcome: 'invalid' },
+      detailType: 'Performance Records Forward Failed',
+    },
+    {
+      name: 'publishRequests',
+      event: { 'detail-type': PUBLISH_REQUESTED, id: 'e2', detail: {} },
+      answer: {},
+      detailType: 'Dataset Publish Failed',
+    },
+  ])(
+    'sends the event of a refused request from the packaged $name, its bus client loaded on first use',
+    async ({ name, event, answer, detailType }) => {
+      const received: Array<{ target: string | undefined; body: string }> = [];
+      const eventBridge = createServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => {
+          body += chunk.toString('utf8');
+        });
+        req.on('end', () => {
+          received.push({ target: req.headers['x-amz-target'] as string | undefined, body });
+          res.setHeader('content-type', 'application/x-amz-json-1.1');
+          res.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'x' }] }));
+        });
+      });
+      eventBridge.listen(0, '127.0.0.1');
+      await onceEvent(eventBridge, 'listening');
+      try {
+        const { port } = eventBridge.address() as AddressInfo;
+        const { stdout } = await withUnzipped(name, (bundle) =>
+          execFileAsync(
+            process.execPath,
+            ['--input-type=module', '-e', INVOKE_HANDLER, bundle, JSON.stringify(event)],
+            {
+              env: {
+                PATH: process.env.PATH,
+                AWS_REGION: 'ap-southeast-1',
+                AWS_ACCESS_KEY_ID: 'test',
+                AWS_SECRET_ACCESS_KEY: 'test',
+                AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${port}`,
+                DROP_BUCKET: 'drop-bucket',
+                LOCK_TABLE_NAME: 'lock-table',
+                UPLOAD_FUNCTION_NAME: 'upload',
+                PP_BASE_URL: 'https://performance.invalid',
+                PP_TOKEN: 'unused',
+                POWERTOOLS_LOG_LEVEL: 'SILENT',
+              },
+              timeout: 30_000,
+            },
+          ),
+        );
+        expect(JSON.parse(stdout)).toMatchObject(answer);
+        expect(received.map((request) => request.target)).toEqual(['AWSEvents.PutEvents']);
+        expect(received[0]?.body).toContain(detailType);
+      } finally {
+        eventBridge.close();
+      }
+    },
+  );
+
   it.each(FUNCTION_NAMES)(
     'loads the handler of %s.zip as Lambda would, its tracer chunk included when tracing is on',
     async (name) => {
-      const entries = zipEntries(await readFile(path.join(outDir, `${name}.zip`)));
-      const root = await mkdtemp(path.join(tmpdir(), `govpub-${name}-`));
-      try {
-        for (const [entry, data] of entries) {
-          await mkdir(path.dirname(path.join(root, entry)), { recursive: true });
-          await writeFile(path.join(root, entry), data);
-        }
-        const bundle = path.join(root, (FUNCTIONS[name] as ExpectedFunction).bundle);
-        const { stdout } = await execFileAsync(
-          process.execPath,
-          ['--input-type=module', '-e', LOAD_HANDLER, bundle],
-          {
-            env: { PATH: process.env.PATH, AWS_REGION: 'ap-southeast-1', POWERTOOLS_TRACE_ENABLED: 'true' },
-            timeout: 30_000,
-          },
-        );
-        expect(stdout).toBe('function');
-      } finally {
-        await rm(root, { recursive: true, force: true });
-      }
+      const { stdout } = await withUnzipped(name, (bundle) =>
+        execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_HANDLER, bundle], {
+          env: { PATH: process.env.PATH, AWS_REGION: 'ap-southeast-1', POWERTOOLS_TRACE_ENABLED: 'true' },
+          timeout: 30_000,
+        }),
+      );
+      expect(stdout).toBe('function');
     },
   );
 });
